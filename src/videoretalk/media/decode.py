@@ -1,0 +1,180 @@
+"""Streamed decoding: video frames one at a time (forward or backward), audio as samples.
+
+Frames come out upright (display rotation applied) as RGB arrays with their
+presentation time, so every later stage works in displayed pixels and real time.
+Backward playback (for video extension) decodes short chunks from the nearest
+keyframe and reverses each, so memory stays bounded by the chunk size.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from ..errors import InvalidFileOpenError
+
+# Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
+REVERSE_CHUNK_FRAMES = 48
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    index: int          # position in presentation order, 0-based
+    time: float         # seconds since the first frame
+    image: np.ndarray   # (height, width, 3) uint8 RGB, upright
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    samples: np.ndarray  # (channels, n) float32 in [-1, 1]
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[1] / self.sample_rate
+
+    def mono(self) -> np.ndarray:
+        return self.samples.mean(axis=0)
+
+
+class VideoReader:
+    """Opens a video once for its frame times; `frames()` and `frames_backward()` stream."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._container = _open_video(self.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._time_base = self._stream.time_base or Fraction(1, 90000)
+        self._pts: list[int] | None = None
+        self._rotation: int | None = None
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- forward ------------------------------------------------------------
+    def frames(self) -> Iterator[DecodedFrame]:
+        """Every frame in presentation order; also records the exact frame times."""
+        self._container.seek(0, stream=self._stream, backward=True)
+        seen: list[int] = []
+        for frame in self._decode():
+            pts = frame.pts if frame.pts is not None else (seen[-1] + 1 if seen else 0)
+            if seen and pts <= seen[-1]:
+                continue  # duplicated timestamp from a broken muxer: keep the first
+            seen.append(pts)
+            yield self._to_decoded(len(seen) - 1, pts, frame, seen[0])
+        self._pts = seen
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        """Seconds since the first frame for every frame, after one full `frames()` pass."""
+        if self._pts is None:
+            for _ in self.frames():
+                pass
+        assert self._pts is not None
+        return np.array([float((p - self._pts[0]) * self._time_base) for p in self._pts])
+
+    # -- backward -----------------------------------------------------------
+    def frames_backward(self, first: int, last: int) -> Iterator[DecodedFrame]:
+        """Frames `last, last-1, …, first` (inclusive), decoded chunk by chunk."""
+        if self._pts is None:
+            _ = self.frame_times
+        assert self._pts is not None
+        pts = self._pts
+        end = last
+        while end >= first:
+            start = max(first, end - REVERSE_CHUNK_FRAMES + 1)
+            chunk: list[DecodedFrame] = []
+            self._container.seek(pts[start], stream=self._stream, backward=True)
+            for frame in self._decode():
+                if frame.pts is None:
+                    continue
+                index = bisect.bisect_left(pts, frame.pts)
+                if index >= len(pts) or pts[index] != frame.pts or index < start:
+                    continue
+                if index > end:
+                    break
+                chunk.append(self._to_decoded(index, frame.pts, frame, pts[0]))
+            yield from reversed(chunk)
+            end = start - 1
+
+    # -- helpers ------------------------------------------------------------
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        try:
+            yield from self._container.decode(self._stream)
+        except (av.error.FFmpegError, ValueError):
+            # A damaged tail ends the video where it breaks; validation already
+            # proved the head decodes, so this is a shorter video, not a crash.
+            return
+
+    def _to_decoded(self, index: int, pts: int, frame: av.VideoFrame, first_pts: int) -> DecodedFrame:
+        if self._rotation is None:
+            self._rotation = int(round(frame.rotation / 90.0)) % 4 * 90
+        image = frame.to_ndarray(format="rgb24")
+        if self._rotation:
+            # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.
+            image = np.ascontiguousarray(np.rot90(image, k=self._rotation // 90))
+        return DecodedFrame(index=index, time=float((pts - first_pts) * self._time_base), image=image)
+
+
+def _open_video(path: Path) -> av.container.InputContainer:
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise InvalidFileOpenError("The video file cannot be opened: it is damaged or not a video.") from exc
+    if not container.streams.video:
+        container.close()
+        raise InvalidFileOpenError("The video file has no video stream: it is not a video.")
+    return container
+
+
+def iter_frames(path: str | os.PathLike[str]) -> Iterator[DecodedFrame]:
+    """Convenience: stream every frame of a video file, upright, in presentation order."""
+    with VideoReader(path) as reader:
+        yield from reader.frames()
+
+
+def read_audio(
+    path: str | os.PathLike[str], sample_rate: int | None = None, mono: bool = False
+) -> AudioTrack:
+    """Decode the first audio stream to float32, optionally resampled and mixed down.
+
+    Audio is small next to video (120 s of 48 kHz stereo is 46 MB), so it is held whole.
+    """
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise InvalidFileOpenError("The audio file cannot be opened: it is damaged or not audio.") from exc
+    with container:
+        if not container.streams.audio:
+            raise InvalidFileOpenError("The audio file has no audio stream.")
+        stream = container.streams.audio[0]
+        rate = sample_rate or stream.codec_context.sample_rate
+        layout = "mono" if mono or stream.codec_context.channels == 1 else "stereo"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+        except (av.error.FFmpegError, ValueError):
+            pass  # a damaged tail: keep what decoded (validation checked the whole file)
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray())
+    channels = 1 if layout == "mono" else 2
+    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
+    return AudioTrack(samples=samples.astype(np.float32, copy=False), sample_rate=rate)

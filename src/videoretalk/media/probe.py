@@ -1,0 +1,205 @@
+"""Read the facts of an input file from its content (never its name).
+
+Probing opens the file with FFmpeg (through PyAV) or Pillow, reads headers and
+decodes as little as needed to prove the file is what it claims. Anything that
+cannot be opened as media of the expected kind raises `InvalidFileOpenError`.
+Checking the facts against the API limits is `validate.py`'s job.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+from PIL import Image
+
+from ..errors import InvalidFileImageSize, InvalidFileOpenError
+
+# FFmpeg happily opens a PNG or JPEG as a one-frame "video"; those are never a video input.
+_IMAGE_DEMUXERS = ("_pipe", "image2", "gif", "apng", "webp")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    size_bytes: int
+    container: str          # FFmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    codec: str              # e.g. "h264"
+    coded_width: int
+    coded_height: int
+    rotation: int           # degrees counter-clockwise to display upright: 0, 90, 180, 270
+    duration: float         # seconds
+    fps: float              # average frames per second (variable-rate video included)
+    frame_count: int        # frames counted by demuxing, not the header's estimate
+    has_audio: bool
+
+    @property
+    def width(self) -> int:
+        """Displayed width: a phone video rotated by 90° shows its coded height."""
+        return self.coded_height if self.rotation in (90, 270) else self.coded_width
+
+    @property
+    def height(self) -> int:
+        return self.coded_width if self.rotation in (90, 270) else self.coded_height
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    size_bytes: int
+    container: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float  # seconds, from the decoded samples
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    path: Path
+    size_bytes: int
+    format: str  # Pillow's format name, e.g. "JPEG"
+    width: int
+    height: int
+
+
+def file_size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError as exc:
+        raise InvalidFileOpenError(f"Cannot read the input file: {exc.strerror}.") from exc
+
+
+def _open(path: Path, what: str) -> av.container.InputContainer:
+    if file_size(path) == 0:
+        raise InvalidFileOpenError(f"The {what} file is empty (0 bytes).")
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidFileOpenError(
+            f"The {what} file cannot be opened as {what}: it is damaged or not a {what} file."
+        ) from exc
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    path = Path(path)
+    size = file_size(path)
+    with _open(path, "video") as container:
+        demuxer = container.format.name
+        if not container.streams.video or any(m in demuxer for m in _IMAGE_DEMUXERS):
+            raise InvalidFileOpenError("The video file has no video stream: it is not a video.")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        first = _first_video_frame(container, stream)
+        times = _demux_video_times(container, stream)
+        codec = stream.codec_context.name
+        width, height = stream.codec_context.width, stream.codec_context.height
+        has_audio = bool(container.streams.audio)
+        header_duration = container.duration / av.time_base if container.duration else 0.0
+    if not times:
+        raise InvalidFileOpenError("The video file holds no decodable frames.")
+    # The span of presentation times plus one average frame is the true duration;
+    # the header's figure can be missing or wrong in damaged or hand-made files.
+    span = times[-1] - times[0]
+    count = len(times)
+    mean_interval = span / (count - 1) if count > 1 else 0.0
+    duration = span + mean_interval if count > 1 else header_duration
+    fps = (count - 1) / span if span > 0 else 0.0
+    return VideoInfo(
+        path=path,
+        size_bytes=size,
+        container=demuxer,
+        codec=codec,
+        coded_width=width,
+        coded_height=height,
+        rotation=_upright_rotation(first),
+        duration=duration,
+        fps=fps,
+        frame_count=count,
+        has_audio=has_audio,
+    )
+
+
+def _first_video_frame(container: av.container.InputContainer, stream: av.VideoStream) -> av.VideoFrame:
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise InvalidFileOpenError("The video file cannot be decoded: it is damaged.") from exc
+    raise InvalidFileOpenError("The video file holds no decodable frames.")
+
+
+def _demux_video_times(container: av.container.InputContainer, stream: av.VideoStream) -> list[float]:
+    """Presentation times of every video packet, sorted: cheap, no decoding."""
+    container.seek(0, stream=stream, backward=True, any_frame=False)
+    time_base = stream.time_base or Fraction(1, 90000)
+    times: list[float] = []
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.size > 0:
+                times.append(float(packet.pts * time_base))
+    except (av.error.FFmpegError, ValueError):
+        pass  # a truncated tail: keep what was readable
+    times.sort()
+    return times
+
+
+def _upright_rotation(frame: av.VideoFrame) -> int:
+    """FFmpeg's display matrix angle, normalised to 0/90/180/270 counter-clockwise."""
+    return int(round(frame.rotation / 90.0)) % 4 * 90
+
+
+def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:
+    path = Path(path)
+    size = file_size(path)
+    with _open(path, "audio") as container:
+        if not container.streams.audio:
+            raise InvalidFileOpenError("The audio file has no audio stream.")
+        stream = container.streams.audio[0]
+        samples = 0
+        try:
+            for frame in container.decode(stream):
+                samples += frame.samples
+        except (av.error.FFmpegError, ValueError) as exc:
+            if samples == 0:
+                raise InvalidFileOpenError("The audio file cannot be decoded: it is damaged.") from exc
+        rate = stream.codec_context.sample_rate or 0
+        if samples == 0 or rate <= 0:
+            raise InvalidFileOpenError("The audio file holds no decodable audio.")
+        return AudioInfo(
+            path=path,
+            size_bytes=size,
+            container=container.format.name,
+            codec=stream.codec_context.name,
+            sample_rate=rate,
+            channels=stream.codec_context.channels,
+            duration=samples / rate,
+        )
+
+
+def probe_image(path: str | os.PathLike[str]) -> ImageInfo:
+    """Read an image's format and size from its header; pixels are not decoded here."""
+    path = Path(path)
+    size = file_size(path)
+    if size == 0:
+        raise InvalidFileOpenError("The image file is empty (0 bytes).")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns on huge images before refusing them; the size check in
+            # validate.py refuses them with a clear code instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return ImageInfo(
+                    path=path, size_bytes=size, format=image.format or "", width=image.width, height=image.height
+                )
+    except Image.DecompressionBombError as exc:
+        raise InvalidFileImageSize(
+            "The image has far too many pixels (a decompression bomb); the longest side may be at most 4096 px."
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidFileOpenError("The image file cannot be opened: it is damaged or not an image.") from exc
