@@ -32,6 +32,35 @@ class EncodeSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """Knobs of `videoretalk serve` (env `VIDEORETALK_SERVICE_<FIELD>`)."""
+
+    # HMAC key for result URLs and upload policies; empty = generated once and kept
+    # in `<data_dir>/secret.key` so URLs survive a restart.
+    secret_key: str = ""
+    # Per API key: submissions per second (token bucket, burst = 2 s worth) and
+    # tasks PENDING or RUNNING at once; beyond either the answer is 429 Throttling.
+    key_submits_per_second: float = 2.0
+    key_max_active_tasks: int = 4
+    max_json_body_bytes: int = 64 * 1024
+    # Comma-separated hosts or networks that URL inputs may reach although they are
+    # private/loopback, e.g. "127.0.0.1/32,files.internal". Empty = public only.
+    url_allow_list: str = ""
+    download_timeout_seconds: float = 60.0
+    max_redirects: int = 5
+    result_ttl_seconds: int = 24 * 3600   # DashScope keeps video_url valid for 24 h
+    upload_ttl_seconds: int = 48 * 3600   # and oss:// uploads for 48 h
+    upload_policy_ttl_seconds: int = 3600
+    temp_ttl_seconds: int = 6 * 3600
+    sweep_interval_seconds: float = 600.0
+    # A task whose worker died is run at most this many times in all.
+    max_attempts: int = 2
+    worker_poll_seconds: float = 0.5
+    # "module:function" with `pipeline.retalk`'s signature; tests swap in a fake.
+    engine: str = "videoretalk.pipeline:retalk"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./videoretalk-data")
     limits: InputLimits = field(default_factory=InputLimits)
@@ -42,6 +71,7 @@ class Settings:
     public_base_url: str = ""
     workers: int = 1
     log_level: str = "info"
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
