@@ -88,31 +88,52 @@ class VideoReader:
         assert self._pts is not None
         return np.array([float((p - self._pts[0]) * self._time_base) for p in self._pts])
 
+    def frames_forward(self, first: int, last: int) -> Iterator[DecodedFrame]:
+        """Frames `first … last` (inclusive) in order, seeking to the nearest keyframe."""
+        pts = self._known_pts()
+        self._container.seek(pts[first], stream=self._stream, backward=True)
+        for frame in self._decode():
+            index = self._index_of(frame)
+            if index is None or index < first:
+                continue
+            if index > last:
+                break
+            yield self._to_decoded(index, pts[index], frame, pts[0])
+
     # -- backward -----------------------------------------------------------
     def frames_backward(self, first: int, last: int) -> Iterator[DecodedFrame]:
         """Frames `last, last-1, …, first` (inclusive), decoded chunk by chunk."""
-        if self._pts is None:
-            _ = self.frame_times
-        assert self._pts is not None
-        pts = self._pts
+        pts = self._known_pts()
         end = last
         while end >= first:
             start = max(first, end - REVERSE_CHUNK_FRAMES + 1)
             chunk: list[DecodedFrame] = []
             self._container.seek(pts[start], stream=self._stream, backward=True)
             for frame in self._decode():
-                if frame.pts is None:
-                    continue
-                index = bisect.bisect_left(pts, frame.pts)
-                if index >= len(pts) or pts[index] != frame.pts or index < start:
+                index = self._index_of(frame)
+                if index is None or index < start:
                     continue
                 if index > end:
                     break
-                chunk.append(self._to_decoded(index, frame.pts, frame, pts[0]))
+                chunk.append(self._to_decoded(index, pts[index], frame, pts[0]))
             yield from reversed(chunk)
             end = start - 1
 
     # -- helpers ------------------------------------------------------------
+    def _known_pts(self) -> list[int]:
+        if self._pts is None:
+            _ = self.frame_times
+        assert self._pts is not None
+        return self._pts
+
+    def _index_of(self, frame: av.VideoFrame) -> int | None:
+        """Source index of a decoded frame, matched by its timestamp to the forward pass."""
+        pts = self._known_pts()
+        if frame.pts is None:
+            return None
+        index = bisect.bisect_left(pts, frame.pts)
+        return index if index < len(pts) and pts[index] == frame.pts else None
+
     def _decode(self) -> Iterator[av.VideoFrame]:
         try:
             yield from self._container.decode(self._stream)
@@ -175,6 +196,14 @@ def read_audio(
             pass  # a damaged tail: keep what decoded (validation checked the whole file)
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray())
+        # AAC decoders emit whole 1024-sample frames, padding the end; in an MP4 the
+        # track's duration (from its edit list) says where the real audio stops.
+        # Elsewhere (mp3, ADTS) durations are estimates, so nothing is trimmed.
+        declared = None
+        if container.format.name.startswith("mov") and stream.duration and stream.time_base:
+            declared = float(stream.duration * stream.time_base)
     channels = 1 if layout == "mono" else 2
     samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
+    if declared is not None:
+        samples = samples[:, : int(round(declared * rate))]
     return AudioTrack(samples=samples.astype(np.float32, copy=False), sample_rate=rate)

@@ -1,0 +1,156 @@
+"""The top-level job: validate → analyse → plan the timeline → render → encode.
+
+Frames are streamed twice: once to learn their exact times (and, with the
+lip-sync engine, to analyse the face), once to render and encode in output
+order. Memory therefore stays flat whatever the video's length.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings
+from .engine import LipSyncEngine, load_engine
+from .media.decode import DecodedFrame, VideoReader, read_audio
+from .media.encode import VideoWriter
+from .media.timeline import Timeline, plan_timeline
+from .media.validate import validate_audio, validate_image, validate_video
+
+Pathish = str | os.PathLike[str]
+ProgressCallback = Callable[[str, float], None]
+
+__all__ = ["ProgressCallback", "RetalkResult", "Usage", "retalk"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What DashScope meters: seconds of output video, at the "standard" ratio."""
+
+    video_duration: float
+    video_ratio: str = "standard"
+
+
+@dataclass(frozen=True)
+class RetalkResult:
+    output: Path
+    duration: float       # seconds of output
+    frames: int           # output frames written
+    frames_edited: int    # output frames whose mouth was re-drawn
+    width: int
+    height: int
+    usage: Usage
+
+
+def retalk(
+    video: Pathish,
+    audio: Pathish,
+    output: Pathish,
+    ref_image: Pathish | None = None,
+    video_extension: bool = False,
+    progress: ProgressCallback | None = None,
+    settings: Settings | None = None,
+    query_face_threshold: int | None = None,
+) -> RetalkResult:
+    """Re-animate the person in `video` to speak `audio`; write an MP4 to `output`."""
+    settings = settings or Settings.from_env()
+    report = progress or (lambda stage, fraction: None)
+    output = Path(output)
+
+    # 1. Validate every input by its content before any heavy work.
+    report("validate", 0.0)
+    video_info = validate_video(video, settings.limits)
+    validate_audio(audio, settings.limits)
+    if ref_image is not None:
+        validate_image(ref_image, settings.limits)
+    driving_audio = read_audio(audio)
+    engine = load_engine(settings, ref_image=ref_image, query_face_threshold=query_face_threshold)
+
+    with VideoReader(video) as reader:
+        # 2. First pass: exact frame times, and whatever the engine learns from the source.
+        for frame in reader.frames():
+            engine.observe(frame)
+            report("analyse", (frame.index + 1) / max(video_info.frame_count, 1))
+        frame_times = reader.frame_times
+
+        # 3. Timeline: which source frame is shown when, and for how long the output runs.
+        timeline = plan_timeline(frame_times, driving_audio.duration, video_extension)
+        engine.plan(frame_times, timeline, driving_audio, source_audio_path=Path(video))
+
+        # 4. Second pass: render each output frame and encode it with the audio.
+        width, height = video_info.width // 2 * 2, video_info.height // 2 * 2  # yuv420p needs even sides
+        edited = _render_and_encode(reader, timeline, engine, output, width, height,
+                                    video_info.fps, driving_audio, settings, report)
+    report("done", 1.0)
+    return RetalkResult(
+        output=output,
+        duration=timeline.duration,
+        frames=timeline.frame_count,
+        frames_edited=edited,
+        width=width,
+        height=height,
+        usage=Usage(video_duration=round(timeline.duration, 3)),
+    )
+
+
+def _render_and_encode(
+    reader: VideoReader,
+    timeline: Timeline,
+    engine: LipSyncEngine,
+    output: Path,
+    width: int,
+    height: int,
+    fps: float,
+    audio: object,
+    settings: Settings,
+    report: ProgressCallback,
+) -> int:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename at the end: a failed job never leaves a
+    # half-written file under the requested name.
+    fd, partial_name = tempfile.mkstemp(prefix=".partial-", suffix=".mp4", dir=output.parent)
+    os.close(fd)
+    partial = Path(partial_name)
+    edited = 0
+    try:
+        with VideoWriter(partial, width, height, fps, audio, timeline.duration, settings.encode) as writer:  # type: ignore[arg-type]
+            total = timeline.frame_count
+            for t, frame in enumerate(timeline_frames(reader, timeline)):
+                image = engine.render(t, frame)
+                if image is not frame.image:
+                    edited += 1
+                writer.write(image[:height, :width], float(timeline.output_times[t]))
+                report("render", (t + 1) / total)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return edited
+
+
+def timeline_frames(reader: VideoReader, timeline: Timeline) -> Iterator[DecodedFrame]:
+    """Source frames in output order, decoded segment by segment (forward or backward)."""
+    for segment in timeline.segments:
+        if segment.forward:
+            frames = reader.frames_forward(segment.first, segment.last)
+        else:
+            frames = reader.frames_backward(segment.last, segment.first)
+        expected = range(segment.first, segment.last + (1 if segment.forward else -1),
+                         1 if segment.forward else -1)
+        produced = iter(frames)
+        pending = next(produced, None)
+        previous: DecodedFrame | None = None
+        for index in expected:
+            if pending is not None and pending.index == index:
+                frame, pending = pending, next(produced, None)
+            else:
+                # A frame that decoded in the first pass but not now (a damaged
+                # stream): show its neighbour rather than lose sync.
+                stand_in = previous or pending
+                if stand_in is None:
+                    return
+                frame = DecodedFrame(index, stand_in.time, stand_in.image)
+            previous = frame
+            yield frame

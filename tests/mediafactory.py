@@ -1,0 +1,148 @@
+"""Make small test media in code: synthetic videos, tones, images, broken files.
+
+Every frame of a synthetic video carries its own index in a corner code (a row of
+black/white blocks), so a test can read back which source frame an output frame
+shows, even after lossy re-encoding.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+CODE_BITS = 12
+CODE_BLOCK = 16  # px per bit: survives CRF 18 and chroma subsampling
+
+
+def frame_image(index: int, width: int, height: int) -> np.ndarray:
+    """A gradient frame that changes with `index`, with the index drawn as a bit code."""
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.empty((height, width, 3), np.uint8)
+    image[..., 0] = (x * 255 // max(width - 1, 1)).astype(np.uint8)
+    image[..., 1] = (y * 255 // max(height - 1, 1)).astype(np.uint8)
+    image[..., 2] = (index * 7) % 256
+    for bit in range(CODE_BITS):
+        value = 255 if (index >> bit) & 1 else 0
+        image[0:CODE_BLOCK, bit * CODE_BLOCK : (bit + 1) * CODE_BLOCK] = value
+    return image
+
+
+def read_code(image: np.ndarray) -> int:
+    """The index drawn by `frame_image` (image in the same orientation)."""
+    index = 0
+    for bit in range(CODE_BITS):
+        block = image[2 : CODE_BLOCK - 2, bit * CODE_BLOCK + 2 : (bit + 1) * CODE_BLOCK - 2]
+        if block.mean() > 127:
+            index |= 1 << bit
+    return index
+
+
+def make_video(
+    path: Path,
+    *,
+    width: int = 640,
+    height: int = 640,
+    fps: float = 25.0,
+    seconds: float = 2.4,
+    times: list[float] | None = None,
+    codec: str = "libx264",
+    container: str | None = None,
+    rotation: int = 0,
+    audio_tone_hz: float | None = 440.0,
+) -> Path:
+    """Write a synthetic video; `times` (seconds) gives variable frame timing."""
+    if times is None:
+        times = [i / fps for i in range(int(round(seconds * fps)))]
+    time_base = Fraction(1, 30000)  # mpeg4 refuses time bases finer than 1/65535
+    with av.open(str(path), mode="w", format=container) as out:
+        stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p" if codec != "mpeg4" else "yuv420p"
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        if codec in ("libx264", "libx265"):
+            stream.codec_context.options = {"crf": "16", "preset": "ultrafast"}
+        if rotation:
+            stream.set_display_rotation(rotation)
+        audio_stream = None
+        if audio_tone_hz is not None:
+            audio_stream = out.add_stream("aac", rate=44100)
+            audio_stream.codec_context.layout = "mono"
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(frame_image(i, width, height), format="rgb24")
+            frame.pts = int(round(t / time_base))
+            frame.time_base = time_base
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+        if audio_stream is not None:
+            duration = times[-1] + (times[-1] - times[0]) / max(len(times) - 1, 1)
+            _encode_audio(out, audio_stream, tone(duration, audio_tone_hz, 44100))
+    return path
+
+
+def _encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
+    rate = stream.codec_context.sample_rate
+    for start in range(0, samples.shape[-1], 1024):
+        chunk = samples[None, start : start + 1024].astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = start
+        frame.time_base = Fraction(1, rate)
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode(None))
+
+
+def tone(seconds: float, hz: float = 440.0, rate: int = 16000, amplitude: float = 0.3) -> np.ndarray:
+    t = np.arange(int(round(seconds * rate))) / rate
+    return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def make_audio(
+    path: Path,
+    seconds: float,
+    *,
+    rate: int = 16000,
+    channels: int = 1,
+    samples: np.ndarray | None = None,
+    codec: str | None = None,
+    container: str | None = None,
+) -> Path:
+    """Write audio; the codec follows the suffix (.wav PCM, .mp3, .aac ADTS, .m4a AAC)."""
+    suffix = path.suffix.lower()
+    codec = codec or {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".aac": "aac", ".m4a": "aac",
+                      ".flac": "flac", ".ogg": "libvorbis"}[suffix]
+    container = container or {".aac": "adts", ".m4a": "mp4"}.get(suffix)
+    data = tone(seconds, 440.0, rate) if samples is None else samples.astype(np.float32)
+    layout = "mono" if channels == 1 else "stereo"
+    planar = np.repeat(data[None, :], channels, axis=0)
+    with av.open(str(path), mode="w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.codec_context.layout = layout
+        frame_size = stream.codec_context.frame_size or 1024
+        # Build float frames and let FFmpeg convert them to whatever the encoder takes.
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout=layout, rate=rate)
+        for start in range(0, planar.shape[1], frame_size):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(planar[:, start : start + frame_size]), format="fltp", layout=layout)
+            frame.sample_rate = rate
+            frame.pts = start
+            frame.time_base = Fraction(1, rate)
+            for converted in resampler.resample(frame):
+                out.mux(stream.encode(converted))
+        out.mux(stream.encode(None))
+    return path
+
+
+def make_image(path: Path, width: int, height: int, fmt: str | None = None) -> Path:
+    Image.fromarray(frame_image(0, width, height)).save(path, format=fmt)
+    return path
+
+
+def decoded_frames(path: Path) -> list[tuple[float, np.ndarray]]:
+    """(time in seconds, RGB image) of every frame, read with plain PyAV (display rotation ignored)."""
+    with av.open(str(path)) as container:
+        return [(float(f.pts * f.time_base), f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
