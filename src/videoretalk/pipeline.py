@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import Settings
 from .engine import LipSyncEngine, load_engine
+from .errors import InvalidParameter
 from .media.decode import DecodedFrame, VideoReader, read_audio
 from .media.encode import VideoWriter
 from .media.timeline import Timeline, plan_timeline
@@ -57,6 +58,7 @@ def retalk(
 ) -> RetalkResult:
     """Re-animate the person in `video` to speak `audio`; write an MP4 to `output`."""
     settings = settings or Settings.from_env()
+    _check_options(video_extension, query_face_threshold)
     report = progress or (lambda stage, fraction: None)
     output = Path(output)
 
@@ -94,6 +96,27 @@ def retalk(
         height=height,
         usage=Usage(video_duration=round(timeline.duration, 3)),
     )
+
+
+QUERY_FACE_THRESHOLD_RANGE = (120, 200)  # DashScope's documented range; 170 by default
+
+
+def _check_options(video_extension: object, query_face_threshold: object) -> None:
+    if not isinstance(video_extension, bool):
+        raise InvalidParameter(
+            f"parameters.video_extension must be true or false, not {video_extension!r}."
+        )
+    if query_face_threshold is not None:
+        low, high = QUERY_FACE_THRESHOLD_RANGE
+        if (
+            isinstance(query_face_threshold, bool)
+            or not isinstance(query_face_threshold, int)
+            or not low <= query_face_threshold <= high
+        ):
+            raise InvalidParameter(
+                f"parameters.query_face_threshold must be an integer from {low} to {high}, "
+                f"not {query_face_threshold!r}."
+            )
 
 
 def _render_and_encode(

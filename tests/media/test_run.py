@@ -155,3 +155,20 @@ def test_cli_json_summary_and_bad_input(dev_dir: Path, tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 2 and "InvalidFile.Openerror" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"video_extension": "yes"}, "video_extension"),
+        ({"query_face_threshold": 119}, "query_face_threshold"),
+        ({"query_face_threshold": 201}, "query_face_threshold"),
+        ({"query_face_threshold": 150.5}, "query_face_threshold"),
+    ],
+)
+def test_malformed_parameters_are_invalid_parameter(clip: Path, tmp_path: Path, kwargs: dict, field: str) -> None:
+    from videoretalk.errors import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match=f"parameters.{field}"):
+        retalk(clip, make_audio(tmp_path / "a.wav", 3.0), tmp_path / "o.mp4", **kwargs)
+    assert not (tmp_path / "o.mp4").exists()
