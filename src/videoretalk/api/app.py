@@ -1,0 +1,79 @@
+"""The app factory: explicit middleware and error translation, routers, lifespan.
+
+Middleware, outermost first:
+  1. RequestContextMiddleware — request id (X-Request-Id), body cap, last-resort 500
+  2. FastAPI's ExceptionMiddleware — VideoRetalkError → {"request_id","code","message"}
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import Scope
+
+from ..config import Settings
+from ..errors import InvalidParameter, VideoRetalkError
+from ..tasks.backends import Backends, open_backends
+from . import routes_files, routes_tasks, routes_uploads
+from .context import ServiceContext, request_id
+from .keys import KeyStore
+from .middleware import RequestContextMiddleware, error_body
+
+__all__ = ["create_app"]
+
+# Multipart overhead on top of the largest file an upload policy allows.
+_FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+class _HttpError(VideoRetalkError):
+    """A routing-level error (unknown path, wrong method) in the common error shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
+    backends = backends or open_backends(settings)
+    ctx = ServiceContext(settings=settings, backends=backends, keys=KeyStore(backends.db_path))
+    app = FastAPI(title="videoretalk", version="0.1.0",
+                  description="DashScope-compatible lip-sync video service (model `videoretalk`).")
+    app.state.ctx = ctx
+
+    upload_cap = settings.limits.video_max_bytes + _FORM_OVERHEAD_BYTES
+
+    def body_limit(scope: Scope) -> int:
+        if scope["path"] == routes_uploads.UPLOAD_POST_PATH:
+            return upload_cap
+        return settings.service.max_json_body_bytes
+
+    app.add_middleware(RequestContextMiddleware, body_limit=body_limit)
+
+    @app.exception_handler(VideoRetalkError)
+    async def _service_error(request: Request, error: VideoRetalkError) -> JSONResponse:
+        return JSONResponse(error_body(request_id(request), error), status_code=error.status)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(error.status_code, "InvalidRequest")
+        wrapped = _HttpError(error.status_code, code, str(error.detail))
+        return JSONResponse(error_body(request_id(request), wrapped),
+                            status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+        wrapped = InvalidParameter(f"{where}: {first.get('msg', 'invalid')}")
+        return JSONResponse(error_body(request_id(request), wrapped), status_code=400)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, object]:
+        return {"status": "ok", "queued": len(backends.queue)}
+
+    app.include_router(routes_tasks.router)
+    app.include_router(routes_uploads.router)
+    app.include_router(routes_files.router)
+    return app

@@ -1,0 +1,108 @@
+"""API keys: created by the operator (`videoretalk keys create`), stored hashed.
+
+A key is `sk-` and 32 random hex digits, shown once. Only its SHA-256 is kept:
+the key is random and long, so a fast hash is enough (nothing to brute-force),
+and lookup stays a single indexed read per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..tasks.store import connect
+
+__all__ = ["ApiKey", "KeyStore"]
+
+KEY_PREFIX = "sk-"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    hint TEXT NOT NULL,
+    created REAL NOT NULL,
+    revoked REAL,
+    submits_per_second REAL,
+    max_active_tasks INTEGER
+);
+"""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    name: str
+    hint: str  # first characters, to recognise a key in `keys list`
+    created: float
+    revoked: float | None = None
+    submits_per_second: float | None = None  # None = the service default
+    max_active_tasks: int | None = None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def create(self, name: str, submits_per_second: float | None = None,
+               max_active_tasks: int | None = None) -> tuple[ApiKey, str]:
+        """A new key record and its secret (the only time the secret is seen)."""
+        secret = KEY_PREFIX + secrets.token_hex(16)
+        key = ApiKey(key_id="key-" + secrets.token_hex(6), name=name, hint=secret[:7] + "…",
+                     created=time.time(), submits_per_second=submits_per_second,
+                     max_active_tasks=max_active_tasks)
+        with self._db() as db:
+            db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                       (key.key_id, key.name, _digest(secret), key.hint, key.created,
+                        submits_per_second, max_active_tasks))
+        return key, secret
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM api_keys WHERE digest = ? AND revoked IS NULL",
+                             (_digest(secret),)).fetchone()
+        return _key(row) if row else None
+
+    def get(self, key_id: str) -> ApiKey | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return _key(row) if row else None
+
+    def list(self) -> list[ApiKey]:
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM api_keys ORDER BY created").fetchall()
+        return [_key(r) for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        with self._db() as db:
+            return db.execute("UPDATE api_keys SET revoked = ? WHERE key_id = ? AND revoked IS NULL",
+                              (time.time(), key_id)).rowcount == 1
+
+
+def _key(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(key_id=row["key_id"], name=row["name"], hint=row["hint"],
+                  created=row["created"], revoked=row["revoked"],
+                  submits_per_second=row["submits_per_second"],
+                  max_active_tasks=row["max_active_tasks"])

@@ -1,0 +1,56 @@
+"""`videoretalk serve`: API, worker pool and sweeper in one command, one machine."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+import uvicorn
+
+from ..config import Settings
+from ..errors import InvalidParameter
+from ..storage.sweeper import Sweeper
+from ..tasks.backends import open_backends
+from ..tasks.pool import WorkerPool
+from .app import create_app
+
+__all__ = ["serve"]
+
+log = logging.getLogger("videoretalk.serve")
+
+
+def _lock_data_dir(data_dir: Path) -> int:
+    # The embedded backends assume one service per data folder: a second one would
+    # "recover" the first one's running tasks.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InvalidParameter(f"another `videoretalk serve` is using {data_dir}") from None
+    return fd
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    lock = _lock_data_dir(Path(settings.data_dir))
+    backends = open_backends(settings)
+    pool = WorkerPool(backends, settings.workers)
+    pool.recover()
+    pool.start()
+    sweeper = Sweeper(backends)
+    sweeper.start()
+    app = create_app(settings, backends)
+    log.info("videoretalk serving on http://%s:%d with %d workers, data in %s",
+             settings.host, settings.port, settings.workers, settings.data_dir)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port,
+                    log_level=settings.log_level.lower(), access_log=False)
+    finally:
+        sweeper.stop()
+        pool.stop()
+        os.close(lock)
