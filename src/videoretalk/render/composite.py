@@ -1,0 +1,59 @@
+"""Soft masks shaped to the face, colour matching, and blending back into the frame.
+
+Masks are polygons from the landmarks feathered *inward* with a distance transform, so
+alpha is exactly 0 outside the polygon (those pixels stay bit-identical) and rises
+smoothly inside — no rectangle, no hard edge.
+
+Colour: an exemplar comes from another frame, whose light can differ. Its difference
+to the current (warped) frame is measured on a ring of skin around the lips and spread
+as a smooth additive field (normalised convolution), so the pasted lips meet the skin
+with no seam even when the light changes across the face.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def feathered_polygon(polygon: np.ndarray, shape: tuple[int, int], origin: tuple[int, int],
+                      feather_px: float, grow_px: float = 0.0) -> np.ndarray:
+    """float32 alpha in [0, 1]: 0 outside `polygon` (grown by `grow_px`), 1 deeper than `feather_px`."""
+    h, w = shape
+    mask = np.zeros((h + 2, w + 2), np.uint8)  # 1-px frame so the edge of the box counts as outside
+    pts = np.round(polygon[:, :2] - np.array(origin, np.float32) + 1).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_8)
+    if grow_px >= 1:
+        k = int(round(grow_px))
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+        mask[0, :] = mask[-1, :] = 0
+        mask[:, 0] = mask[:, -1] = 0
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    t = np.clip(dist / max(feather_px, 1e-3), 0, 1)
+    return (t * t * (3 - 2 * t)).astype(np.float32)  # smoothstep: no visible ramp ends
+
+
+def colour_offset(reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Smooth additive field (H, W, 3) taking `patch` to `reference` as measured on `ring`."""
+    ring = ring.astype(np.float32)
+    diff = (reference.astype(np.float32) - patch.astype(np.float32)) * ring[..., None]
+    # Blur at reduced size: the field is low-frequency and large crops are common at 2K.
+    h, w = ring.shape
+    f = max(1, int(sigma_px // 4))
+    small = (max(1, w // f), max(1, h // f))
+    num = cv2.GaussianBlur(cv2.resize(diff, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f)
+    den = cv2.GaussianBlur(cv2.resize(ring, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f)
+    field = num / np.maximum(den, 1e-3)[..., None]
+    total = float(ring.sum())
+    if total < 1:
+        return np.zeros((h, w, 3), np.float32)
+    mean = diff.reshape(-1, 3).sum(0) / total
+    # Where the ring is far away the local estimate is noise: fall back to the ring mean.
+    trust = np.clip(den / 0.05, 0, 1)[..., None]
+    field = field * trust + mean * (1 - trust)
+    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def blend(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha[..., None]
+    return base * (1 - a) + top * a

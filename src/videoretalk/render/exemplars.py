@@ -1,0 +1,120 @@
+"""Mouth-texture exemplars: the person's own lips, teeth and mouth interior, from their own frames.
+
+Selection happens before any pixel is seen (from the face track's canonical mouth
+shapes): farthest-point sampling over mouth shape covers closed, half-open, wide-open,
+rounded and spread mouths. Each slot keeps two candidates (the centre and its nearest
+shape) and, once their pixels are seen, the sharper one — talking mouths are often
+motion-blurred, and a blurry exemplar is a blurry mouth on screen.
+
+At render time `ExemplarChooser` picks the exemplar nearest to the target shape with a
+switching cost (hysteresis) and reports a cross-fade between the previous and the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .topology import INNER_LOWER, INNER_UPPER, LIPS_OUTER
+from .warp import face_axes, mesh_points
+
+# Exemplar crop margin around the outer lips, inter-ocular units: covers the pasted lips,
+# their feather and the colour-matching ring around them.
+CROP_MARGIN_IOD = 0.4
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    index: int                 # source frame
+    image: np.ndarray          # RGB uint8 crop around the mouth, full source resolution
+    origin: tuple[int, int]    # crop's top-left in the source frame (x, y)
+    points: np.ndarray         # mesh_points() of the source frame, in crop coordinates
+    feature: np.ndarray        # mouth shape descriptor (see `mouth_feature`)
+    opening: float             # inner-lip gap, inter-ocular units
+    sharpness: float
+
+
+def mouth_feature(shape: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Centred (x, y) of the driven mouth points, weighted; distances are mean per point."""
+    xy = shape[:, :2].astype(np.float32)
+    return (xy - xy.mean(0)) * weights[:, None]
+
+
+def inner_gap(points: np.ndarray) -> float:
+    """Mean distance between facing inner-lip points, in the points' own units."""
+    return float(np.linalg.norm(points[INNER_UPPER, :2] - points[INNER_LOWER, :2], axis=1).mean())
+
+
+def select_frames(features: np.ndarray, candidates: np.ndarray, bank_size: int, seed_index: int) -> list[list[int]]:
+    """Slots of candidate frames (≤ 2 each) by farthest-point sampling over mouth features."""
+    if len(candidates) == 0:
+        return []
+    flat = features.reshape(len(features), -1)
+    chosen = [seed_index]
+    dist = np.linalg.norm(flat - flat[seed_index], axis=1)
+    while len(chosen) < min(bank_size, len(candidates)):
+        nxt = int(np.argmax(dist))
+        if dist[nxt] <= 1e-6:
+            break
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.linalg.norm(flat - flat[nxt], axis=1))
+    slots: list[list[int]] = []
+    taken = set(chosen)
+    for c in chosen:
+        d = np.linalg.norm(flat - flat[c], axis=1)
+        d[list(taken)] = np.inf
+        slot = [int(candidates[c])]
+        alt = int(np.argmin(d))
+        if np.isfinite(d[alt]):
+            slot.append(int(candidates[alt]))
+            taken.add(alt)
+        slots.append(slot)
+    return slots
+
+
+def capture(index: int, image: np.ndarray, landmarks: np.ndarray, feature: np.ndarray,
+            opening: float) -> Exemplar:
+    _, iod = face_axes(landmarks)
+    lips = landmarks[LIPS_OUTER, :2]
+    lo = np.floor(lips.min(0) - CROP_MARGIN_IOD * iod).astype(int)
+    hi = np.ceil(lips.max(0) + CROP_MARGIN_IOD * iod).astype(int)
+    h, w = image.shape[:2]
+    x0, y0 = max(0, lo[0]), max(0, lo[1])
+    x1, y1 = min(w, hi[0] + 1), min(h, hi[1] + 1)
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    pts = mesh_points(landmarks) - np.array([x0, y0], np.float32)
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    # Sharpness per unit of face size, so slots compare like with like.
+    sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var()) * (100.0 / iod) ** 2
+    return Exemplar(index, crop, (x0, y0), pts, feature, opening, sharp)
+
+
+class ExemplarChooser:
+    """Nearest exemplar with hysteresis; a change cross-fades over `crossfade_frames`."""
+
+    def __init__(self, bank: list[Exemplar], switch_cost: float, crossfade_frames: int) -> None:
+        self.bank = bank
+        self._features = np.stack([e.feature for e in bank]) if bank else np.zeros((0, 1, 2))
+        self.switch_cost = switch_cost
+        self.crossfade_frames = crossfade_frames
+        self.reset()
+
+    def reset(self) -> None:
+        self.current: int | None = None
+        self.previous: int | None = None
+        self.fade = 1.0
+
+    def choose(self, feature: np.ndarray) -> tuple[int, int | None, float]:
+        """(current, previous, weight of current); previous is None when not fading."""
+        cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
+        best = int(np.argmin(cost))
+        if self.current is None:
+            self.current, self.fade = best, 1.0
+        elif best != self.current and cost[best] + self.switch_cost < cost[self.current]:
+            self.previous, self.current, self.fade = self.current, best, 0.0
+        self.fade = min(1.0, self.fade + 1.0 / self.crossfade_frames)
+        if self.fade >= 1.0:
+            self.previous = None
+        return self.current, self.previous, self.fade

@@ -1,0 +1,102 @@
+"""A plausible mouth interior for openings the person never shows in the source video.
+
+Stretching a barely-open exemplar over a wide target opening smears the lip line into a
+pink band; leaving it empty is a black hole. Instead the opening is painted in mouth
+coordinates (u across, corner to corner; v down, upper to lower inner lip): upper teeth
+under the upper lip, shaded darker toward the corners with faint gaps between incisors,
+a dark cavity, the tongue low in the middle and lower teeth only for wide openings.
+Colours come from the person: teeth from the brightest interior pixels of their most
+open exemplar when it shows teeth, cavity and tongue from their lip colour.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER
+
+# Teeth colour when the source never shows teeth: off-white, slightly warm (linear RGB 0..1).
+DEFAULT_TEETH_RGB = np.array([0.90, 0.87, 0.80], np.float32)
+# Upper incisors are ~10 mm tall, a wide speech opening ~25 mm: teeth fill ~40 % of v.
+UPPER_TEETH_V = 0.42
+LOWER_TEETH_V = 0.82
+INCISOR_PERIOD_U = 0.11   # incisor width / mouth width
+
+
+def _curve(u_pts: np.ndarray, v_pts: np.ndarray, u: np.ndarray) -> np.ndarray:
+    order = np.argsort(u_pts)
+    return np.interp(u, u_pts[order], v_pts[order])
+
+
+def paint_interior(points: np.ndarray, shape: tuple[int, int], teeth_rgb: np.ndarray,
+                   lip_rgb: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB float32 image, alpha float32) of a synthetic interior inside the inner-lip contour.
+
+    `points` are target mesh points in frame coordinates; the result covers a box of
+    `shape` whose top-left corner is `origin`.
+    """
+    h, w = shape
+    pts = points[:, :2] - np.array(origin, np.float32)
+    left, right = pts[INNER_CORNERS[0]], pts[INNER_CORNERS[1]]
+    axis = right - left
+    width = max(float(np.linalg.norm(axis)), 1e-3)
+    ex = axis / width
+    ey = np.array([-ex[1], ex[0]], np.float32)  # perpendicular, pointing down in the image
+    if ey[1] < 0:
+        ey = -ey
+
+    def uv(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = p - left
+        return d @ ex / width, d @ ey
+
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    u, s = uv(np.stack([xx, yy], -1))
+    cu, cs = uv(np.concatenate([[left, right], pts[INNER_UPPER]]))
+    lu, ls = uv(np.concatenate([[left, right], pts[INNER_LOWER]]))
+    top, bottom = _curve(cu, cs, u), _curve(lu, ls, u)
+    gap = np.maximum(bottom - top, 1e-3)
+    v = (s - top) / gap
+    inside = (u > 0) & (u < 1) & (v > 0) & (v < 1)
+
+    # Darker toward the corners and the back of the mouth.
+    side = np.clip(np.abs(u - 0.5) * 2, 0, 1)
+    shade = (1 - 0.65 * side**2)[..., None]
+    cavity = np.clip(lip_rgb * 0.22, 0, 1)
+    out = np.broadcast_to(cavity, (h, w, 3)).copy() * (0.7 + 0.3 * shade)
+
+    tongue = np.exp(-(((u - 0.5) / 0.28) ** 2) - ((v - 0.95) / 0.3) ** 2)[..., None]
+    out = out * (1 - 0.8 * tongue) + np.clip(lip_rgb * 0.75, 0, 1) * 0.8 * tongue * shade
+
+    gaps = 1 - 0.12 * np.clip(np.cos((u - 0.5) * 2 * np.pi / INCISOR_PERIOD_U), 0, 1) ** 8
+    upper = np.clip((UPPER_TEETH_V - v) / 0.06, 0, 1)[..., None]
+    out = out * (1 - upper) + teeth_rgb * (shade * gaps[..., None]) * upper
+    max_gap = float(np.max(np.where(inside, gap, 0)))
+    if max_gap > 0.45 * width:  # lower teeth show only on wide openings
+        lower = np.clip((v - LOWER_TEETH_V) / 0.06, 0, 1)[..., None] * 0.8
+        out = out * (1 - lower) + teeth_rgb * 0.8 * (shade * gaps[..., None]) * lower
+
+    sigma = max(0.6, 0.006 * width)
+    out = cv2.GaussianBlur(out.astype(np.float32), (0, 0), sigma)
+    alpha = inside.astype(np.float32)
+    return out * 255.0, alpha
+
+
+def teeth_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """Mean colour (0..1) of the brightest interior pixels, or None if no teeth show."""
+    from .topology import LIPS_INNER
+
+    poly = np.round(points[LIPS_INNER, :2]).astype(np.int32)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [poly], 1)
+    pix = image[mask > 0].astype(np.float32) / 255.0
+    if len(pix) < 30:
+        return None
+    luma = pix @ np.array([0.299, 0.587, 0.114], np.float32)
+    bright = pix[luma >= np.percentile(luma, 85)]
+    colour = bright.mean(0)
+    sat = float(colour.max() - colour.min())
+    # Teeth are bright and nearly grey; a bright red interior is tongue or lips.
+    if float(colour.mean()) < 0.35 or sat > 0.25:
+        return None
+    return colour

@@ -1,0 +1,228 @@
+"""`MouthRenderer`: target mouth shapes -> pixels, in three calls the pipeline makes.
+
+    renderer = MouthRenderer(settings.render)
+    renderer.prepare(track)                  # 1. choose exemplar frames from mouth shapes
+    for frame in reader.frames():            # 2. analysis pass (or a pass of its own):
+        renderer.observe(frame)              #    keeps lips-sized crops of chosen frames
+    for t, (frame, i) in enumerate(plan):    # 3. render pass, output frames in order
+        out = renderer.render(frame, face_index=i, target_shape=motion.shapes[t])
+
+Per frame (all in a box around the lower face, at full resolution):
+  a. geometry  — move the driven mouth points to the target (placed in this frame's head
+                 pose), the jaw and cheeks with them (`warp.move_lower_face`);
+  b. skin      — warp the current frame's own lower face onto that geometry;
+  c. mouth     — warp the chosen exemplar's lips, teeth and interior onto it, colour-
+                 matched on a skin ring; cross-fade when the exemplar changes;
+  d. interior  — where the target opens far wider than any exemplar, paint teeth/cavity;
+  e. composite — under a feathered lower-face mask; every pixel outside it is untouched.
+A frame whose face is not tracked, or whose geometry is degenerate, comes back unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import cv2
+import numpy as np
+from scipy.spatial import QhullError
+
+from ..media.decode import DecodedFrame
+from . import composite, interior
+from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
+from .settings import RenderSettings
+from .topology import JAW, LIPS_INNER, LIPS_OUTER, default_mouth_region
+from .warp import PiecewiseMap, face_axes, jaw_ring, lower_face_box, mesh_points, move_lower_face
+
+log = logging.getLogger(__name__)
+
+# Skin ring for colour matching, beyond the pasted mouth's feather (inter-ocular units).
+COLOUR_RING_IOD = 0.12
+# Target/exemplar opening ratio where painted interior starts / fully replaces stretching.
+SYNTH_RATIO = (1.6, 3.0)
+# Openings below this (inter-ocular units) are a lip gap, not an interior worth painting.
+SYNTH_MIN_OPENING = (0.04, 0.08)
+NOSE_TIP = 1
+
+
+class FaceTrackLike(Protocol):
+    """What the renderer reads from `videoretalk.face.FaceTrack`."""
+
+    present: np.ndarray     # bool[N]
+    landmarks: np.ndarray   # float32[N,478,3] image px
+    canonical: np.ndarray   # float32[N,478,3] pose-normalised
+
+    def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray: ...
+
+
+def _smoothstep(x: float, lo: float, hi: float) -> float:
+    t = min(1.0, max(0.0, (x - lo) / (hi - lo)))
+    return t * t * (3 - 2 * t)
+
+
+class MouthRenderer:
+    def __init__(self, settings: RenderSettings | None = None, mouth_indices: np.ndarray | None = None) -> None:
+        self.settings = settings or RenderSettings()
+        self.mouth_indices = np.asarray(default_mouth_region() if mouth_indices is None else mouth_indices, np.int64)
+        driven = set(self.mouth_indices.tolist())
+        missing = [p for p in (*LIPS_OUTER, *LIPS_INNER) if p not in driven]
+        if missing:
+            raise ValueError(f"mouth_indices must contain both lip loops; missing mesh points {missing[:8]}")
+        inner = set(LIPS_INNER.tolist())
+        outer = set(LIPS_OUTER.tolist())
+        self._weights = np.array([2.0 if p in inner else 1.0 if p in outer else 0.5 for p in self.mouth_indices],
+                                 np.float32)
+        self._track: FaceTrackLike | None = None
+        self._slots: list[list[int]] = []
+        self._wanted: dict[int, int] = {}          # frame index -> slot
+        self._captured: dict[int, list[Exemplar]] = {}
+        self._chooser: ExemplarChooser | None = None
+        self._teeth = interior.DEFAULT_TEETH_RGB
+        self._lips = np.array([0.6, 0.35, 0.35], np.float32)
+
+    # -- 1. preparation ------------------------------------------------------
+    def prepare(self, track: FaceTrackLike) -> None:
+        """Choose exemplar frames from the track's mouth shapes (no pixels needed yet)."""
+        self._track = track
+        self._captured, self._chooser = {}, None
+        candidates = np.flatnonzero(np.asarray(track.present))
+        if len(candidates) == 0:
+            self._slots, self._wanted = [], {}
+            return
+        feats = np.stack([mouth_feature(track.canonical[i][self.mouth_indices], self._weights) for i in candidates])
+        gaps = np.array([inner_gap(track.canonical[i]) for i in candidates])
+        self._slots = select_frames(feats, candidates, self.settings.bank_size, int(np.argmin(gaps)))
+        self._wanted = {i: s for s, slot in enumerate(self._slots) for i in slot}
+
+    @property
+    def wanted_frames(self) -> frozenset[int]:
+        """Source frames `observe` needs to see; others may be skipped."""
+        return frozenset(self._wanted)
+
+    def observe(self, frame: DecodedFrame) -> None:
+        """Offer a source frame; crops of the chosen exemplar frames are kept, others ignored."""
+        slot = self._wanted.get(frame.index)
+        if slot is None or self._track is None:
+            return
+        i = frame.index
+        lm = self._track.landmarks[i]
+        ex = capture(i, frame.image, lm, mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights),
+                     inner_gap(self._track.canonical[i]))
+        ex = Exemplar(ex.index, ex.image, ex.origin,
+                      np.concatenate([ex.points, jaw_ring(lm) - np.array(ex.origin, np.float32)]),
+                      ex.feature, ex.opening, ex.sharpness)
+        self._captured.setdefault(slot, []).append(ex)
+        self._chooser = None
+
+    def _bank(self) -> ExemplarChooser:
+        if self._chooser is None:
+            bank = [max(c, key=lambda e: e.sharpness) for _, c in sorted(self._captured.items())]
+            self._chooser = ExemplarChooser(bank, self.settings.switch_cost, self.settings.crossfade_frames)
+            if bank:
+                widest = max(bank, key=lambda e: e.opening)
+                teeth = interior.teeth_colour(widest.image, widest.points)
+                if teeth is not None:
+                    self._teeth = teeth
+                self._lips = np.median([_lip_colour(e.image, e.points) for e in bank], axis=0).astype(np.float32)
+            log.debug("mouth exemplar bank: %d frames %s", len(bank), [e.index for e in bank])
+        return self._chooser
+
+    def reset(self) -> None:
+        """Forget temporal state (exemplar choice, cross-fade) before rendering a new sequence."""
+        if self._chooser is not None:
+            self._chooser.reset()
+
+    # -- 3. rendering --------------------------------------------------------
+    def render(self, frame: DecodedFrame, face_index: int, target_shape: np.ndarray) -> np.ndarray:
+        """The frame with its lower face re-drawn to `target_shape` (canonical MOUTH_REGION points)."""
+        track = self._track
+        if track is None:
+            raise RuntimeError("MouthRenderer.render() before prepare(track)")
+        target = np.asarray(target_shape, np.float32)
+        if (not bool(track.present[face_index]) or not np.isfinite(target).all()
+                or target.shape[0] != len(self.mouth_indices)):
+            return frame.image
+        try:
+            return self._render(frame.image, face_index, target)
+        except (QhullError, cv2.error, np.linalg.LinAlgError) as exc:  # degenerate geometry
+            log.warning("frame %d left unchanged: %s", frame.index, exc)
+            return frame.image
+
+    def _render(self, image: np.ndarray, i: int, target: np.ndarray) -> np.ndarray:
+        track, s = self._track, self.settings
+        assert track is not None
+        cur = np.asarray(track.landmarks[i], np.float32)
+        _, iod = face_axes(cur)
+        # a. geometry
+        moved = move_lower_face(cur, self.mouth_indices, track.to_image(i, target))
+        ring = jaw_ring(cur)
+        targets = np.concatenate([mesh_points(moved), ring])
+        face_poly = np.concatenate([ring, cur[[JAW[-1], NOSE_TIP, JAW[0]], :2]])
+        box = lower_face_box([face_poly], image.shape, margin=2)
+        pm = PiecewiseMap(targets, box, s.map_step_px)
+        origin = (box.x0, box.y0)
+        # b. skin: the current frame's own lower face, moved
+        mx, my = pm.sample_map(np.concatenate([mesh_points(cur), ring]))
+        out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+
+        # c. mouth from exemplars
+        shape = box.shape
+        mouth_alpha = composite.feathered_polygon(moved[LIPS_OUTER], shape, origin, s.mouth_feather_iod * iod,
+                                                  grow_px=(s.mouth_margin_iod + s.mouth_feather_iod) * iod)
+        full = np.array(track.canonical[i], np.float32, copy=True)
+        full[self.mouth_indices] = target
+        t_open = inner_gap(full)
+        chooser = self._bank()
+        offset: np.ndarray | float = 0.0
+        ex_open = 0.0
+        if chooser.bank:
+            cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights))
+            mouth = self._warp_exemplar(pm, chooser.bank[cur_k])
+            ex_open = chooser.bank[cur_k].opening
+            if prev_k is not None:
+                mouth = composite.blend(self._warp_exemplar(pm, chooser.bank[prev_k]), mouth,
+                                        np.full(shape, fade, np.float32))
+                ex_open = fade * ex_open + (1 - fade) * chooser.bank[prev_k].opening
+            if s.colour_match:
+                reach = (s.mouth_margin_iod + s.mouth_feather_iod) * iod
+                outer = composite.feathered_polygon(moved[LIPS_OUTER], shape, origin, 1.0,
+                                                    grow_px=reach + COLOUR_RING_IOD * iod)
+                ring_mask = outer * (mouth_alpha <= 0)
+                offset = composite.colour_offset(out, mouth, ring_mask, sigma_px=0.25 * iod)
+                mouth = mouth + offset
+            out = composite.blend(out, mouth, mouth_alpha)
+        else:
+            ex_open = inner_gap(track.canonical[i])
+
+        # d. painted interior where no exemplar opens wide enough
+        if s.synthesise_interior:
+            w = (_smoothstep(t_open / max(ex_open, 1e-3), *SYNTH_RATIO)
+                 * _smoothstep(t_open, *SYNTH_MIN_OPENING))
+            if w > 0:
+                painted, inside = interior.paint_interior(moved, shape, self._teeth, self._lips, origin)
+                soft = cv2.GaussianBlur(inside, (0, 0), max(0.8, 0.01 * iod))
+                out = composite.blend(out, painted + offset, soft * inside * w)
+
+        # e. composite under the lower-face mask
+        face_alpha = composite.feathered_polygon(face_poly, shape, origin, s.face_feather_iod * iod)
+        region = image[box.slice()].astype(np.float32)
+        result = image.copy()
+        result[box.slice()] = np.clip(composite.blend(region, out, face_alpha) + 0.5, 0, 255).astype(np.uint8)
+        return result
+
+    def _warp_exemplar(self, pm: PiecewiseMap, ex: Exemplar) -> np.ndarray:
+        mx, my = pm.sample_map(ex.points, offset=(0.0, 0.0))
+        return cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+
+
+def _lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[LIPS_OUTER, :2]).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(points[LIPS_INNER, :2]).astype(np.int32)], 0)
+    pix = image[mask > 0]
+    if len(pix) == 0:
+        return np.array([0.6, 0.35, 0.35], np.float32)
+    return (np.median(pix, axis=0) / 255.0).astype(np.float32)
+
+
+__all__ = ["FaceTrackLike", "MouthRenderer"]

@@ -1,0 +1,42 @@
+"""Renderer options: one frozen dataclass, checked once (`VIDEORETALK_RENDER_*`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InvalidParameter
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    # Source frames kept as mouth-texture exemplars. 24 spans closed..wide-open and
+    # rounded..spread shapes of a few-second clip; each is a lips-sized crop (~0.3 MB at 720p).
+    bank_size: int = 24
+    # Frames over which a change of exemplar is cross-faded (at 25 fps, 4 frames = 160 ms,
+    # shorter than a syllable, long enough that teeth do not pop).
+    crossfade_frames: int = 4
+    # Extra shape distance (inter-ocular units, mean per lip point) a new exemplar must win
+    # by before it replaces the current one: hysteresis against texture flicker.
+    switch_cost: float = 0.012
+    # Soft edges, in inter-ocular units (inter-ocular ~ 0.4 x face width).
+    mouth_margin_iod: float = 0.05     # exemplar lips pasted this far beyond the outer lip line
+    mouth_feather_iod: float = 0.08
+    face_feather_iod: float = 0.15
+    # Coarse-grid spacing of the warp map in output pixels (texture is always full resolution).
+    map_step_px: int = 3
+    colour_match: bool = True
+    synthesise_interior: bool = True
+
+    def __post_init__(self) -> None:
+        if self.bank_size < 1:
+            raise InvalidParameter("render.bank_size must be at least 1 (try 24).")
+        if self.crossfade_frames < 1:
+            raise InvalidParameter("render.crossfade_frames must be at least 1 (1 = hard cut).")
+        if self.switch_cost < 0:
+            raise InvalidParameter("render.switch_cost must be >= 0.")
+        for name in ("mouth_margin_iod", "mouth_feather_iod", "face_feather_iod"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise InvalidParameter(f"render.{name} must be in [0, 1] inter-ocular units, got {value}.")
+        if not 1 <= self.map_step_px <= 16:
+            raise InvalidParameter("render.map_step_px must be in 1..16.")

@@ -1,0 +1,39 @@
+"""MediaPipe face-mesh (478 points) index sets the renderer needs.
+
+The face stage owns the public constants (`videoretalk.face.landmarks`); these are the
+renderer's own names for the few extra sets it uses (inner-lip pairs, the lower jaw
+contour), written against the same published mesh topology.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Closed loops, starting at the left mouth corner, lower lip first.
+LIPS_OUTER = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375,
+                       291, 409, 270, 269, 267, 0, 37, 39, 40, 185])
+LIPS_INNER = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324,
+                       308, 415, 310, 311, 312, 13, 82, 81, 80, 191])
+# Upper / lower inner-lip points facing each other across the mouth opening.
+INNER_UPPER = np.array([191, 80, 81, 82, 13, 312, 311, 310, 415])
+INNER_LOWER = np.array([95, 88, 178, 87, 14, 317, 402, 318, 324])
+INNER_CORNERS = (78, 308)
+OUTER_CORNERS = (61, 291)
+LOWER_LIP_MID = 17
+UPPER_LIP_MID = 0
+# Lower half of the face oval, ear level (234) round the chin (152) to ear level (454).
+JAW = np.array([234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152,
+                377, 400, 378, 379, 365, 397, 288, 361, 323, 454])
+CHIN = 152
+NOSE_BOTTOM = 2
+EYE_CORNERS = ((33, 133), (263, 362))
+NUM_POINTS = 478
+
+
+def default_mouth_region() -> np.ndarray:
+    """The face stage's `MOUTH_REGION` when it exists, else the two lip loops."""
+    try:
+        from ..face.landmarks import MOUTH_REGION  # type: ignore[import-not-found]
+    except ImportError:
+        return np.concatenate([LIPS_OUTER, LIPS_INNER])
+    return np.asarray(MOUTH_REGION, dtype=np.int64)
