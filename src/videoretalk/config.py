@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import InvalidParameter
 from .limits import InputLimits
+from .render.settings import RenderSettings
 
 ENV_PREFIX = "VIDEORETALK_"
 
@@ -72,6 +73,7 @@ class Settings:
     workers: int = 1
     log_level: str = "info"
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    render: RenderSettings = field(default_factory=RenderSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
