@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from .api.cli import add_commands as add_service_commands
 from .errors import VideoRetalkError
 
 EXIT_BAD_INPUT = 2
@@ -61,6 +62,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", required=True, help="output .mp4")
     run.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     run.set_defaults(command=_cmd_run)
+    add_service_commands(sub)  # serve, keys
     return parser
 
 
