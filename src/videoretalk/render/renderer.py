@@ -21,6 +21,7 @@ A frame whose face is not tracked, or whose geometry is degenerate, comes back u
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 import cv2
@@ -31,8 +32,16 @@ from ..media.decode import DecodedFrame
 from . import composite, interior
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
-from .topology import JAW, LIPS_INNER, LIPS_OUTER, default_mouth_region
-from .warp import PiecewiseMap, face_axes, jaw_ring, lower_face_box, mesh_points, move_lower_face
+from .topology import LIPS_INNER, LIPS_OUTER, default_mouth_region
+from .warp import (
+    PiecewiseMap,
+    face_axes,
+    jaw_ring,
+    lower_face_box,
+    lower_face_polygon,
+    mesh_points,
+    move_lower_face,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +51,6 @@ COLOUR_RING_IOD = 0.12
 SYNTH_RATIO = (1.6, 3.0)
 # Openings below this (inter-ocular units) are a lip gap, not an interior worth painting.
 SYNTH_MIN_OPENING = (0.04, 0.08)
-NOSE_TIP = 1
 
 
 class FaceTrackLike(Protocol):
@@ -81,11 +89,20 @@ class MouthRenderer:
         self._lips = np.array([0.6, 0.35, 0.35], np.float32)
 
     # -- 1. preparation ------------------------------------------------------
-    def prepare(self, track: FaceTrackLike) -> None:
-        """Choose exemplar frames from the track's mouth shapes (no pixels needed yet)."""
+    def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
+        """Choose exemplar frames from the track's mouth shapes (no pixels needed yet).
+
+        `exemplar_frames` restricts the choice (e.g. to the frames the output will show);
+        by default every frame with a tracked face is a candidate.
+        """
         self._track = track
         self._captured, self._chooser = {}, None
-        candidates = np.flatnonzero(np.asarray(track.present))
+        present = np.asarray(track.present, bool)
+        if exemplar_frames is not None:
+            allowed = np.zeros_like(present)
+            allowed[np.asarray(list(exemplar_frames), np.int64)] = True
+            present = present & allowed
+        candidates = np.flatnonzero(present)
         if len(candidates) == 0:
             self._slots, self._wanted = [], {}
             return
@@ -139,8 +156,10 @@ class MouthRenderer:
         if track is None:
             raise RuntimeError("MouthRenderer.render() before prepare(track)")
         target = np.asarray(target_shape, np.float32)
-        if (not bool(track.present[face_index]) or not np.isfinite(target).all()
-                or target.shape[0] != len(self.mouth_indices)):
+        if target.shape != (len(self.mouth_indices), 3):
+            raise ValueError(f"target_shape must be ({len(self.mouth_indices)}, 3) canonical points of "
+                             f"the renderer's mouth_indices, got {target.shape}")
+        if not bool(track.present[face_index]) or not np.isfinite(target).all():
             return frame.image
         try:
             return self._render(frame.image, face_index, target)
@@ -157,7 +176,7 @@ class MouthRenderer:
         moved = move_lower_face(cur, self.mouth_indices, track.to_image(i, target))
         ring = jaw_ring(cur)
         targets = np.concatenate([mesh_points(moved), ring])
-        face_poly = np.concatenate([ring, cur[[JAW[-1], NOSE_TIP, JAW[0]], :2]])
+        face_poly = lower_face_polygon(cur, ring)
         box = lower_face_box([face_poly], image.shape, margin=2)
         pm = PiecewiseMap(targets, box, s.map_step_px)
         origin = (box.x0, box.y0)

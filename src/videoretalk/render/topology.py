@@ -31,9 +31,17 @@ NUM_POINTS = 478
 
 
 def default_mouth_region() -> np.ndarray:
-    """The face stage's `MOUTH_REGION` when it exists, else the two lip loops."""
+    """The face stage's `MOUTH_REGION` when it defines one, else lips and jaw (sorted).
+
+    The fallback matches `videoretalk.motion.shape.MOUTH_REGION`'s, so `MouthMotion.shapes`
+    line up by default; pass `MouthMotion.point_indices` to `MouthRenderer` to be explicit.
+    """
     try:
-        from ..face.landmarks import MOUTH_REGION  # type: ignore[import-not-found]
+        from ..face import landmarks
     except ImportError:
-        return np.concatenate([LIPS_OUTER, LIPS_INNER])
-    return np.asarray(MOUTH_REGION, dtype=np.int64)
+        region = None
+    else:
+        region = getattr(landmarks, "MOUTH_REGION", None)
+    if region is None:
+        return np.unique(np.concatenate([LIPS_OUTER, LIPS_INNER, JAW]))
+    return np.asarray(region, dtype=np.int64)

@@ -90,6 +90,31 @@ def jaw_ring(points: np.ndarray) -> np.ndarray:
     return (jaw + out * RING_DISTANCE_IOD * iod).astype(np.float32)
 
 
+def lower_face_polygon(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Region that may change: below the nose bottom, out to the jaw ring (closed polygon).
+
+    The top edge runs across the face at the nose-bottom level between the two places the
+    jaw line crosses it, so cheeks at eye level, the nose and everything above stay untouched.
+    """
+    down, _ = face_axes(points)
+    jaw = points[JAW, :2]
+    level = (jaw - points[NOSE_BOTTOM, :2]) @ down
+    below = np.flatnonzero(level >= 0)
+    if len(below) < 2:
+        return np.concatenate([ring, jaw[::-1]])
+    first, last = below[0], below[-1]
+
+    def crossing(inside: int, outside: int) -> np.ndarray:
+        if outside < 0 or outside >= len(jaw):
+            return jaw[inside]
+        a, b = level[inside], level[outside]
+        t = a / (a - b) if a != b else 0.0
+        return jaw[inside] + (jaw[outside] - jaw[inside]) * t
+
+    ring_part = ring[first:last + 1]
+    return np.concatenate([[crossing(first, first - 1)], ring_part, [crossing(last, last + 1)]]).astype(np.float32)
+
+
 def interior_points(points: np.ndarray) -> np.ndarray:
     """Virtual points across the mouth opening, between facing inner-lip points."""
     up, lo = points[INNER_UPPER, :2], points[INNER_LOWER, :2]

@@ -1,0 +1,37 @@
+"""Fixtures for renderer tests: a few real frames of talk1 with their face-mesh track.
+
+The stand-in track comes from `benchmarks/render_support.py` (MediaPipe + similarity
+fit), the same self-reenactment set-up the benchmark and the strips use.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from render_support import MeshTrack, inner_opening, read_frames, track_images  # noqa: E402
+
+from videoretalk.media.decode import DecodedFrame  # noqa: E402
+
+CLIP_FRAMES = 36
+
+
+@dataclass
+class Clip:
+    frames: list[DecodedFrame]
+    track: MeshTrack
+    opening: np.ndarray
+
+
+@pytest.fixture(scope="session")
+def talk1(dev_dir: Path) -> Clip:
+    frames = read_frames(dev_dir / "talk1.mp4", CLIP_FRAMES)
+    track = track_images(f.image for f in frames)
+    assert track.present.all()
+    return Clip(frames, track, inner_opening(track.canonical))

@@ -1,0 +1,150 @@
+"""Renderer contract: untouched where it must be, still where it should be, never aborting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from videoretalk.errors import InvalidParameter
+from videoretalk.media.decode import DecodedFrame
+from videoretalk.render import MouthRenderer, RenderSettings
+from videoretalk.render.topology import CHIN, JAW, LIPS_INNER, NOSE_BOTTOM
+
+from .conftest import Clip
+
+
+def _renderer(clip: Clip, **kw: object) -> MouthRenderer:
+    r = MouthRenderer(RenderSettings(**kw))  # type: ignore[arg-type]
+    r.prepare(clip.track)
+    for f in clip.frames:
+        r.observe(f)
+    return r
+
+
+def _shape(clip: Clip, r: MouthRenderer, i: int) -> np.ndarray:
+    return clip.track.canonical[i][r.mouth_indices].copy()
+
+
+def test_frames_without_face_are_returned_bit_identical(talk1: Clip) -> None:
+    r = _renderer(talk1)
+    r._track.present = talk1.track.present.copy()  # type: ignore[union-attr]
+    r._track.present[3] = False  # type: ignore[union-attr]
+    try:
+        frame = talk1.frames[3]
+        out = r.render(frame, 3, _shape(talk1, r, int(np.argmax(talk1.opening))))
+        assert out is frame.image or np.array_equal(out, frame.image)
+    finally:
+        r._track.present[3] = True  # type: ignore[union-attr]
+
+
+def test_black_frame_with_no_face_passes_through(talk1: Clip) -> None:
+    from render_support import track_images
+
+    black = np.zeros((480, 640, 3), np.uint8)
+    track = track_images([black])
+    assert not track.present[0]
+    r = MouthRenderer()
+    r.prepare(track)
+    r.observe(DecodedFrame(0, 0.0, black))
+    out = r.render(DecodedFrame(0, 0.0, black), 0, np.zeros((len(r.mouth_indices), 3), np.float32))
+    assert np.array_equal(out, black)
+
+
+def test_pixels_outside_the_lower_face_are_unchanged(talk1: Clip) -> None:
+    r = _renderer(talk1)
+    i = int(np.argmin(talk1.opening))
+    j = int(np.argmax(talk1.opening))
+    frame = talk1.frames[i]
+    out = r.render(frame, i, _shape(talk1, r, j))
+    changed = np.any(out != frame.image, axis=2)
+    assert changed.sum() > 500, "a wide-open target on a closed mouth must change pixels"
+    lm = talk1.track.landmarks[i]
+    ys, xs = np.nonzero(changed)
+    # Nothing above the nostrils, nothing beyond the jaw line's sides plus the feather ring.
+    assert ys.min() >= lm[NOSE_BOTTOM, 1] - 0.25 * (lm[CHIN, 1] - lm[NOSE_BOTTOM, 1])
+    jaw = lm[JAW, :2]
+    width = jaw[:, 0].max() - jaw[:, 0].min()
+    assert xs.min() >= jaw[:, 0].min() - 0.25 * width
+    assert xs.max() <= jaw[:, 0].max() + 0.25 * width
+    assert out.shape == frame.image.shape and out.dtype == np.uint8
+
+
+def test_mouth_opens_where_target_opens(talk1: Clip) -> None:
+    r = _renderer(talk1)
+    i = int(np.argmin(talk1.opening))
+    j = int(np.argmax(talk1.opening))
+    out = r.render(talk1.frames[i], i, _shape(talk1, r, j))
+    from render_support import inner_opening, track_images
+
+    measured = inner_opening(track_images([out]).canonical)[0]
+    assert measured > talk1.opening[i] + 0.5 * (talk1.opening[j] - talk1.opening[i])
+
+
+def _mouth_patches(clip: Clip, images: list[np.ndarray]) -> np.ndarray:
+    """Mouth patches in the head's frame (pose removed with the track's similarity)."""
+    import cv2
+
+    tr = clip.track
+    centre = tr.canonical[0][[61, 291], :2].mean(0)
+    out = []
+    for k, im in enumerate(images):
+        a = np.linalg.inv(tr.scale[k] * tr.rotation[k][:2, :2])
+        m = np.hstack([150 * a, (150 * (-a @ tr.offset[k][:2] - centre) + [100, 60])[:, None]])
+        out.append(cv2.warpAffine(im, m, (200, 140)).astype(np.float32))
+    return np.stack(out)
+
+
+def test_closed_still_target_gives_a_still_mouth(talk1: Clip) -> None:
+    """The source speaks; driven with one closed shape, the mouth must stop moving."""
+    r = _renderer(talk1)
+    closed = _shape(talk1, r, int(np.argmin(talk1.opening)))
+    outs = [r.render(f, k, closed) for k, f in enumerate(talk1.frames)]
+
+    def motion(images: list[np.ndarray]) -> float:
+        return float(np.abs(np.diff(_mouth_patches(talk1, images), axis=0)).mean())
+
+    assert motion(outs) < 0.7 * motion([f.image for f in talk1.frames])
+
+
+def test_repeated_frame_with_constant_target_is_identical(talk1: Clip) -> None:
+    r = _renderer(talk1)
+    target = _shape(talk1, r, 20)
+    outs = [r.render(talk1.frames[5], 5, target) for _ in range(6)]
+    assert all(np.array_equal(outs[-1], o) for o in outs[-3:])
+
+
+def test_invalid_settings_are_rejected() -> None:
+    with pytest.raises(InvalidParameter):
+        RenderSettings(bank_size=0)
+    with pytest.raises(InvalidParameter):
+        RenderSettings(mouth_feather_iod=-0.1)
+
+
+def test_wrong_target_shape_is_a_programming_error(talk1: Clip) -> None:
+    r = _renderer(talk1)
+    with pytest.raises(ValueError):
+        r.render(talk1.frames[0], 0, np.zeros((3, 3), np.float32))
+    nan = np.full((len(r.mouth_indices), 3), np.nan, np.float32)
+    assert np.array_equal(r.render(talk1.frames[0], 0, nan), talk1.frames[0].image)
+
+
+def test_interior_is_painted_when_the_source_never_opens(talk1: Clip) -> None:
+    closed = np.flatnonzero(talk1.opening <= np.percentile(talk1.opening, 25))
+    r = MouthRenderer()
+    r.prepare(talk1.track, exemplar_frames=closed)
+    for f in talk1.frames:
+        r.observe(f)
+    i = int(closed[0])
+    j = int(np.argmax(talk1.opening))
+    out = r.render(talk1.frames[i], i, _shape(talk1, r, j))
+    # The opening, where the target puts it: not a black hole, not a flat smear.
+    import cv2
+
+    target_pts = talk1.track.to_image(i, talk1.track.canonical[j])
+    mask = np.zeros(out.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(target_pts[LIPS_INNER, :2]).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    luma = out[mask > 0].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    assert len(luma) > 50
+    assert luma.max() > 120, "teeth (bright) expected in a wide-open mouth"
+    assert luma.min() < 90, "a darker cavity expected behind the teeth"
