@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from .api.cli import add_commands as add_service_commands
+from .eval.command import add_eval_command
 from .errors import VideoRetalkError
 
 EXIT_BAD_INPUT = 2
@@ -63,6 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     run.set_defaults(command=_cmd_run)
     add_service_commands(sub)  # serve, keys
+    add_eval_command(sub)  # quality report (issue 7)
     return parser
 
 
