@@ -1,0 +1,93 @@
+"""Who is this face: dlib's ResNet face descriptor (128-D, from `face_recognition_models`).
+
+dlib's model was trained so that two photos of one person lie closer than 0.6 (Euclidean)
+in 99.38 % of LFW pairs. We keep the distance as our similarity measure and map
+DashScope's `query_face_threshold` (120..200, default 170, higher = stricter) onto it:
+
+    max_distance = 0.60 - 0.004 * (query_face_threshold - 170)
+
+so 120 accepts up to 0.80, 170 up to 0.60 (dlib's own operating point) and 200 only up
+to 0.48. On the shared clips the same person scores 0.10-0.35 across frames and a
+reference still, different people 0.65-0.95 (figures in tests/face/test_identity.py).
+
+The descriptor is expensive on CPU (~80 ms), so the analyser computes one only when the
+identity of a face is in question, never every frame.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+
+import dlib
+import numpy as np
+
+from ..errors import InternalError
+from .landmarks import LEFT_EYE_INNER, LEFT_EYE_OUTER, NOSE_BASE, RIGHT_EYE_INNER, RIGHT_EYE_OUTER
+from .settings import QUERY_FACE_THRESHOLD_DEFAULT
+
+DEFAULT_MAX_DISTANCE = 0.60  # dlib's documented same-person threshold
+DISTANCE_PER_STEP = 0.004    # change of max distance per unit of query_face_threshold
+
+# dlib's 5-point layout (its chip alignment is defined on these) as mesh indices: found by
+# running dlib's 5-point predictor next to the mesh on the dev clips (all within ~2 px).
+_DLIB_FIVE = (LEFT_EYE_OUTER, LEFT_EYE_INNER, RIGHT_EYE_OUTER, RIGHT_EYE_INNER, NOSE_BASE)
+
+
+def max_distance(query_face_threshold: int = QUERY_FACE_THRESHOLD_DEFAULT) -> float:
+    return DEFAULT_MAX_DISTANCE - DISTANCE_PER_STEP * (query_face_threshold - QUERY_FACE_THRESHOLD_DEFAULT)
+
+
+def _model_path(name: str) -> str:
+    # Locate the data without importing face_recognition_models: its __init__ needs
+    # pkg_resources, which recent setuptools no longer ships.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise InternalError("face_recognition_models is not installed")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "models", name)
+    if not os.path.isfile(path):
+        raise InternalError(f"face_recognition_models lacks {name}")
+    return path
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    vector: np.ndarray  # (128,) float32
+
+    def distance(self, other: Descriptor) -> float:
+        return float(np.linalg.norm(self.vector - other.vector))
+
+
+class IdentityModel:
+    def __init__(self) -> None:
+        self._net = dlib.face_recognition_model_v1(_model_path("dlib_face_recognition_resnet_model_v1.dat"))
+
+    def describe(self, image: np.ndarray, landmarks: np.ndarray) -> Descriptor:
+        """Descriptor of the face whose mesh landmarks (image pixels) are given."""
+        five = landmarks[list(_DLIB_FIVE), :2]
+        lo, hi = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
+        rect = dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+        shape = dlib.full_object_detection(rect, [dlib.point(int(round(x)), int(round(y))) for x, y in five])
+        vec = self._net.compute_face_descriptor(np.ascontiguousarray(image), shape)
+        return Descriptor(np.asarray(vec, np.float32))
+
+
+class Gallery:
+    """Descriptors known to show the target; a face matches if any of them is close."""
+
+    def __init__(self, limit: int = 6) -> None:
+        self._items: list[Descriptor] = []
+        self._limit = limit
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def add(self, descriptor: Descriptor) -> None:
+        if len(self._items) >= self._limit:
+            # Keep the first (the reference) and refresh the rest.
+            del self._items[1]
+        self._items.append(descriptor)
+
+    def distance(self, descriptor: Descriptor) -> float:
+        return min(d.distance(descriptor) for d in self._items) if self._items else float("inf")

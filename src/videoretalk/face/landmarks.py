@@ -1,0 +1,54 @@
+"""Named point sets of the 478-point face mesh (468 mesh points + 10 iris points).
+
+Sides are the subject's: RIGHT_* is the subject's right, on the image's left in a frontal
+view. Contours are ordered so they can be drawn or filled as closed polygons. Index values
+are those of MediaPipe's canonical face mesh topology, which the model's output follows.
+"""
+
+from __future__ import annotations
+
+# Eye corners (the outer pair defines the inter-ocular distance, IOD, used as the unit).
+RIGHT_EYE_OUTER = 33
+RIGHT_EYE_INNER = 133
+LEFT_EYE_INNER = 362
+LEFT_EYE_OUTER = 263
+EYE_CORNERS = (RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER)
+
+# Lips: closed loops starting at the subject's right mouth corner, lower lip first.
+LIPS_OUTER = (
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291,
+    409, 270, 269, 267, 0, 37, 39, 40, 185,
+)
+LIPS_INNER = (
+    78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
+    415, 310, 311, 312, 13, 82, 81, 80, 191,
+)
+MOUTH_CORNERS = (61, 291)          # outer right, outer left
+MOUTH_INNER_CORNERS = (78, 308)
+UPPER_LIP_INNER_MID = 13
+LOWER_LIP_INNER_MID = 14
+UPPER_LIP_OUTER_MID = 0
+LOWER_LIP_OUTER_MID = 17
+
+# Jaw line: the lower half of the face oval, ear to ear through the chin (152).
+JAW = (
+    234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152,
+    377, 400, 378, 379, 365, 397, 288, 361, 323, 454,
+)
+CHIN = 152
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+    377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)
+
+# Nose: bridge from between the eyes down the dorsum; tip; base under the nostrils.
+NOSE_BRIDGE = (168, 6, 197, 195, 5)
+NOSE_TIP = 1
+NOSE_BASE = 2
+
+RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+RIGHT_IRIS = (468, 469, 470, 471, 472)  # centre first
+LEFT_IRIS = (473, 474, 475, 476, 477)
+
+NUM_POINTS = 478

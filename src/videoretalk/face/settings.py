@@ -1,0 +1,77 @@
+"""Face-analysis settings: one frozen dataclass, checked once, read from `VIDEORETALK_FACE_*`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InvalidParameter
+
+# DashScope's `query_face_threshold`: an integer in [120, 200], default 170, higher = stricter.
+QUERY_FACE_THRESHOLD_MIN = 120
+QUERY_FACE_THRESHOLD_MAX = 200
+QUERY_FACE_THRESHOLD_DEFAULT = 170
+
+
+@dataclass(frozen=True)
+class FaceSettings:
+    # Detection runs on a copy of the frame scaled so its longer side is this many pixels:
+    # the full-range detector letterboxes to 192 px anyway, so more only costs resize time.
+    detect_long_side: int = 640
+    detect_min_score: float = 0.5
+    # A face flag below this (sigmoid of the mesh model's face logit) means "not a face / lost".
+    track_min_presence: float = 0.5
+    # Editable-frame limits. Beyond ~45 degrees of yaw the far cheek hides the mouth corner
+    # and a re-rendered mouth no longer lines up with the jaw, so those frames stay untouched.
+    max_yaw_deg: float = 45.0
+    max_pitch_deg: float = 35.0
+    # Outer-eye-corner distance in pixels; below it the mouth is under ~25 px wide.
+    min_interocular_px: float = 24.0
+    # Presence below this is treated as heavy occlusion (hands, microphones over the face).
+    min_presence_editable: float = 0.8
+    # Identity is re-checked on a tracked face at most this often (dlib's descriptor
+    # costs ~80 ms on this CPU), and always after a shot cut or re-acquisition.
+    reverify_seconds: float = 3.0
+    # Faces known not to be the target are re-examined this often while the target is absent.
+    recheck_rejected_seconds: float = 2.0
+    # Descriptors from frames whose yaw exceeds this are too unreliable to decide identity.
+    identity_max_yaw_deg: float = 35.0
+    max_identity_checks_per_frame: int = 3
+    # Zero-phase temporal smoothing (Gaussian sigma, seconds). Pose and the rigid upper face
+    # barely move between frames, so they take a wider kernel than the lips, which carry
+    # speech up to ~10 Hz and would lose closures under more than ~1 frame of blur.
+    smooth_pose_sigma_s: float = 0.06
+    smooth_rigid_sigma_s: float = 0.08
+    smooth_mouth_sigma_s: float = 0.02
+    # Shot cut: mean absolute luminance change of a thumbnail (0-255) between frames.
+    cut_threshold: float = 28.0
+    inference_threads: int = 1
+
+    def __post_init__(self) -> None:
+        _check(self.detect_long_side >= 128, "FACE_DETECT_LONG_SIDE", "at least 128")
+        _check(0.0 < self.detect_min_score < 1.0, "FACE_DETECT_MIN_SCORE", "in (0, 1)")
+        _check(0.0 < self.track_min_presence < 1.0, "FACE_TRACK_MIN_PRESENCE", "in (0, 1)")
+        _check(0.0 < self.max_yaw_deg <= 90.0, "FACE_MAX_YAW_DEG", "in (0, 90]")
+        _check(0.0 < self.max_pitch_deg <= 90.0, "FACE_MAX_PITCH_DEG", "in (0, 90]")
+        _check(self.min_interocular_px >= 0.0, "FACE_MIN_INTEROCULAR_PX", ">= 0")
+        _check(self.reverify_seconds > 0.0, "FACE_REVERIFY_SECONDS", "> 0")
+        _check(self.max_identity_checks_per_frame >= 1, "FACE_MAX_IDENTITY_CHECKS_PER_FRAME", ">= 1")
+        for name in ("smooth_pose_sigma_s", "smooth_rigid_sigma_s", "smooth_mouth_sigma_s"):
+            _check(getattr(self, name) >= 0.0, f"FACE_{name.upper()}", ">= 0")
+        _check(self.inference_threads >= 1, "FACE_INFERENCE_THREADS", ">= 1")
+
+
+def _check(ok: bool, name: str, expected: str) -> None:
+    if not ok:
+        raise InvalidParameter(f"VIDEORETALK_{name} must be {expected}")
+
+
+def check_query_face_threshold(value: int) -> int:
+    """Validate DashScope's `query_face_threshold` the way its API does."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameter("query_face_threshold must be an integer between 120 and 200")
+    if not QUERY_FACE_THRESHOLD_MIN <= value <= QUERY_FACE_THRESHOLD_MAX:
+        raise InvalidParameter(
+            f"query_face_threshold={value} is out of range: use an integer between "
+            f"{QUERY_FACE_THRESHOLD_MIN} and {QUERY_FACE_THRESHOLD_MAX} (default 170)"
+        )
+    return value

@@ -1,0 +1,116 @@
+"""From the analyser's raw per-frame landmarks to a smoothed `FaceTrack`.
+
+1. fit each target frame's head pose (rigid points only) and take its canonical shape;
+2. split into segments at shot cuts, tracklet changes and gaps;
+3. smooth pose and canonical shape inside each segment, zero-phase (`smoothing.py`);
+4. rebuild image landmarks from the smoothed pose and shape, so `landmarks`,
+   `canonical` and `transform` always agree exactly;
+5. decide per frame whether it is editable, and if not, why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .canonical import CanonicalFace
+from .pose import angles_from_rotation, fit_pose
+from .settings import FaceSettings
+from .smoothing import gaussian, segments, smooth_rotations
+from .track import FaceTrack, FrameStatus, project
+
+
+def build_track(
+    *,
+    times: np.ndarray,
+    points: Sequence[np.ndarray | None],
+    presence: np.ndarray,
+    tracklet: np.ndarray,
+    target: np.ndarray,
+    unverified: np.ndarray,
+    shot_start: np.ndarray,
+    frame_size: tuple[int, int],
+    settings: FaceSettings,
+    canonical: CanonicalFace,
+) -> FaceTrack:
+    n = len(times)
+    landmarks = np.full((n, 478, 3), np.nan, np.float32)
+    shape = np.full((n, 478, 3), np.nan, np.float32)
+    transform = np.full((n, 3, 4), np.nan, np.float32)
+    angles = np.full((3, n), np.nan, np.float32)
+
+    # A segment starts wherever continuity breaks: cut, gap, or another tracklet.
+    prev_tracklet = np.concatenate([[-2], tracklet[:-1]])
+    breaks = shot_start | (tracklet != prev_tracklet) | ~target
+    for start, end in segments(breaks):
+        rows = np.arange(start, end)[target[start:end]]
+        if len(rows) == 0:
+            continue
+        _smooth_segment(rows, times, points, settings, canonical, shape, transform)
+
+    rows = np.flatnonzero(target)
+    if len(rows):
+        landmarks[rows] = project(shape[rows], transform[rows])
+        for i in rows:
+            m = transform[i, :, :3].astype(np.float64)
+            angles[:, i] = angles_from_rotation(m / np.cbrt(np.linalg.det(m)))
+
+    status = np.full(n, FrameStatus.ABSENT, np.uint8)
+    status[unverified] = FrameStatus.UNVERIFIED
+    iod = np.linalg.norm(transform[:, :, 0], axis=1)
+    s = settings
+    with np.errstate(invalid="ignore"):
+        too_small = target & (iod < s.min_interocular_px)
+        turned = target & ((np.abs(angles[0]) > s.max_yaw_deg) | (np.abs(angles[1]) > s.max_pitch_deg))
+        occluded = target & (presence < s.min_presence_editable)
+    status[target] = FrameStatus.OK
+    status[occluded] = FrameStatus.OCCLUDED
+    status[turned] = FrameStatus.TURNED
+    status[too_small] = FrameStatus.TOO_SMALL
+    return FaceTrack(
+        frame_times=times,
+        present=status == FrameStatus.OK,
+        status=status,
+        tracked=target.copy(),
+        landmarks=landmarks,
+        canonical=shape,
+        transform=transform,
+        yaw=angles[0],
+        pitch=angles[1],
+        roll=angles[2],
+        confidence=np.where(target, presence, 0.0).astype(np.float32),
+        shot_start=shot_start,
+        frame_size=frame_size,
+    )
+
+
+def _smooth_segment(
+    rows: np.ndarray,
+    times: np.ndarray,
+    points: Sequence[np.ndarray | None],
+    settings: FaceSettings,
+    canonical: CanonicalFace,
+    shape_out: np.ndarray,
+    transform_out: np.ndarray,
+) -> None:
+    t = times[rows]
+    raw = np.stack([points[i] for i in rows]).astype(np.float64)  # type: ignore[misc]
+    poses = [fit_pose(p, canonical.points, canonical.rigid) for p in raw]
+    rot = np.stack([p.rotation for p in poses])
+    log_scale = np.log([p.scale for p in poses])
+    trans = np.stack([p.translation for p in poses])
+    shape = np.stack([p.to_canonical(x) for p, x in zip(poses, raw)])
+
+    rot = smooth_rotations(rot, t, settings.smooth_pose_sigma_s) if len(rows) > 1 else rot
+    scale = np.exp(gaussian(log_scale, t, settings.smooth_pose_sigma_s))
+    trans = gaussian(trans, t, settings.smooth_pose_sigma_s)
+    rigid = np.zeros(478, bool)
+    rigid[canonical.rigid] = True
+    smoothed = np.empty_like(shape)
+    smoothed[:, rigid] = gaussian(shape[:, rigid], t, settings.smooth_rigid_sigma_s)
+    smoothed[:, ~rigid] = gaussian(shape[:, ~rigid], t, settings.smooth_mouth_sigma_s)
+
+    shape_out[rows] = smoothed
+    transform_out[rows, :, :3] = scale[:, None, None] * rot
+    transform_out[rows, :, 3] = trans
