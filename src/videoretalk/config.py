@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidParameter
+from .face.settings import FaceSettings
 from .limits import InputLimits
 from .render.settings import RenderSettings
 
@@ -66,6 +67,7 @@ class Settings:
     data_dir: Path = Path("./videoretalk-data")
     limits: InputLimits = field(default_factory=InputLimits)
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    face: FaceSettings = field(default_factory=FaceSettings)
     # Service settings (used by `videoretalk serve`).
     host: str = "127.0.0.1"
     port: int = 8000
