@@ -23,6 +23,10 @@ from .warp import face_axes, mesh_points
 # Exemplar crop margin around the outer lips, inter-ocular units: covers the pasted lips,
 # their feather and the colour-matching ring around them.
 CROP_MARGIN_IOD = 0.4
+# Exemplars whose openings differ by more than this (inter-ocular units) are cut, not
+# cross-faded: the mouth itself moves a lot on that frame, which hides the change, while a
+# fade would show a closed mouth stretched over an open one (a smear) for several frames.
+CUT_OPENING_IOD = 0.05
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,9 @@ class ExemplarChooser:
         if self.current is None:
             self.current, self.fade = best, 1.0
         elif best != self.current and cost[best] + self.switch_cost < cost[self.current]:
-            self.previous, self.current, self.fade = self.current, best, 0.0
+            jump = abs(self.bank[best].opening - self.bank[self.current].opening)
+            self.previous, self.current = self.current, best
+            self.fade = 1.0 if jump > CUT_OPENING_IOD else 0.0
         self.fade = min(1.0, self.fade + 1.0 / self.crossfade_frames)
         if self.fade >= 1.0:
             self.previous = None

@@ -62,23 +62,25 @@ def paint_interior(points: np.ndarray, shape: tuple[int, int], teeth_rgb: np.nda
     # Darker toward the corners and the back of the mouth.
     side = np.clip(np.abs(u - 0.5) * 2, 0, 1)
     shade = (1 - 0.65 * side**2)[..., None]
-    cavity = np.clip(lip_rgb * 0.22, 0, 1)
+    cavity = np.clip(lip_rgb * 0.3, 0, 1)
     out = np.broadcast_to(cavity, (h, w, 3)).copy() * (0.7 + 0.3 * shade)
 
     tongue = np.exp(-(((u - 0.5) / 0.28) ** 2) - ((v - 0.95) / 0.3) ** 2)[..., None]
     out = out * (1 - 0.8 * tongue) + np.clip(lip_rgb * 0.75, 0, 1) * 0.8 * tongue * shade
 
     gaps = 1 - 0.12 * np.clip(np.cos((u - 0.5) * 2 * np.pi / INCISOR_PERIOD_U), 0, 1) ** 8
-    upper = np.clip((UPPER_TEETH_V - v) / 0.06, 0, 1)[..., None]
+    upper = np.clip((UPPER_TEETH_V - v) / 0.12, 0, 1)[..., None]
     out = out * (1 - upper) + teeth_rgb * (shade * gaps[..., None]) * upper
     max_gap = float(np.max(np.where(inside, gap, 0)))
     if max_gap > 0.45 * width:  # lower teeth show only on wide openings
-        lower = np.clip((v - LOWER_TEETH_V) / 0.06, 0, 1)[..., None] * 0.8
+        lower = np.clip((v - LOWER_TEETH_V) / 0.12, 0, 1)[..., None] * 0.8
         out = out * (1 - lower) + teeth_rgb * 0.8 * (shade * gaps[..., None]) * lower
 
     sigma = max(0.6, 0.006 * width)
     out = cv2.GaussianBlur(out.astype(np.float32), (0, 0), sigma)
-    alpha = inside.astype(np.float32)
+    # Anti-aliased coverage: distance (px) to the nearest lip contour, ramped over ~1.5 px.
+    edge_px = np.minimum(np.minimum(v, 1 - v) * gap, np.minimum(u, 1 - u) * width)
+    alpha = np.clip(edge_px / 1.5 + 0.5, 0, 1).astype(np.float32) * ((u > -0.05) & (u < 1.05))
     return out * 255.0, alpha
 
 

@@ -32,7 +32,7 @@ from ..media.decode import DecodedFrame
 from . import composite, interior
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
-from .topology import LIPS_INNER, LIPS_OUTER, default_mouth_region
+from .topology import LIPS_INNER, NUM_POINTS, LIPS_OUTER, default_mouth_region
 from .warp import (
     PiecewiseMap,
     face_axes,
@@ -87,6 +87,7 @@ class MouthRenderer:
         self._chooser: ExemplarChooser | None = None
         self._teeth = interior.DEFAULT_TEETH_RGB
         self._lips = np.array([0.6, 0.35, 0.35], np.float32)
+        self._keep = np.arange(NUM_POINTS)
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -103,6 +104,7 @@ class MouthRenderer:
             allowed[np.asarray(list(exemplar_frames), np.int64)] = True
             present = present & allowed
         candidates = np.flatnonzero(present)
+        self._keep = _control_points(track, np.asarray(track.present, bool), set(self.mouth_indices.tolist()))
         if len(candidates) == 0:
             self._slots, self._wanted = [], {}
             return
@@ -175,13 +177,14 @@ class MouthRenderer:
         # a. geometry
         moved = move_lower_face(cur, self.mouth_indices, track.to_image(i, target))
         ring = jaw_ring(cur)
-        targets = np.concatenate([mesh_points(moved), ring])
+        keep = self._keep
+        targets = np.concatenate([mesh_points(moved), ring])[keep]
         face_poly = lower_face_polygon(cur, ring)
         box = lower_face_box([face_poly], image.shape, margin=2)
         pm = PiecewiseMap(targets, box, s.map_step_px)
         origin = (box.x0, box.y0)
         # b. skin: the current frame's own lower face, moved
-        mx, my = pm.sample_map(np.concatenate([mesh_points(cur), ring]))
+        mx, my = pm.sample_map(np.concatenate([mesh_points(cur), ring])[keep])
         out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
 
         # c. mouth from exemplars
@@ -219,8 +222,7 @@ class MouthRenderer:
                  * _smoothstep(t_open, *SYNTH_MIN_OPENING))
             if w > 0:
                 painted, inside = interior.paint_interior(moved, shape, self._teeth, self._lips, origin)
-                soft = cv2.GaussianBlur(inside, (0, 0), max(0.8, 0.01 * iod))
-                out = composite.blend(out, painted + offset, soft * inside * w)
+                out = composite.blend(out, painted + offset, inside * w)
 
         # e. composite under the lower-face mask
         face_alpha = composite.feathered_polygon(face_poly, shape, origin, s.face_feather_iod * iod)
@@ -230,8 +232,30 @@ class MouthRenderer:
         return result
 
     def _warp_exemplar(self, pm: PiecewiseMap, ex: Exemplar) -> np.ndarray:
-        mx, my = pm.sample_map(ex.points, offset=(0.0, 0.0))
+        mx, my = pm.sample_map(ex.points[self._keep])
         return cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+
+
+# Undriven mesh points closer than this to the lips (inter-ocular units) are left out of
+# the warp: they sit in the lip body, and interpolating them from a closed mouth onto an
+# open one (or the reverse) puts them on the wrong side of a lip line — the mapping folds
+# and teeth and lips come out zig-zagged.
+LIP_BODY_MARGIN_IOD = 0.04
+
+
+def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int]) -> np.ndarray:
+    """Indices into mesh_points()+ring that steer the warp: all but undriven lip-body points."""
+    n_extra = len(mesh_points(np.zeros((NUM_POINTS, 2), np.float32))) - NUM_POINTS
+    n_extra += len(jaw_ring(np.asarray(track.landmarks[int(np.argmax(present))], np.float32))) if present.any() else 0
+    if not present.any():
+        return np.arange(NUM_POINTS + n_extra)
+    mean = np.asarray(track.canonical, np.float32)[present].mean(0)[:, :2]
+    lips = mean[LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
+    iod = float(np.linalg.norm(mean[263] - mean[33]))
+    drop = [p for p in range(NUM_POINTS) if p not in driven
+            and cv2.pointPolygonTest(lips, (float(mean[p, 0]), float(mean[p, 1])), True) > -LIP_BODY_MARGIN_IOD * iod]
+    keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
+    return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
 
 
 def _lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
