@@ -1,0 +1,52 @@
+"""Detection rate on every dev clip and landmark stability (the issue's acceptance figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from face_clips import frames, write_video
+
+from videoretalk.face import analyse_video
+from videoretalk.face.landmarks import NOSE_BRIDGE
+
+JITTER_LIMIT = 0.005  # of the inter-ocular distance, frame to frame
+
+
+def _nose_bridge_motion(track) -> np.ndarray:  # noqa: ANN001
+    """Frame-to-frame motion of the nose bridge in the canonical frame (unit = IOD)."""
+    bridge = track.canonical[:, list(NOSE_BRIDGE)].mean(axis=1)
+    return np.linalg.norm(np.diff(bridge, axis=0), axis=1)
+
+
+@pytest.mark.parametrize("name", ["talk1", "talk2", "talk3", "talk4", "talk5"])
+def test_dev_clip_target_found_and_steady(dev_dir: Path, name: str) -> None:
+    track = analyse_video(dev_dir / f"{name}.mp4")
+    assert track.present_fraction >= 0.98
+    motion = _nose_bridge_motion(track)
+    assert np.nanmedian(motion) < JITTER_LIMIT
+    # canonical really is pose-free: eye corners 1 apart, origin between them
+    iod = np.linalg.norm(track.canonical[:, 263] - track.canonical[:, 33], axis=1)
+    assert np.nanmedian(iod) == pytest.approx(1.0, abs=0.05)
+    assert np.abs(np.nanmedian((track.canonical[:, 263] + track.canonical[:, 33]) / 2, axis=0)).max() < 0.05
+
+
+def test_still_face_has_no_jitter(dev_dir: Path, tmp_path: Path) -> None:
+    """One frame held for 2 s with sensor-like noise and sub-pixel camera shake."""
+    still = frames(dev_dir, "talk4", 1, 480)[0].astype(np.float32)
+    rng = np.random.default_rng(0)
+    images = []
+    for _ in range(50):
+        dx, dy = rng.uniform(-1.5, 1.5, 2)
+        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        import cv2
+
+        moved = cv2.warpAffine(still, m, (still.shape[1], still.shape[0]), borderMode=cv2.BORDER_REFLECT)
+        images.append(np.clip(moved + rng.normal(0, 4, still.shape), 0, 255).astype(np.uint8))
+    track = analyse_video(write_video(tmp_path / "still.mp4", images))
+    assert track.present.all()
+    motion = _nose_bridge_motion(track)
+    assert motion.max() < JITTER_LIMIT, motion.max()
+    # In pixels too, after removing the imposed shake the face must not wander.
+    assert np.nanstd(track.yaw) < 0.5 and np.nanstd(track.roll) < 0.3
