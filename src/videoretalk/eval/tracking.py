@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ Landmarker = Callable[[Pathish], VideoTrack]
 def default_landmarker() -> Landmarker:
     """The one place that chooses how faces are measured."""
     try:
-        from ..face import analyse_video  # type: ignore[attr-defined]
+        from ..face import analyse_video
     except ImportError:
         return mediapipe_track
     return lambda path: _face_stage_track(path, analyse_video)
@@ -77,16 +78,10 @@ def mediapipe_track(path: Pathish) -> VideoTrack:
     return VideoTrack(Path(path), np.asarray(times), landmarks, width, height, "mediapipe-facemesh")
 
 
-def _face_stage_track(path: Pathish, analyse_video: Callable[[Pathish], object]) -> VideoTrack:
-    with VideoReader(path) as reader:
-        first = next(iter(reader.frames()), None)
-        times = reader.frame_times
-    height, width = (first.image.shape[:2] if first is not None else (0, 0))
+def _face_stage_track(path: Pathish, analyse_video: Callable[[Pathish], Any]) -> VideoTrack:
     track = analyse_video(path)
-    landmarks = np.asarray(track.landmarks, np.float32)[..., :2]  # type: ignore[attr-defined]
-    present = np.asarray(track.present, bool)  # type: ignore[attr-defined]
-    if landmarks.shape[0] != times.size:
-        raise RuntimeError(f"face stage gave {landmarks.shape[0]} frames for {times.size} in {path}")
-    landmarks = landmarks.copy()
-    landmarks[~present] = np.nan
-    return VideoTrack(Path(path), times, landmarks, width, height, "videoretalk.face")
+    landmarks = np.array(track.landmarks, np.float32)[..., :2]
+    landmarks[~np.asarray(track.present, bool)] = np.nan
+    width, height = track.frame_size
+    return VideoTrack(Path(path), np.asarray(track.frame_times, np.float64), landmarks, int(width), int(height),
+                      "videoretalk.face")
