@@ -90,7 +90,7 @@ class FaceAnalyser:
         self._detector = FaceDetector()
         self._identity = IdentityModel()
         self._canonical = canonical_face()
-        self._gallery = Gallery()
+        self._gallery = Gallery(self._identity)
         self._has_reference = ref_image is not None
         if ref_image is not None:
             image = load_image(ref_image)
@@ -173,7 +173,7 @@ class FaceAnalyser:
             points, presence = found
             if not self._gallery:
                 # No reference: the target is the largest face of the first frame with one.
-                self._gallery.add(self._describe(image, points))
+                self._gallery.add(self._identity.chip(image, points))
                 self._start_tracklet("target", now)
                 return points, presence
             if self._checks_left <= 0:
@@ -220,7 +220,6 @@ class FaceAnalyser:
 
     def _describe(self, image: np.ndarray, points: np.ndarray) -> Descriptor:
         self._checks_left -= 1
-        self.stats["identity_checks"] += 1
         descriptor = self._identity.describe(image, points)
         if self._gallery and self._gallery.distance(descriptor) < _GALLERY_RATIO * self.max_distance:
             self._gallery.add(descriptor)
@@ -269,6 +268,7 @@ class FaceAnalyser:
             settings=self.settings,
             canonical=self._canonical,
         )
+        self.stats["identity_checks"] = self._identity.computed
         track.info.update({k: float(v) for k, v in self.stats.items()})
         return track
 

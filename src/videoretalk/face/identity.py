@@ -62,32 +62,46 @@ class Descriptor:
 class IdentityModel:
     def __init__(self) -> None:
         self._net = dlib.face_recognition_model_v1(_model_path("dlib_face_recognition_resnet_model_v1.dat"))
+        self.computed = 0  # descriptors computed so far (the expensive step)
 
-    def describe(self, image: np.ndarray, landmarks: np.ndarray) -> Descriptor:
-        """Descriptor of the face whose mesh landmarks (image pixels) are given."""
+    def chip(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """dlib's aligned 150x150 face chip (~1 ms), for a descriptor now or later."""
         five = landmarks[list(_DLIB_FIVE), :2]
         lo, hi = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
         rect = dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
         shape = dlib.full_object_detection(rect, [dlib.point(int(round(x)), int(round(y))) for x, y in five])
-        vec = self._net.compute_face_descriptor(np.ascontiguousarray(image), shape)
-        return Descriptor(np.asarray(vec, np.float32))
+        return np.asarray(dlib.get_face_chip(np.ascontiguousarray(image), shape, size=150, padding=0.25))
+
+    def describe_chip(self, chip: np.ndarray) -> Descriptor:
+        self.computed += 1
+        return Descriptor(np.asarray(self._net.compute_face_descriptor(chip), np.float32))
+
+    def describe(self, image: np.ndarray, landmarks: np.ndarray) -> Descriptor:
+        """Descriptor of the face whose mesh landmarks (image pixels) are given."""
+        return self.describe_chip(self.chip(image, landmarks))
 
 
 class Gallery:
-    """Descriptors known to show the target; a face matches if any of them is close."""
+    """What the target looks like; a face matches if any entry is close.
 
-    def __init__(self, limit: int = 6) -> None:
-        self._items: list[Descriptor] = []
+    Entries may be chips whose descriptor is computed only when first compared: when the
+    target is simply followed from start to end, no descriptor is ever needed."""
+
+    def __init__(self, model: IdentityModel, limit: int = 6) -> None:
+        self._model = model
+        self._items: list[Descriptor | np.ndarray] = []
         self._limit = limit
 
     def __bool__(self) -> bool:
         return bool(self._items)
 
-    def add(self, descriptor: Descriptor) -> None:
+    def add(self, item: Descriptor | np.ndarray) -> None:
         if len(self._items) >= self._limit:
-            # Keep the first (the reference) and refresh the rest.
-            del self._items[1]
-        self._items.append(descriptor)
+            del self._items[1]  # keep the first (the reference), refresh the rest
+        self._items.append(item)
 
     def distance(self, descriptor: Descriptor) -> float:
-        return min(d.distance(descriptor) for d in self._items) if self._items else float("inf")
+        for i, item in enumerate(self._items):
+            if isinstance(item, np.ndarray):
+                self._items[i] = self._model.describe_chip(item)
+        return min((d.distance(descriptor) for d in self._items if isinstance(d, Descriptor)), default=float("inf"))

@@ -22,8 +22,10 @@ class CutDetector:
 
     def update(self, image: np.ndarray) -> bool:
         """True when `image` starts a new shot (never for the first frame)."""
-        step = max(1, min(image.shape[0], image.shape[1]) // 180)
-        small = image[::step, ::step]
+        # Sample a ~2x thumbnail grid first: resizing the full frame would cost ~0.5 ms.
+        sy = max(1, image.shape[0] // (2 * _THUMB[1]))
+        sx = max(1, image.shape[1] // (2 * _THUMB[0]))
+        small = np.ascontiguousarray(image[::sy, ::sx])
         thumb = cv2.resize(small, _THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
         luma = thumb @ np.array([0.299, 0.587, 0.114], np.float32)
         hist = np.histogram(luma, bins=_HIST_BINS, range=(0.0, 256.0))[0].astype(np.float32)

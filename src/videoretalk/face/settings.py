@@ -28,9 +28,10 @@ class FaceSettings:
     min_interocular_px: float = 24.0
     # Presence below this is treated as heavy occlusion (hands, microphones over the face).
     min_presence_editable: float = 0.8
-    # Identity is re-checked on a tracked face at most this often (dlib's descriptor
-    # costs ~80 ms on this CPU), and always after a shot cut or re-acquisition.
-    reverify_seconds: float = 3.0
+    # A followed face keeps its identity by continuity; it is re-checked after a shot cut
+    # or a jump, and otherwise only this often (dlib's descriptor costs 80-200 ms here),
+    # as a safety net for faces that cross paths.
+    reverify_seconds: float = 10.0
     # Faces known not to be the target are re-examined this often while the target is absent.
     recheck_rejected_seconds: float = 2.0
     # Descriptors from frames whose yaw exceeds this are too unreliable to decide identity.
