@@ -31,7 +31,14 @@ import numpy as np
 
 from videoretalk import Settings, retalk
 from videoretalk.engine import load_engine
-from videoretalk.eval import ClipJob, evaluate_jobs, summary_lines, write_report
+from videoretalk.eval import (
+    ClipJob,
+    ClipReport,
+    ClipScores,
+    evaluate_jobs,
+    summary_lines,
+    write_report,
+)
 from videoretalk.media.decode import AudioTrack, VideoReader, read_audio
 from videoretalk.media.encode import VideoWriter
 from videoretalk.media.probe import probe_video
@@ -40,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev"
 CLIPS = ("talk1", "talk2", "talk3", "talk4", "talk5")
 CASES = ("own", "other", "other-ext")
-MIN_SIDE = 640        # px, the API's minimum video side (limits.py)
+MIN_SIDE = 640  # px, the API's minimum video side (limits.py)
 SPEECH_RATE = 48_000  # Hz, common rate for concatenated speech
 
 
@@ -50,21 +57,31 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "build" / "quality")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=CLIPS)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
-    parser.add_argument("--rescore", action="store_true", help="score existing outputs, do not run the engine")
+    parser.add_argument(
+        "--rescore", action="store_true", help="score existing outputs, do not run the engine"
+    )
     args = parser.parse_args()
 
     inputs, outputs = args.out / "inputs", args.out / "outputs"
     inputs.mkdir(parents=True, exist_ok=True)
     outputs.mkdir(parents=True, exist_ok=True)
     jobs: list[ClipJob] = []
-    for k, clip in enumerate(args.clips):
+    for clip in args.clips:
         video = _api_sized(args.data / f"{clip}.mp4", inputs / f"{clip}.mp4")
         own = _wav(read_audio(args.data / f"{clip}.mp4"), inputs / f"{clip}-own.wav")
         donor = CLIPS[(CLIPS.index(clip) + 1) % len(CLIPS)]
-        other = _wav(_concat(read_audio(args.data / f"{donor}.mp4", SPEECH_RATE),
-                             read_audio(args.data / "speech1.wav", SPEECH_RATE)),
-                     inputs / f"{clip}-{donor}+speech1.wav")
-        plan = {"own": (own, False, video), "other": (other, False, None), "other-ext": (other, True, None)}
+        other = _wav(
+            _concat(
+                read_audio(args.data / f"{donor}.mp4", SPEECH_RATE),
+                read_audio(args.data / "speech1.wav", SPEECH_RATE),
+            ),
+            inputs / f"{clip}-{donor}+speech1.wav",
+        )
+        plan = {
+            "own": (own, False, video),
+            "other": (other, False, None),
+            "other-ext": (other, True, None),
+        }
         for case in args.cases:
             audio, extension, reference = plan[case]
             output = outputs / f"{clip}-{case}.mp4"
@@ -74,7 +91,10 @@ def main() -> int:
                 started = time.perf_counter()
                 result = retalk(video, audio, output, video_extension=extension)
                 seconds = time.perf_counter() - started
-                print(f"{seconds:6.1f} s  {result.frames_edited}/{result.frames} frames edited", flush=True)
+                print(
+                    f"{seconds:6.1f} s  {result.frames_edited}/{result.frames} frames edited",
+                    flush=True,
+                )
             jobs.append(ClipJob(f"{clip}-{case}", video, audio, output, reference, seconds))
 
     reports, failed = evaluate_jobs(jobs, log=lambda line: print("eval", line, flush=True))
@@ -106,10 +126,16 @@ def _api_sized(source: Path, target: Path) -> Path:
     scale = MIN_SIDE / min(info.width, info.height)
     width, height = (int(math.ceil(side * scale / 2)) * 2 for side in (info.width, info.height))
     audio = read_audio(source)
-    with VideoReader(source) as reader, VideoWriter(target, width, height, info.fps, audio, info.duration,
-                                                    Settings.from_env().encode) as writer:
+    with (
+        VideoReader(source) as reader,
+        VideoWriter(
+            target, width, height, info.fps, audio, info.duration, Settings.from_env().encode
+        ) as writer,
+    ):
         for frame in reader.frames():
-            writer.write(cv2.resize(frame.image, (width, height), interpolation=cv2.INTER_CUBIC), frame.time)
+            writer.write(
+                cv2.resize(frame.image, (width, height), interpolation=cv2.INTER_CUBIC), frame.time
+            )
     return target
 
 
@@ -150,36 +176,55 @@ def _previous_seconds(out: Path, name: str) -> float | None:
 
 def _commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
-def _print_means(reports: list) -> None:
+def _print_means(reports: list[ClipReport]) -> None:
     def mean(values: list[float | None]) -> str:
         finite = [v for v in values if v is not None and math.isfinite(v)]
         return f"{np.mean(finite):6.3f}" if finite else "     -"
 
-    print(f"{'case':<10} {'r_out':>6} {'|lag|':>6} {'r_in':>6} {'refr0':>6} {'shut_o':>6} {'psnr':>6} "
-          f"{'ident':>6} {'flick':>6} {'xRT':>6}")
+    print(
+        f"{'case':<10} {'r_out':>6} {'|lag|':>6} {'r_in':>6} {'refr0':>6} {'shut_o':>6} "
+        f"{'psnr':>6} {'ident':>6} {'flick':>6} {'xRT':>6}"
+    )
     for case in CASES:
         group = [r.scores for r in reports if r.scores.name.endswith("-" + case)]
         if not group:
             continue
-        print(f"{case:<10} "
-              f"{mean([s.output_mouth.speech.best_r for s in group])} "
-              f"{mean([abs(s.output_mouth.speech.best_lag) for s in group])} "
-              f"{mean([s.input_mouth.speech.best_r for s in group])} "
-              f"{mean([s.output_mouth.reference.r_at_zero if s.output_mouth.reference else None for s in group])} "
-              f"{mean([s.output_mouth.closure.closed_fraction for s in group])} "
-              f"{mean([s.psnr_outside_db for s in group])} "
-              f"{mean([s.identity_distance for s in group])} "
-              f"{mean([s.flicker_ratio for s in group])} "
-              f"{mean([s.realtime_factor for s in group])}")
+        print(
+            f"{case:<10} "
+            f"{mean([s.output_mouth.speech.best_r for s in group])} "
+            f"{mean([abs(s.output_mouth.speech.best_lag) for s in group])} "
+            f"{mean([s.input_mouth.speech.best_r for s in group])} "
+            f"{mean([_ref_r0(s) for s in group])} "
+            f"{mean([s.output_mouth.closure.closed_fraction for s in group])} "
+            f"{mean([s.psnr_outside_db for s in group])} "
+            f"{mean([s.identity_distance for s in group])} "
+            f"{mean([s.flicker_ratio for s in group])} "
+            f"{mean([s.realtime_factor for s in group])}"
+        )
+
+
+def _ref_r0(scores: ClipScores) -> float | None:
+    reference = scores.output_mouth.reference
+    return reference.r_at_zero if reference else None
 
 
 if __name__ == "__main__":

@@ -10,7 +10,14 @@ import cv2
 import numpy as np
 
 from videoretalk.eval.signals import INNER_LIP_PAIRS
-from videoretalk.face.landmarks import JAW, LEFT_EYE_OUTER, LIPS_OUTER, NOSE_BASE, NUM_POINTS, RIGHT_EYE_OUTER
+from videoretalk.face.landmarks import (
+    JAW,
+    LEFT_EYE_OUTER,
+    LIPS_OUTER,
+    NOSE_BASE,
+    NUM_POINTS,
+    RIGHT_EYE_OUTER,
+)
 
 FPS = 25
 SIZE = 480  # px; the metrics have no size minimum, and the face fills the frame as in the clips
@@ -18,8 +25,12 @@ CARTOON_SECONDS = 4.0
 SPEECH_RATE = 16_000
 
 
-def synthetic_landmarks(centre: tuple[float, float] = (320.0, 320.0), iod: float = 200.0,
-                        gap: float = 0.0, roll_degrees: float = 0.0) -> np.ndarray:
+def synthetic_landmarks(
+    centre: tuple[float, float] = (320.0, 320.0),
+    iod: float = 200.0,
+    gap: float = 0.0,
+    roll_degrees: float = 0.0,
+) -> np.ndarray:
     """(478, 2) points: eyes `iod` apart, inner lips `gap` px apart, a jaw arc, all rolled."""
     cx, cy = centre
     points = np.tile(np.array([cx, cy], np.float64), (NUM_POINTS, 1))
@@ -32,7 +43,10 @@ def synthetic_landmarks(centre: tuple[float, float] = (320.0, 320.0), iod: float
         points[lower] = (x, mouth_y + gap / 2)
     for k, index in enumerate(LIPS_OUTER):
         angle = 2 * np.pi * k / len(LIPS_OUTER)
-        points[index] = (cx - 0.3 * iod * np.cos(angle), mouth_y + (0.12 * iod + gap / 2) * np.sin(angle))
+        points[index] = (
+            cx - 0.3 * iod * np.cos(angle),
+            mouth_y + (0.12 * iod + gap / 2) * np.sin(angle),
+        )
     for k, index in enumerate(JAW):
         angle = np.pi * (1 - k / (len(JAW) - 1))  # ear (left of image) → chin → ear
         points[index] = (cx + 0.75 * iod * np.cos(angle), cy + 0.95 * iod * np.sin(angle))
@@ -82,7 +96,9 @@ def write_video(path: Path, frames: list[np.ndarray], audio: np.ndarray | None =
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
         stream.codec_context.options = {"crf": "12", "preset": "ultrafast"}
-        sound = _audio_stream(out, "aac") if audio is not None else None  # before the header is written
+        sound = (
+            _audio_stream(out, "aac") if audio is not None else None
+        )  # before the header is written
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = int(round(i / FPS / time_base))
@@ -106,12 +122,17 @@ def _audio_stream(out: av.container.OutputContainer, codec: str) -> av.AudioStre
     return stream
 
 
-def _write_audio(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
-    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=SPEECH_RATE)
+def _write_audio(
+    out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray
+) -> None:
+    resampler = av.AudioResampler(
+        format=stream.codec_context.format.name, layout="mono", rate=SPEECH_RATE
+    )
     step = stream.codec_context.frame_size or 1024
     for start in range(0, samples.size, step):
-        frame = av.AudioFrame.from_ndarray(samples[None, start : start + step].copy(), format="fltp",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            samples[None, start : start + step].copy(), format="fltp", layout="mono"
+        )
         frame.sample_rate = SPEECH_RATE
         frame.pts = start
         frame.time_base = Fraction(1, SPEECH_RATE)

@@ -11,11 +11,11 @@ from videoretalk.eval import pixels
 def test_lower_face_mask_covers_mouth_and_jaw_not_eyes(landmarks):
     points = landmarks(centre=(320, 300), iod=200.0, gap=10.0)
     mask = pixels.lower_face_mask(points, (640, 640))
-    assert mask[400, 320]          # mouth
-    assert mask[300 + 180, 320]    # above the chin
-    assert not mask[180, 220]      # right eye
-    assert not mask[60, 320]       # forehead
-    assert not mask[300, 40]       # background beside the face
+    assert mask[400, 320]  # mouth
+    assert mask[300 + 180, 320]  # above the chin
+    assert not mask[180, 220]  # right eye
+    assert not mask[60, 320]  # forehead
+    assert not mask[300, 40]  # background beside the face
 
 
 def test_identical_frames_score_the_identical_cap(landmarks):
@@ -44,7 +44,10 @@ def test_changes_inside_the_lower_face_are_ignored_outside_counted(landmarks):
 
 def test_even_cropped_output_is_compared_on_the_common_area(landmarks):
     source = np.full((641, 641, 3), 80, np.uint8)
-    assert pixels.OutsidePsnr().add(source, source[:640, :640], landmarks()) == pixels.PSNR_IDENTICAL_DB
+    assert (
+        pixels.OutsidePsnr().add(source, source[:640, :640], landmarks())
+        == pixels.PSNR_IDENTICAL_DB
+    )
 
 
 def _mouth_frames(points, amplitudes):
@@ -59,7 +62,7 @@ def _mouth_frames(points, amplitudes):
 
 def _flicker(source, output, points):
     meter = pixels.MouthFlicker()
-    for a, b in zip(source, output):
+    for a, b in zip(source, output, strict=True):
         meter.add(a, b, points)
     return meter
 

@@ -1,4 +1,4 @@
-"""Known answers for the 1-D metrics: mouth opening, envelope, lag correlation, silences, closure."""
+"""Known answers for the 1-D metrics: mouth opening, envelope, lag correlation, silences."""
 
 from __future__ import annotations
 
@@ -55,9 +55,9 @@ def test_envelope_follows_loudness_on_the_10ms_grid():
     mono = np.where((t >= 0.5) & (t < 1.0), tone, 0.0) + np.where(t >= 1.5, 0.1 * tone, 0.0)
     envelope = signals.speech_envelope(mono, rate)
     assert envelope.size == 2 * 100 + 1
-    assert envelope[75] == pytest.approx(1.0, abs=0.02)           # loud burst: peak
-    assert envelope[25] == 0.0 and envelope[125] == 0.0           # digital silence: floor
-    assert envelope[175] == pytest.approx(0.5, abs=0.03)          # 20 dB down on a 40 dB scale
+    assert envelope[75] == pytest.approx(1.0, abs=0.02)  # loud burst: peak
+    assert envelope[25] == 0.0 and envelope[125] == 0.0  # digital silence: floor
+    assert envelope[175] == pytest.approx(0.5, abs=0.03)  # 20 dB down on a 40 dB scale
 
 
 def test_on_grid_holds_each_frame_and_leaves_gaps():
@@ -74,8 +74,8 @@ def test_on_grid_holds_each_frame_and_leaves_gaps():
 
 def test_silences_and_closure():
     speech = np.ones(300, bool)
-    speech[100:150] = False   # 0.5 s pause
-    speech[200:210] = False   # 0.1 s gap between words: not a silence
+    speech[100:150] = False  # 0.5 s pause
+    speech[200:210] = False  # 0.1 s gap between words: not a silence
     assert signals.silent_stretches(speech) == [(1.0, 1.5)]
     times = np.arange(75) / 25
     silent = signals.in_stretches(times, [(1.0, 1.5)], margin=0.1)

@@ -24,7 +24,9 @@ def test_audio_offset_of_a_shifted_copy(delay):
         produced = np.r_[np.zeros(shift, np.float32), driving][: driving.size]
     else:
         produced = np.r_[driving[shift:], np.zeros(shift, np.float32)]
-    offset, match = audio_offset(AudioTrack(produced[None], rate), AudioTrack(np.stack([driving, driving]), rate))
+    offset, match = audio_offset(
+        AudioTrack(produced[None], rate), AudioTrack(np.stack([driving, driving]), rate)
+    )
     assert offset == pytest.approx(delay, abs=1 / 16_000)
     assert match > 0.95
 

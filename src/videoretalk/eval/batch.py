@@ -39,7 +39,7 @@ def load_manifest(path: Pathish) -> list[ClipJob]:
         raise InvalidParameter(f"Cannot read the manifest {path}: {exc}") from exc
     entries = data.get("clips") if isinstance(data, dict) else data
     if not isinstance(entries, list):
-        raise InvalidParameter(f"{path}: expected a list of clips or {{\"clips\": [...]}}.")
+        raise InvalidParameter(f'{path}: expected a list of clips or {{"clips": [...]}}.')
     return [_job(entry, path.parent, f"{path}: clip {i}") for i, entry in enumerate(entries)]
 
 
@@ -63,13 +63,17 @@ def scan_folder(folder: Pathish) -> list[ClipJob]:
         jobs.append(_job(entry, folder, str(sidecar)))
     if not jobs:
         raise InvalidParameter(
-            f"{folder} holds neither {MANIFEST_NAME} nor any X.mp4 with an X.json naming its video and audio.")
+            f"{folder} holds neither {MANIFEST_NAME} nor any X.mp4 with an X.json "
+            "naming its video and audio."
+        )
     return jobs
 
 
 def _job(entry: Any, base: Path, where: str) -> ClipJob:
     if not isinstance(entry, dict):
-        raise InvalidParameter(f"{where}: each clip must be an object with video, audio and output.")
+        raise InvalidParameter(
+            f"{where}: each clip must be an object with video, audio and output."
+        )
     missing = [k for k in ("video", "audio", "output") if not entry.get(k)]
     if missing:
         raise InvalidParameter(f"{where}: missing {', '.join(missing)}.")

@@ -1,10 +1,10 @@
 """Score one lip-synced clip: mouth tracks, sync, closure, fidelity, identity, flicker, timing.
 
-    1. Measure the face in the input, the output and (if given) the reference.
-    2. Put every mouth track and the speech envelope on one 10 ms grid in output time.
-    3. Correlate, find the silences, pick the telling moments.
-    4. One paired pass over input and output frames: PSNR, flicker, identity, strips.
-    5. Check the timing rules on the file.
+1. Measure the face in the input, the output and (if given) the reference.
+2. Put every mouth track and the speech envelope on one 10 ms grid in output time.
+3. Correlate, find the silences, pick the telling moments.
+4. One paired pass over input and output frames: PSNR, flicker, identity, strips.
+5. Check the timing rules on the file.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from .tracking import Landmarker, VideoTrack, default_landmarker
 Pathish = str | os.PathLike[str]
 
 IDENTITY_SAMPLES = 8  # frame pairs described by dlib (~80 ms each on CPU)
-STRIP_HEIGHT = 240    # px of each full frame in a strip
-CROP_SIZE = 240       # px of each enlarged mouth crop
+STRIP_HEIGHT = 240  # px of each full frame in a strip
+CROP_SIZE = 240  # px of each enlarged mouth crop
 
 
 @dataclass(frozen=True)
@@ -47,24 +47,24 @@ class Sync:
 
 @dataclass(frozen=True)
 class MouthScores:
-    face_frames: int             # frames where a face was measured
+    face_frames: int  # frames where a face was measured
     frames: int
-    speech: Sync                 # against the driving speech envelope
-    reference: Sync | None       # against the reference's mouth track
-    closure: signals.Closure     # during the driving speech's silences
+    speech: Sync  # against the driving speech envelope
+    reference: Sync | None  # against the reference's mouth track
+    closure: signals.Closure  # during the driving speech's silences
 
 
 @dataclass(frozen=True)
 class ClipScores:
     name: str
     output_mouth: MouthScores
-    input_mouth: MouthScores       # the input as the output shows it (same timeline)
+    input_mouth: MouthScores  # the input as the output shows it (same timeline)
     reference_mouth: MouthScores | None
-    psnr_outside_db: float         # pooled over frames; 100 = identical
+    psnr_outside_db: float  # pooled over frames; 100 = identical
     psnr_outside_worst_db: float
-    identity_distance: float       # dlib, mean over sampled frame pairs; < 0.6 = same person
+    identity_distance: float  # dlib, mean over sampled frame pairs; < 0.6 = same person
     identity_distance_max: float
-    flicker_ratio: float           # mouth-region frame-to-frame change, output / input
+    flicker_ratio: float  # mouth-region frame-to-frame change, output / input
     timing: Timing
     processing_seconds: float | None
     realtime_factor: float | None  # processing seconds per second of output
@@ -74,22 +74,22 @@ class ClipScores:
 class Tracks:
     """Per-output-frame series for plots and the JSON file."""
 
-    times: np.ndarray               # output frame times, s
-    source_index: np.ndarray        # input frame shown by each output frame
+    times: np.ndarray  # output frame times, s
+    source_index: np.ndarray  # input frame shown by each output frame
     output_opening: np.ndarray
     input_opening: np.ndarray
     reference_opening: np.ndarray | None
-    envelope: np.ndarray            # speech envelope at the frame times, peak 1
-    speaking: np.ndarray            # bool, voice activity at the frame times
-    psnr_outside_db: np.ndarray     # per frame
+    envelope: np.ndarray  # speech envelope at the frame times, peak 1
+    speaking: np.ndarray  # bool, voice activity at the frame times
+    psnr_outside_db: np.ndarray  # per frame
     silences: list[tuple[float, float]]
     speech_lag_r: dict[str, list[float]]  # r over lags, per track ("lags" holds the lags)
 
 
 @dataclass(frozen=True)
 class Moment:
-    kind: str      # "largest opening" | "bilabial closure" | "silence starts"
-    index: int     # output frame
+    kind: str  # "largest opening" | "bilabial closure" | "silence starts"
+    index: int  # output frame
     time: float
     images: dict[str, np.ndarray] = field(default_factory=dict, compare=False)  # name -> RGB
 
@@ -146,7 +146,9 @@ def evaluate_clip(
             face_frames=int(np.isfinite(opening).sum()),
             frames=int(opening.size),
             speech=Sync.of(curves[label]),
-            reference=Sync.of(against_ref) if against_ref is not None and label != "reference" else None,
+            reference=Sync.of(against_ref)
+            if against_ref is not None and label != "reference"
+            else None,
             closure=signals.closure(opening, silent, speaking & ~silent),
         )
 
@@ -156,10 +158,11 @@ def evaluate_clip(
     moments = pick_moments(times, out_open, ref_open, speaking, silences)
 
     # 4. Paired pixels.
-    paired = _paired_pass(Path(video), Path(output), timeline, source, moments,
-                          identity or IdentityModel())
+    paired = _paired_pass(
+        Path(video), Path(output), timeline, source, moments, identity or IdentityModel()
+    )
     if ref is not None:
-        _add_reference_images(Path(reference), ref, moments)  # type: ignore[arg-type]
+        _add_reference_images(ref, moments)
 
     # 5. Timing.
     timing = check_timing(output, produced.times, source.times, timeline, extension, driving)
@@ -175,14 +178,23 @@ def evaluate_clip(
         flicker_ratio=paired.flicker.ratio,
         timing=timing,
         processing_seconds=processing_seconds,
-        realtime_factor=(processing_seconds / timing.duration
-                         if processing_seconds is not None and timing.duration > 0 else None),
+        realtime_factor=(
+            processing_seconds / timing.duration
+            if processing_seconds is not None and timing.duration > 0
+            else None
+        ),
     )
     lags = next(iter(curves.values())).lags
     tracks = Tracks(
-        times=times, source_index=shown, output_opening=out_open, input_opening=in_open,
-        reference_opening=ref_open, envelope=speech.envelope_at(times), speaking=speaking,
-        psnr_outside_db=np.asarray(paired.psnr.per_frame), silences=silences,
+        times=times,
+        source_index=shown,
+        output_opening=out_open,
+        input_opening=in_open,
+        reference_opening=ref_open,
+        envelope=speech.envelope_at(times),
+        speaking=speaking,
+        psnr_outside_db=np.asarray(paired.psnr.per_frame),
+        silences=silences,
         speech_lag_r={"lags": lags.tolist(), **{k: v.r.tolist() for k, v in curves.items()}},
     )
     paths = {"video": str(video), "audio": str(audio), "output": str(output)}
@@ -234,15 +246,28 @@ class _Paired:
     distances: list[float]
 
 
-def _paired_pass(video: Path, output: Path, timeline: Timeline, source: VideoTrack,
-                 moments: list[Moment], identity: IdentityModel) -> _Paired:
+def _paired_pass(
+    video: Path,
+    output: Path,
+    timeline: Timeline,
+    source: VideoTrack,
+    moments: list[Moment],
+    identity: IdentityModel,
+) -> _Paired:
     paired = _Paired(OutsidePsnr(), MouthFlicker(), [])
     wanted = {m.index: m for m in moments}
     faces = np.flatnonzero(source.present[timeline.source_index])
-    sampled = set(faces[np.linspace(0, faces.size - 1, min(IDENTITY_SAMPLES, faces.size)).astype(int)]
-                  .tolist()) if faces.size else set()
+    sampled = (
+        set(
+            faces[
+                np.linspace(0, faces.size - 1, min(IDENTITY_SAMPLES, faces.size)).astype(int)
+            ].tolist()
+        )
+        if faces.size
+        else set()
+    )
     with VideoReader(video) as source_reader, VideoReader(output) as output_reader:
-        pairs = zip(timeline_frames(source_reader, timeline), output_reader.frames())
+        pairs = zip(timeline_frames(source_reader, timeline), output_reader.frames(), strict=False)
         for t, (shown, produced) in enumerate(pairs):
             points = source.landmarks_at(shown.index)
             paired.psnr.add(shown.image, produced.image, points)
@@ -268,22 +293,29 @@ def _same_size(image: np.ndarray, like: np.ndarray) -> np.ndarray:
     return np.pad(image, ((0, max(dh, 0)), (0, max(dw, 0)), (0, 0)), mode="edge")
 
 
-def _add_reference_images(reference: Path, track: VideoTrack, moments: list[Moment]) -> None:
+def _add_reference_images(track: VideoTrack, moments: list[Moment]) -> None:
     by_frame: dict[int, list[Moment]] = {}
     for moment in moments:
-        index = int(np.clip(np.searchsorted(track.times, moment.time + 1e-6, side="right") - 1,
-                            0, max(track.times.size - 1, 0)))
+        index = int(
+            np.clip(
+                np.searchsorted(track.times, moment.time + 1e-6, side="right") - 1,
+                0,
+                max(track.times.size - 1, 0),
+            )
+        )
         by_frame.setdefault(index, []).append(moment)
-    with VideoReader(reference) as reader:
+    with VideoReader(track.path) as reader:
         for frame in reader.frames():
             for moment in by_frame.get(frame.index, []):
                 moment.images["reference mouth"] = mouth_crop(
-                    frame.image, track.landmarks_at(frame.index), CROP_SIZE)
+                    frame.image, track.landmarks_at(frame.index), CROP_SIZE
+                )
             if frame.index >= max(by_frame, default=-1):
                 break
 
 
 def _strip_frame(image: np.ndarray) -> np.ndarray:
     scale = STRIP_HEIGHT / image.shape[0]
-    return cv2.resize(image, (max(1, round(image.shape[1] * scale)), STRIP_HEIGHT),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        image, (max(1, round(image.shape[1] * scale)), STRIP_HEIGHT), interpolation=cv2.INTER_AREA
+    )

@@ -19,9 +19,9 @@ from ..face.landmarks import JAW, LIPS_OUTER, NOSE_BASE
 from .signals import inter_ocular
 
 PEAK = 255.0
-PSNR_IDENTICAL_DB = 100.0   # reported when the compared pixels are bit-identical (MSE 0)
+PSNR_IDENTICAL_DB = 100.0  # reported when the compared pixels are bit-identical (MSE 0)
 LOWER_FACE_DILATE_IOD = 0.15  # margin around the jaw contour for warps that spill over it
-MOUTH_BOX_IOD = 1.1           # side of the square mouth region, in inter-ocular distances
+MOUTH_BOX_IOD = 1.1  # side of the square mouth region, in inter-ocular distances
 
 
 def lower_face_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

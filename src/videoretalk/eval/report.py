@@ -26,8 +26,9 @@ Pathish = str | os.PathLike[str]
 JPEG_QUALITY = 85
 
 
-def write_report(reports: Sequence[ClipReport], html_path: Pathish,
-                 meta: dict[str, Any] | None = None) -> tuple[Path, Path]:
+def write_report(
+    reports: Sequence[ClipReport], html_path: Pathish, meta: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
     """Write `html_path` and the JSON beside it (same name, .json); return both paths."""
     html_path = Path(html_path)
     json_path = html_path.with_suffix(".json")
@@ -98,11 +99,16 @@ showing it (100 = identical). <b>Identity</b>: dlib descriptor distance input vs
 
 
 def render_html(reports: Sequence[ClipReport], meta: dict[str, Any]) -> str:
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>videoretalk quality report"
-             f"</title><style>{_CSS}</style></head><body><h1>videoretalk quality report</h1>"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>videoretalk quality report"
+        f"</title><style>{_CSS}</style></head><body><h1>videoretalk quality report</h1>"
+    ]
     if meta:
-        parts.append("<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>"
-                                         for k, v in meta.items()) + "</table>")
+        parts.append(
+            "<table>"
+            + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in meta.items())
+            + "</table>"
+        )
     parts.append(_GLOSSARY)
     parts.append(_summary_table([r.scores for r in reports]))
     for report in reports:
@@ -112,32 +118,39 @@ def render_html(reports: Sequence[ClipReport], meta: dict[str, Any]) -> str:
 
 
 def _summary_table(scores: Sequence[ClipScores]) -> str:
-    head = ("<tr><th>clip</th><th>r out</th><th>lag out</th><th>r input</th><th>r ref</th>"
-            "<th>ref r out</th><th>closed in silence out / in</th><th>PSNR outside</th>"
-            "<th>identity</th><th>flicker</th><th>timing</th><th>× real time</th></tr>")
+    head = (
+        "<tr><th>clip</th><th>r out</th><th>lag out</th><th>r input</th><th>r ref</th>"
+        "<th>ref r out</th><th>closed in silence out / in</th><th>PSNR outside</th>"
+        "<th>identity</th><th>flicker</th><th>timing</th><th>× real time</th></tr>"
+    )
     rows = []
     for s in scores:
         ref = s.reference_mouth
         out_ref = s.output_mouth.reference
         rows.append(
             f"<tr><td><a href='#{_anchor(s.name)}'>{_e(s.name)}</a></td>"
-            f"<td>{_f(s.output_mouth.speech.best_r)}</td><td>{_f(s.output_mouth.speech.best_lag)} s</td>"
+            f"<td>{_f(s.output_mouth.speech.best_r)}</td>"
+            f"<td>{_f(s.output_mouth.speech.best_lag)} s</td>"
             f"<td>{_f(s.input_mouth.speech.best_r)}</td>"
             f"<td>{_f(ref.speech.best_r) if ref else '–'}</td>"
             f"<td>{_f(out_ref.r_at_zero) if out_ref else '–'}</td>"
-            f"<td>{_pct(s.output_mouth.closure.closed_fraction)} / {_pct(s.input_mouth.closure.closed_fraction)}</td>"
+            f"<td>{_pct(s.output_mouth.closure.closed_fraction)} / "
+            f"{_pct(s.input_mouth.closure.closed_fraction)}</td>"
             f"<td>{_f(s.psnr_outside_db, 1)}</td>"
             f"<td{_flag(s.identity_distance < 0.6)}>{_f(s.identity_distance)}</td>"
             f"<td>{_f(s.flicker_ratio)}</td>"
             f"<td{_flag(s.timing.ok)}>{'ok' if s.timing.ok else 'off'}</td>"
-            f"<td>{_f(s.realtime_factor, 2) if s.realtime_factor is not None else '–'}</td></tr>")
+            f"<td>{_f(s.realtime_factor, 2) if s.realtime_factor is not None else '–'}</td></tr>"
+        )
     return "<h2>Summary</h2><table>" + head + "".join(rows) + "</table>"
 
 
 def _clip_section(report: ClipReport) -> str:
     s = report.scores
     parts = [f"<h2 id='{_anchor(s.name)}'>{_e(s.name)}</h2>"]
-    parts.append("<p class='note'>" + " · ".join(f"{k}: {_e(v)}" for k, v in report.paths.items()) + "</p>")
+    parts.append(
+        "<p class='note'>" + " · ".join(f"{k}: {_e(v)}" for k, v in report.paths.items()) + "</p>"
+    )
     parts.append(_mouth_table(s))
     t = s.timing
     timing_rows = [
@@ -147,17 +160,32 @@ def _clip_section(report: ClipReport) -> str:
         ("frame rate", f"{t.fps:.2f} fps (input {t.input_fps:.2f})"),
         ("frame time error, max", f"{t.max_frame_time_error * 1000:.1f} ms"),
         ("audio track", f"{t.audio_duration:.3f} s"),
-        ("A/V offset (audio vs driving)", f"{_f(t.audio_offset * 1000, 1)} ms, match {_f(t.audio_match)}"),
+        (
+            "A/V offset (audio vs driving)",
+            f"{_f(t.audio_offset * 1000, 1)} ms, match {_f(t.audio_match)}",
+        ),
         ("stream start offset", f"{t.stream_start_offset * 1000:.1f} ms"),
-        ("PSNR outside lower face", f"{_f(s.psnr_outside_db, 2)} dB (worst frame {_f(s.psnr_outside_worst_db, 2)})"),
+        (
+            "PSNR outside lower face",
+            f"{_f(s.psnr_outside_db, 2)} dB (worst frame {_f(s.psnr_outside_worst_db, 2)})",
+        ),
         ("identity distance", f"{_f(s.identity_distance)} (max {_f(s.identity_distance_max)})"),
         ("mouth flicker ratio", _f(s.flicker_ratio)),
-        ("processing", f"{_f(s.processing_seconds, 1)} s, {_f(s.realtime_factor, 2)} × real time"
-         if s.processing_seconds is not None else "not known"),
+        (
+            "processing",
+            f"{_f(s.processing_seconds, 1)} s, {_f(s.realtime_factor, 2)} × real time"
+            if s.processing_seconds is not None
+            else "not known",
+        ),
     ]
-    parts.append("<table>" + "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td></tr>" for a, b in timing_rows)
-                 + "</table>")
-    parts.append(f"<img alt='mouth opening and speech' src='data:image/png;base64,{_plot(report.tracks)}'>")
+    parts.append(
+        "<table>"
+        + "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td></tr>" for a, b in timing_rows)
+        + "</table>"
+    )
+    parts.append(
+        f"<img alt='mouth opening and speech' src='data:image/png;base64,{_plot(report.tracks)}'>"
+    )
     for moment in report.moments:
         parts.append(_strip(moment))
     return "\n".join(parts)
@@ -167,9 +195,11 @@ def _mouth_table(s: ClipScores) -> str:
     rows = [("output", s.output_mouth), ("input (as shown)", s.input_mouth)]
     if s.reference_mouth is not None:
         rows.append(("reference", s.reference_mouth))
-    head = ("<tr><th>mouth track</th><th>face frames</th><th>speech r (best)</th><th>best lag</th>"
-            "<th>speech r at 0</th><th>vs reference r (best / at 0)</th><th>ref lag</th>"
-            "<th>silence: closed</th><th>silence: mean opening</th><th>speech: mean opening</th></tr>")
+    head = (
+        "<tr><th>mouth track</th><th>face frames</th><th>speech r (best)</th><th>best lag</th>"
+        "<th>speech r at 0</th><th>vs reference r (best / at 0)</th><th>ref lag</th>"
+        "<th>silence: closed</th><th>silence: mean opening</th><th>speech: mean opening</th></tr>"
+    )
     body = []
     for label, m in rows:
         ref = m.reference
@@ -179,7 +209,9 @@ def _mouth_table(s: ClipScores) -> str:
             f"<td>{_f(ref.best_r) + ' / ' + _f(ref.r_at_zero) if ref else '–'}</td>"
             f"<td>{_f(ref.best_lag) + ' s' if ref else '–'}</td>"
             f"<td>{_pct(m.closure.closed_fraction)} of {m.closure.silent_frames}</td>"
-            f"<td>{_f(m.closure.mean_opening, 3)}</td><td>{_f(m.closure.speech_mean_opening, 3)}</td></tr>")
+            f"<td>{_f(m.closure.mean_opening, 3)}</td>"
+            f"<td>{_f(m.closure.speech_mean_opening, 3)}</td></tr>"
+        )
     return "<table>" + head + "".join(body) + "</table>"
 
 
@@ -226,13 +258,21 @@ def _plot(tracks: Tracks) -> str:
 def _strip(moment: Moment) -> str:
     figures = []
     for name, image in moment.images.items():
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
-                                [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        ok, data = cv2.imencode(
+            ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        )
         if ok:
-            figures.append(f"<figure><img src='data:image/jpeg;base64,{base64.b64encode(data.tobytes()).decode()}'>"
-                           f"<figcaption>{_e(name)}</figcaption></figure>")
-    return (f"<h3>{_e(moment.kind)} — frame {moment.index}, {moment.time:.2f} s</h3>"
-            + "".join(figures))
+            figures.append(
+                f"<figure><img src='data:image/jpeg;base64,{_b64(data.tobytes())}'>"
+                f"<figcaption>{_e(name)}</figcaption></figure>"
+            )
+    return f"<h3>{_e(moment.kind)} — frame {moment.index}, {moment.time:.2f} s</h3>" + "".join(
+        figures
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _e(value: object) -> str:

@@ -13,8 +13,9 @@ from .tracking import Landmarker, default_landmarker
 Log = Callable[[str], None]
 
 
-def evaluate_jobs(jobs: Sequence[ClipJob], log: Log | None = None,
-                  landmarker: Landmarker | None = None) -> tuple[list[ClipReport], dict[str, str]]:
+def evaluate_jobs(
+    jobs: Sequence[ClipJob], log: Log | None = None, landmarker: Landmarker | None = None
+) -> tuple[list[ClipReport], dict[str, str]]:
     """Score every clip; a clip that cannot be scored is reported in `failed`, not raised."""
     landmarker = landmarker or default_landmarker()
     identity = IdentityModel()  # loaded once: the ResNet weights take a second to read
@@ -24,9 +25,18 @@ def evaluate_jobs(jobs: Sequence[ClipJob], log: Log | None = None,
         if log:
             log(f"[{number}/{len(jobs)}] {job.name}")
         try:
-            reports.append(evaluate_clip(job.video, job.audio, job.output, job.reference, name=job.name,
-                                         processing_seconds=job.seconds, landmarker=landmarker,
-                                         identity=identity))
+            reports.append(
+                evaluate_clip(
+                    job.video,
+                    job.audio,
+                    job.output,
+                    job.reference,
+                    name=job.name,
+                    processing_seconds=job.seconds,
+                    landmarker=landmarker,
+                    identity=identity,
+                )
+            )
         except Exception as error:  # one bad clip must not lose the rest of a batch
             failed[job.name] = f"{type(error).__name__}: {error}"
             if log:
@@ -34,19 +44,23 @@ def evaluate_jobs(jobs: Sequence[ClipJob], log: Log | None = None,
     return reports, failed
 
 
-SUMMARY_HEADER = (f"{'clip':<24} {'r_out':>6} {'lag':>6} {'r_in':>6} {'r_ref':>6} {'refr0':>6} "
-                  f"{'shut_o':>6} {'shut_i':>6} {'psnr':>6} {'ident':>6} {'flick':>6} {'timing':>6} {'xRT':>6}")
+SUMMARY_HEADER = (
+    f"{'clip':<24} {'r_out':>6} {'lag':>6} {'r_in':>6} {'r_ref':>6} {'refr0':>6} "
+    f"{'shut_o':>6} {'shut_i':>6} {'psnr':>6} {'ident':>6} {'flick':>6} {'timing':>6} {'xRT':>6}"
+)
 
 
 def summary_line(s: ClipScores) -> str:
     ref = s.reference_mouth
     out_ref = s.output_mouth.reference
-    return (f"{s.name:<24} {_n(s.output_mouth.speech.best_r)} {_n(s.output_mouth.speech.best_lag)} "
-            f"{_n(s.input_mouth.speech.best_r)} {_n(ref.speech.best_r if ref else None)} "
-            f"{_n(out_ref.r_at_zero if out_ref else None)} "
-            f"{_n(s.output_mouth.closure.closed_fraction)} {_n(s.input_mouth.closure.closed_fraction)} "
-            f"{_n(s.psnr_outside_db, 1)} {_n(s.identity_distance, 3)} {_n(s.flicker_ratio)} "
-            f"{'ok' if s.timing.ok else 'OFF':>6} {_n(s.realtime_factor)}")
+    return (
+        f"{s.name:<24} {_n(s.output_mouth.speech.best_r)} {_n(s.output_mouth.speech.best_lag)} "
+        f"{_n(s.input_mouth.speech.best_r)} {_n(ref.speech.best_r if ref else None)} "
+        f"{_n(out_ref.r_at_zero if out_ref else None)} "
+        f"{_n(s.output_mouth.closure.closed_fraction)} {_n(s.input_mouth.closure.closed_fraction)} "
+        f"{_n(s.psnr_outside_db, 1)} {_n(s.identity_distance, 3)} {_n(s.flicker_ratio)} "
+        f"{'ok' if s.timing.ok else 'OFF':>6} {_n(s.realtime_factor)}"
+    )
 
 
 def summary_lines(reports: Sequence[ClipReport]) -> list[str]:

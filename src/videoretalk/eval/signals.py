@@ -19,13 +19,13 @@ from ..media.decode import AudioTrack
 # 13/14 alone and still reads zero when the lips meet.
 INNER_LIP_PAIRS = ((81, 178), (82, 87), (13, 14), (312, 317), (311, 402))
 
-GRID_SECONDS = STEP_SECONDS     # 10 ms: the common grid for correlations, as the VAD's
-MAX_LAG_SECONDS = 0.4           # lip/voice offsets beyond ±400 ms are a broken file, not sync
+GRID_SECONDS = STEP_SECONDS  # 10 ms: the common grid for correlations, as the VAD's
+MAX_LAG_SECONDS = 0.4  # lip/voice offsets beyond ±400 ms are a broken file, not sync
 ENVELOPE_SMOOTH_SECONDS = 0.07  # Hann window: keeps the syllable rhythm (3–8 Hz), drops pitch
-ENVELOPE_RANGE_DB = 40.0        # envelope floor under the peak: quieter is silence to the eye
-MIN_SILENCE_SECONDS = 0.3       # pauses shorter than this are between words; lips need not meet
-SILENCE_MARGIN_SECONDS = 0.1    # lips close (and open) over ~100 ms: ignore the edges of a pause
-CLOSED_OPENING = 0.04           # inner-lip gap / IOD under which the lips count as closed (~3 mm)
+ENVELOPE_RANGE_DB = 40.0  # envelope floor under the peak: quieter is silence to the eye
+MIN_SILENCE_SECONDS = 0.3  # pauses shorter than this are between words; lips need not meet
+SILENCE_MARGIN_SECONDS = 0.1  # lips close (and open) over ~100 ms: ignore the edges of a pause
+CLOSED_OPENING = 0.04  # inner-lip gap / IOD under which the lips count as closed (~3 mm)
 
 
 def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
@@ -39,7 +39,9 @@ def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     iod = np.linalg.norm(eye_axis, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         unit = eye_axis / iod[..., None]
-        down = np.stack([-unit[..., 1], unit[..., 0]], axis=-1)  # eye axis turned 90° towards the chin
+        down = np.stack(
+            [-unit[..., 1], unit[..., 0]], axis=-1
+        )  # eye axis turned 90° towards the chin
         upper = points[..., [p[0] for p in INNER_LIP_PAIRS], :]
         lower = points[..., [p[1] for p in INNER_LIP_PAIRS], :]
         gaps = np.einsum("...kc,...c->...k", lower - upper, down)
@@ -57,8 +59,8 @@ class SpeechSignal:
     """The driving speech on the 10 ms grid: loudness envelope and voice activity."""
 
     envelope: np.ndarray  # (S,) float64, smoothed RMS amplitude, peak 1
-    speech: np.ndarray    # (S,) bool
-    duration: float       # seconds
+    speech: np.ndarray  # (S,) bool
+    duration: float  # seconds
 
     @property
     def times(self) -> np.ndarray:
@@ -68,19 +70,24 @@ class SpeechSignal:
         return np.interp(times, self.times, self.envelope)
 
     def speech_at(self, times: np.ndarray) -> np.ndarray:
-        index = np.clip(np.round(np.asarray(times) / GRID_SECONDS).astype(int), 0, self.speech.size - 1)
+        index = np.clip(
+            np.round(np.asarray(times) / GRID_SECONDS).astype(int), 0, self.speech.size - 1
+        )
         return self.speech[index]
 
 
 def speech_signal(audio: AudioTrack) -> SpeechSignal:
     mono = to_mono_16k(audio)
     speech = detect_speech(mono)
-    return SpeechSignal(envelope=speech_envelope(mono, SAMPLE_RATE, speech.size),
-                        speech=speech, duration=mono.size / SAMPLE_RATE)
+    return SpeechSignal(
+        envelope=speech_envelope(mono, SAMPLE_RATE, speech.size),
+        speech=speech,
+        duration=mono.size / SAMPLE_RATE,
+    )
 
 
 def speech_envelope(mono: np.ndarray, sample_rate: int, steps: int | None = None) -> np.ndarray:
-    """Loudness on the 10 ms grid (step i centred at i × 10 ms): 0 at -40 dB under the peak, 1 at it.
+    """Loudness on the 10 ms grid (step i centred at i × 10 ms): 0 at 40 dB under the peak, 1 at it.
 
     A log scale follows the jaw better than amplitude: on the dev clips (own speech)
     it raised the mouth/envelope correlation from 0.30 to 0.47 on talk1, 0.17 to 0.25
@@ -127,9 +134,9 @@ def _mean_step(times: np.ndarray) -> float:
 class LagCorrelation:
     """Pearson r of `a` against `b` shifted by each lag; lag > 0: `a` moves after `b`."""
 
-    lags: np.ndarray    # seconds
-    r: np.ndarray       # NaN where too few points overlap
-    best_lag: float     # seconds, argmax of r
+    lags: np.ndarray  # seconds
+    r: np.ndarray  # NaN where too few points overlap
+    best_lag: float  # seconds, argmax of r
     best_r: float
     r_at_zero: float
 
@@ -137,8 +144,9 @@ class LagCorrelation:
 MIN_OVERLAP = 20  # grid points (0.2 s) needed for an r to mean anything
 
 
-def lag_correlation(a: np.ndarray, b: np.ndarray, max_lag: float = MAX_LAG_SECONDS,
-                    step: float = GRID_SECONDS) -> LagCorrelation:
+def lag_correlation(
+    a: np.ndarray, b: np.ndarray, max_lag: float = MAX_LAG_SECONDS, step: float = GRID_SECONDS
+) -> LagCorrelation:
     """Correlate two signals on the same grid at every lag within ±`max_lag`; NaNs are skipped."""
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
@@ -166,17 +174,22 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float((x * y).sum() / denominator) if denominator > 0 else float("nan")
 
 
-def silent_stretches(speech: np.ndarray, step: float = GRID_SECONDS,
-                     min_length: float = MIN_SILENCE_SECONDS) -> list[tuple[float, float]]:
+def silent_stretches(
+    speech: np.ndarray, step: float = GRID_SECONDS, min_length: float = MIN_SILENCE_SECONDS
+) -> list[tuple[float, float]]:
     """(start, end) seconds of every run of non-speech at least `min_length` long."""
     d = np.diff(np.r_[0, (~np.asarray(speech, bool)).astype(np.int8), 0])
     starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    return [(float(a * step), float(b * step)) for a, b in zip(starts, stops)
-            if (b - a) * step >= min_length - 1e-9]
+    return [
+        (float(a * step), float(b * step))
+        for a, b in zip(starts, stops, strict=True)
+        if (b - a) * step >= min_length - 1e-9
+    ]
 
 
-def in_stretches(times: np.ndarray, stretches: list[tuple[float, float]],
-                 margin: float = 0.0) -> np.ndarray:
+def in_stretches(
+    times: np.ndarray, stretches: list[tuple[float, float]], margin: float = 0.0
+) -> np.ndarray:
     """Which `times` fall inside a stretch shrunk by `margin` at both ends."""
     times = np.asarray(times, np.float64)
     inside = np.zeros(times.size, bool)
@@ -192,8 +205,8 @@ class Closure:
     """How the lips behave while the driving speech is silent."""
 
     silent_frames: int
-    mean_opening: float      # inner-lip gap / IOD over silent frames
-    closed_fraction: float   # share of silent frames with opening < CLOSED_OPENING
+    mean_opening: float  # inner-lip gap / IOD over silent frames
+    closed_fraction: float  # share of silent frames with opening < CLOSED_OPENING
     speech_mean_opening: float  # for contrast: the same over speaking frames
 
 

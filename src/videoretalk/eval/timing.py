@@ -20,23 +20,23 @@ from ..media.probe import probe_video
 from ..media.timeline import Timeline, plan_timeline
 
 MAX_AV_OFFSET_SECONDS = 0.5  # search range for the audio offset; beyond it the file is broken
-DURATION_TOLERANCE = 0.05    # s: within one frame at 20 fps counts as "as planned"
+DURATION_TOLERANCE = 0.05  # s: within one frame at 20 fps counts as "as planned"
 
 
 @dataclass(frozen=True)
 class Timing:
-    video_extension: bool         # which timeline rule the output matches
-    expected_duration: float      # s, from the timeline rules
-    duration: float               # s, of the output's video stream
+    video_extension: bool  # which timeline rule the output matches
+    expected_duration: float  # s, from the timeline rules
+    duration: float  # s, of the output's video stream
     expected_frames: int
     frames: int
-    input_fps: float              # average, frames per second
+    input_fps: float  # average, frames per second
     fps: float
-    max_frame_time_error: float   # s, output frame times against the planned ones
-    audio_duration: float         # s, of the output's audio track
-    audio_offset: float           # s, output audio against the driving audio; > 0: late
-    audio_match: float            # normalised correlation at that offset (1 = same waveform)
-    stream_start_offset: float    # s, audio stream start minus video stream start
+    max_frame_time_error: float  # s, output frame times against the planned ones
+    audio_duration: float  # s, of the output's audio track
+    audio_offset: float  # s, output audio against the driving audio; > 0: late
+    audio_match: float  # normalised correlation at that offset (1 = same waveform)
+    stream_start_offset: float  # s, audio stream start minus video stream start
 
     @property
     def ok(self) -> bool:
@@ -49,7 +49,9 @@ class Timing:
         )
 
 
-def match_timeline(input_times: np.ndarray, audio_duration: float, output_frames: int) -> tuple[Timeline, bool]:
+def match_timeline(
+    input_times: np.ndarray, audio_duration: float, output_frames: int
+) -> tuple[Timeline, bool]:
     """The planned timeline (with or without video extension) that the output follows."""
     plain = plan_timeline(input_times, audio_duration, video_extension=False)
     extended = plan_timeline(input_times, audio_duration, video_extension=True)
@@ -68,7 +70,9 @@ def check_timing(
 ) -> Timing:
     info = probe_video(output)
     n = min(len(output_times), timeline.frame_count)
-    time_error = float(np.max(np.abs(output_times[:n] - timeline.output_times[:n]))) if n else float("nan")
+    time_error = (
+        float(np.max(np.abs(output_times[:n] - timeline.output_times[:n]))) if n else float("nan")
+    )
     span = float(input_times[-1] - input_times[0]) if len(input_times) > 1 else 0.0
     if info.has_audio:
         produced = read_audio(output)
@@ -92,8 +96,9 @@ def check_timing(
     )
 
 
-def audio_offset(produced: AudioTrack, driving: AudioTrack,
-                 max_offset: float = MAX_AV_OFFSET_SECONDS) -> tuple[float, float]:
+def audio_offset(
+    produced: AudioTrack, driving: AudioTrack, max_offset: float = MAX_AV_OFFSET_SECONDS
+) -> tuple[float, float]:
     """Delay of `produced` against `driving` (s, > 0: produced is late) and its correlation."""
     a = to_mono_16k(produced).astype(np.float64)
     b = to_mono_16k(driving).astype(np.float64)
@@ -111,7 +116,7 @@ def audio_offset(produced: AudioTrack, driving: AudioTrack,
 
 
 def stream_start_offset(path: str | os.PathLike[str]) -> float:
-    """Audio stream's first timestamp minus the video stream's, in seconds (0 if either is absent)."""
+    """Audio stream's first timestamp minus the video's, in seconds (0 if either is absent)."""
     with av.open(str(path)) as container:
         if not container.streams.video or not container.streams.audio:
             return 0.0

@@ -27,11 +27,11 @@ class VideoTrack:
     """Per-frame landmarks of one video, in that video's own frame order."""
 
     path: Path
-    times: np.ndarray      # (N,) seconds from the first frame
+    times: np.ndarray  # (N,) seconds from the first frame
     landmarks: np.ndarray  # (N, 478, 2) float32 pixels (x, y); NaN where no face
     width: int
     height: int
-    source: str            # which landmarker produced it
+    source: str  # which landmarker produced it
 
     @property
     def present(self) -> np.ndarray:
@@ -63,13 +63,19 @@ def mediapipe_track(path: Pathish) -> VideoTrack:
     width = height = 0
     missing = np.full((NUM_POINTS, 2), np.nan, np.float32)
     # A fresh tracker per video: its state must not carry one clip's face into the next.
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
-                                         refine_landmarks=True) as mesh, VideoReader(path) as reader:
+    with (
+        mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=1, refine_landmarks=True
+        ) as mesh,
+        VideoReader(path) as reader,
+    ):
         for frame in reader.frames():
             height, width = frame.image.shape[:2]
             found = mesh.process(frame.image).multi_face_landmarks
             if found:
-                points = np.array([(p.x * width, p.y * height) for p in found[0].landmark], np.float32)
+                points = np.array(
+                    [(p.x * width, p.y * height) for p in found[0].landmark], np.float32
+                )
                 rows.append(points[:NUM_POINTS])
             else:
                 rows.append(missing)
@@ -83,5 +89,11 @@ def _face_stage_track(path: Pathish, analyse_video: Callable[[Pathish], Any]) ->
     landmarks = np.array(track.landmarks, np.float32)[..., :2]
     landmarks[~np.asarray(track.present, bool)] = np.nan
     width, height = track.frame_size
-    return VideoTrack(Path(path), np.asarray(track.frame_times, np.float64), landmarks, int(width), int(height),
-                      "videoretalk.face")
+    return VideoTrack(
+        Path(path),
+        np.asarray(track.frame_times, np.float64),
+        landmarks,
+        int(width),
+        int(height),
+        "videoretalk.face",
+    )
