@@ -234,7 +234,7 @@ def pick_moments(
     after_speech = [s for s in silences if s[0] > 0] or silences
     if after_speech and times.size:
         start = after_speech[0][0] + signals.SILENCE_MARGIN_SECONDS
-        i = int(min(np.searchsorted(times, start), times.size - 1))
+        i = min(int(np.searchsorted(times, start)), times.size - 1)
         moments.append(Moment("silence starts", i, float(times[i])))
     return moments
 
