@@ -86,6 +86,7 @@ class FaceAnalyser:
         face_settings = getattr(settings, "face", settings)
         self.settings = face_settings if isinstance(face_settings, FaceSettings) else FaceSettings()
         self.max_distance = max_distance(check_query_face_threshold(query_face_threshold))
+        self._closed = False
         self._mesh = MeshModel(self.settings.inference_threads)
         self._detector = FaceDetector()
         self._identity = IdentityModel()
@@ -93,8 +94,12 @@ class FaceAnalyser:
         self._gallery = Gallery(self._identity)
         self._has_reference = ref_image is not None
         if ref_image is not None:
-            image = load_image(ref_image)
-            points = find_single_face(image, self._detector, self._mesh)
+            try:
+                image = load_image(ref_image)
+                points = find_single_face(image, self._detector, self._mesh)
+            except BaseException:
+                self.close()
+                raise
             self._gallery.add(self._identity.describe(image, points))
         self._cuts = CutDetector(self.settings.cut_threshold)
         self._roi: Roi | None = None
@@ -247,6 +252,9 @@ class FaceAnalyser:
 
     # -- end -----------------------------------------------------------------------------
     def finish(self) -> FaceTrack:
+        """The track of everything added; raises `FaceNotMatch` if a reference was given and
+        its face never appeared. Releases the models: no frames may follow."""
+        self.close()
         identities = [t.identity for t in self._tracklets]
         target = np.array(
             [tid >= 0 and identities[tid] == "target" for tid in self._tracklet_of], bool
@@ -273,8 +281,16 @@ class FaceAnalyser:
         return track
 
     def close(self) -> None:
-        self._mesh.close()
-        self._detector.close()
+        if not self._closed:
+            self._closed = True
+            self._mesh.close()
+            self._detector.close()
+
+    def __enter__(self) -> FaceAnalyser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def analyse_frames(

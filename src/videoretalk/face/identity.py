@@ -7,8 +7,10 @@ DashScope's `query_face_threshold` (120..200, default 170, higher = stricter) on
     max_distance = 0.60 - 0.004 * (query_face_threshold - 170)
 
 so 120 accepts up to 0.80, 170 up to 0.60 (dlib's own operating point) and 200 only up
-to 0.48. On the shared clips the same person scores 0.10-0.35 across frames and a
-reference still, different people 0.65-0.95 (figures in tests/face/test_identity.py).
+to 0.48. Measured on the 25 shared clips (4 frames each): the worst same-person pair
+within a clip is 0.19-0.54; different people are >= 0.74 apart among the dev clips and
+>= 0.49 among all 25 (two East-Asian men, dlib's known weak spot). So 170 separates the
+dev set with margin; 200 may reject a true match seen from a different angle.
 
 The descriptor is expensive on CPU (~80 ms), so the analyser computes one only when the
 identity of a face is in question, never every frame.

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InvalidParameter
-from .canonical import canonical_face
 
 _FORMAT_VERSION = 1
 _QUANTUM = 1e-4  # canonical units (IOD) per int16 step when saved
@@ -89,6 +88,8 @@ class FaceTrack:
 
     # -- storage -------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
+        from .canonical import canonical_face  # lazily: `python -m ...canonical` runs it
+
         rows = np.flatnonzero(self.tracked)
         mean = canonical_face().points.astype(np.float32)
         q = np.rint((self.canonical[rows] - mean) / _QUANTUM)
@@ -111,6 +112,8 @@ class FaceTrack:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FaceTrack:
+        from .canonical import canonical_face
+
         with np.load(path) as data:
             if int(data["version"]) != _FORMAT_VERSION:
                 raise InvalidParameter(f"{os.fspath(path)}: unsupported face-track version {int(data['version'])}")
