@@ -16,6 +16,7 @@ from starlette.types import Scope
 from ..config import Settings
 from ..errors import InvalidParameter, VideoRetalkError
 from ..tasks.backends import Backends, open_backends
+from ..web import console_router
 from . import routes_files, routes_tasks, routes_uploads
 from .context import ServiceContext, request_id
 from .keys import KeyStore
@@ -76,4 +77,5 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(routes_tasks.router)
     app.include_router(routes_uploads.router)
     app.include_router(routes_files.router)
+    app.include_router(console_router(settings.public_base_url))  # the web console at /
     return app

@@ -24,6 +24,7 @@ from ..ingest.download import DownloadPolicy, download
 from ..ingest.netguard import AllowList
 from ..ingest.uploads import OSS_SCHEME
 from .backends import Backends, open_backends
+from .progress import ProgressRecorder
 from .records import TaskInputs, TaskResult
 
 __all__ = ["load_engine", "run_task", "worker_main"]
@@ -71,18 +72,22 @@ def run_task(task_id: str, backends: Backends, worker: str, engine: Engine) -> N
     workdir.mkdir(parents=True)
     limits, policy = settings.limits, download_policy(settings)
     started = time.monotonic()
+    progress = ProgressRecorder(store, task_id, attempt)
     try:
+        progress("download", 0.0)
         video = _fetch(inputs.video_url, "video_url", workdir / "video", limits.video_max_bytes,
                        record.owner, backends, policy)
         audio = _fetch(inputs.audio_url, "audio_url", workdir / "audio", limits.audio_max_bytes,
                        record.owner, backends, policy)
+        progress("download", 0.5)
         ref_image = None
         if inputs.ref_image_url:
             ref_image = _fetch(inputs.ref_image_url, "ref_image_url", workdir / "ref_image",
                                limits.image_max_bytes, record.owner, backends, policy)
         result = engine(video, audio, workdir / "output.mp4", ref_image=ref_image,
                         video_extension=inputs.video_extension, settings=settings,
-                        query_face_threshold=inputs.query_face_threshold)
+                        query_face_threshold=inputs.query_face_threshold, progress=progress)
+        progress("store", 0.0)
         blob_key = f"results/{task_id}.mp4"
         backends.blobs.put_file(blob_key, Path(result.output))
         usage = result.usage

@@ -1,0 +1,209 @@
+"""Mouth-motion accuracy and speed against real talking-head clips (issue 4).
+
+For every clip with the speaker's own speech: adapt to the speaker on the first 60 % of
+the clip (frames + audio), predict the mouth from the audio, and score the remaining
+40 % against the real landmarks. Prints per-clip figures and medians next to a
+loudness-envelope baseline, then the time to predict 60 s of audio.
+
+    .venv/bin/python benchmarks/motion_benchmark.py                    # shared train + dev clips
+    .venv/bin/python benchmarks/motion_benchmark.py my_clip.mp4 ...    # any clips
+    .venv/bin/python benchmarks/motion_benchmark.py --weights-dir .cache/folds  # held-out folds
+
+With `--weights-dir`, each clip is scored by a model whose manifest lists it as excluded
+(cross-validation); otherwise the packaged weights are used (the shared clips are in
+their training set, so only unseen clips give held-out figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import webrtcvad
+
+from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, n_steps, sample_at, step_energy_db, to_mono_16k
+from videoretalk.media.decode import AudioTrack
+from videoretalk.motion.predict import MotionSettings, _pearson, best_lag, load_model, predict_mouth_motion
+from videoretalk.motion.shape import LIPS, canonicalise, mouth_opening, rest_and_range
+
+REPO = Path(__file__).resolve().parents[1]
+ADAPT_SHARE = 0.6
+MAX_LAG_FRAMES = 4                 # the data README scores at the best lag within ±4 frames
+CLOSED_ABOVE_REST = 0.02           # opening within 2 % of inter-ocular of rest = closed
+SILENT_WINDOW_S = 0.1              # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
+
+
+def _extractor():
+    spec = importlib.util.spec_from_file_location("extract", REPO / "scripts" / "extract_mouth_landmarks.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@dataclass
+class Track:
+    """The parts of a FaceTrack the motion stage reads."""
+
+    frame_times: np.ndarray
+    present: np.ndarray
+    canonical: np.ndarray
+
+
+def silent_frames(mono: np.ndarray, times: np.ndarray) -> np.ndarray:
+    vad = webrtcvad.Vad(3)
+    steps = n_steps(mono.size)
+    pcm = (np.clip(np.pad(mono, (0, steps * HOP - mono.size + HOP)), -1, 1) * 32767).astype(np.int16)
+    energy = step_energy_db(mono)
+    speech = np.array([energy[i] > -60 and vad.is_speech(pcm[i * HOP:(i + 1) * HOP].tobytes(), SAMPLE_RATE)
+                       for i in range(steps)])
+    w = int(SILENT_WINDOW_S / STEP_SECONDS)
+    cs = np.r_[0, np.cumsum(speech)]
+    idx = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, steps - 1)
+    return (cs[np.minimum(idx + w + 1, steps)] - cs[np.maximum(idx - w, 0)]) == 0
+
+
+def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
+    """Frames where the lips close between two openings (mostly p/b/m), from the real video."""
+    out = []
+    for i in range(2, real.size - 2):
+        if real[i] > rest_open + 0.25 * span or real[i] != real[max(0, i - 2):i + 3].min():
+            continue
+        left, right = real[max(0, i - 6):i].max(), real[i + 1:i + 7].max()
+        if min(left, right) - real[i] >= 0.3 * span:
+            out.append(i)
+    return np.array(out, int)
+
+
+def closure_hit(pred: np.ndarray, i: int) -> bool:
+    local = pred[max(0, i - 2):i + 3].min()
+    around = pred[max(0, i - 8):i + 9].max()
+    return local <= 0.5 * around + 0.5 * pred[max(0, i - 8):i + 9].min()
+
+
+def score_clip(npz: Path, weights: str, settings: MotionSettings) -> dict:
+    d = np.load(npz)
+    times = d["frame_times"] - float(d["stream_offset"])  # video frames on the audio clock
+    present = d["present"].astype(bool)
+    canonical = canonicalise(d["landmarks"])
+    audio = AudioTrack(d["audio"][None].astype(np.float32), int(d["sample_rate"]))
+    n = times.size
+    cut = int(n * ADAPT_SHARE)
+    cut_time = times[cut]
+    source = AudioTrack(audio.samples[:, : int(cut_time * audio.sample_rate)], audio.sample_rate)
+    track = Track(times[:cut], present[:cut], canonical[:cut])
+    s = MotionSettings(weights=weights, adapt=settings.adapt, adapt_strength=settings.adapt_strength)
+    model = load_model(weights)
+
+    # The clip's own A/V offset, measured on the adaptation part only.
+    from videoretalk.audio.analyse import analyse_audio
+    from videoretalk.motion.predict import _generic_opening_grid
+    grid = _generic_opening_grid(model, model.hidden(analyse_audio(source).log_mel))
+    keep = present[:cut]
+    lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)
+
+    motion = predict_mouth_motion(audio, times + lag, track, source, s)
+    scored = np.arange(n) >= cut
+    real = mouth_opening(canonical)
+    ok = scored & present
+    pred = motion.opening
+    r0 = _pearson(pred[ok], real[ok])
+    r_best = max(_pearson(np.roll(pred, k)[ok], real[ok]) for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1))
+    # Lip landmark distance (inter-ocular units), on the points both sides have.
+    rest, span = rest_and_range(canonical[:cut], present[:cut])
+    lip_cols = np.flatnonzero(np.isin(motion.point_indices, LIPS))
+    real_lips = canonical[:, motion.point_indices[lip_cols]]
+    lip_err = float(np.linalg.norm(motion.shapes[:, lip_cols] - real_lips, axis=2)[ok].mean())
+    rest_err = float(np.linalg.norm(rest[motion.point_indices[lip_cols]][None] - real_lips, axis=2)[ok].mean())
+    # Silence: frames with no speech within ±100 ms.
+    mono = to_mono_16k(audio)
+    silent = silent_frames(mono, times + lag) & scored
+    rest_open = float(mouth_opening(rest[None])[0])
+    closed = pred <= rest_open + CLOSED_ABOVE_REST
+    # Loudness baseline: 40 ms RMS envelope at the frame, fitted linearly on the first 60 %.
+    env = sample_at(np.convolve(step_energy_db(mono), np.ones(4) / 4, mode="same"), times + lag)
+    a, b = np.polyfit(env[:cut][keep], real[:cut][keep], 1)
+    base = a * env + b
+    base_r = _pearson(base[ok], real[ok])
+    base_rb = max(_pearson(np.roll(base, k)[ok], real[ok]) for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1))
+    cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
+    hits = sum(closure_hit(pred, i) for i in cl)
+    base_hits = sum(closure_hit(base, i) for i in cl)
+    return {
+        "clip": npz.stem, "frames": int(ok.sum()), "lag_ms": round(lag * 1000),
+        "r": r0, "r_best": r_best, "lip_err": lip_err, "rest_err": rest_err,
+        "silent": int(silent.sum()), "silent_closed": float(closed[silent].mean()) if silent.any() else float("nan"),
+        "base_silent_closed": float((base[silent] <= rest_open + CLOSED_ABOVE_REST).mean()) if silent.any() else float("nan"),
+        "closures": len(cl), "hit": hits, "base_hit": base_hits,
+        "base_r": base_r, "base_r_best": base_rb,
+    }
+
+
+def speed(weights: str) -> float:
+    """Seconds to predict 60 s of 48 kHz stereo audio at 25 fps with a face track + adaptation."""
+    rng = np.random.default_rng(0)
+    t = np.arange(60 * 48_000) / 48_000
+    voiced = 0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
+    samples = np.stack([voiced, voiced]) + 0.01 * rng.standard_normal((2, t.size))
+    audio = AudioTrack(samples.astype(np.float32), 48_000)
+    times = np.arange(60 * 25) / 25
+    model = load_model(weights)
+    track = Track(times[:250], np.ones(250, bool), np.broadcast_to(model.rest_shape, (250, 478, 3)).copy())
+    source = AudioTrack(audio.samples[:, : 10 * 48_000], 48_000)
+    predict_mouth_motion(audio, times, track, source, MotionSettings(weights=weights))  # warm caches
+    t0 = time.perf_counter()
+    predict_mouth_motion(audio, times, track, source, MotionSettings(weights=weights))
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("clips", nargs="*", type=Path)
+    ap.add_argument("--weights", default="", help="mouth_model.npz (default: packaged)")
+    ap.add_argument("--weights-dir", type=Path, help="fold models: each clip scored by one that excluded it")
+    ap.add_argument("--no-adapt", action="store_true")
+    ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
+    ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
+    args = ap.parse_args(argv)
+    ex = _extractor()
+    clips = args.clips or ex.default_clips()
+    folds = {}
+    if args.weights_dir:
+        for man in sorted(args.weights_dir.glob("*/mouth_model.json")):
+            for name in json.loads(man.read_text())["excluded"]:
+                folds[name] = str(man.with_suffix(".npz"))
+    settings = MotionSettings(adapt=not args.no_adapt, adapt_strength=args.adapt_strength)
+    rows = []
+    for clip in clips:
+        npz = ex.extract(Path(clip))
+        weights = folds.get(npz.stem, args.weights) if args.weights_dir else args.weights
+        if args.weights_dir and npz.stem not in folds:
+            continue
+        rows.append(score_clip(npz, weights, settings))
+        r = rows[-1]
+        print(f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f})"
+              f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
+              f"  silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%})"
+              f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})", flush=True)
+    med = lambda k: float(np.nanmedian([r[k] for r in rows]))  # noqa: E731
+    silent_total = sum(r["silent"] for r in rows)
+    silent_closed = sum(r["silent_closed"] * r["silent"] for r in rows if r["silent"]) / max(silent_total, 1)
+    base_silent = sum(r["base_silent_closed"] * r["silent"] for r in rows if r["silent"]) / max(silent_total, 1)
+    print(f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
+          f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})")
+    print(f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%})")
+    print(f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"
+          f" (baseline {sum(r['base_hit'] for r in rows)})")
+    print(f"speed: 60 s of audio in {speed(args.weights if not args.weights_dir else next(iter(folds.values()))):.2f} s")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The audio -> mouth-shape network, run in NumPy from the weights shipped in the package.
+
+A stack of dilated 1-D convolutions over the 10 ms log-mel grid (receptive field about
+±330 ms, enough for co-articulation: the lips round for an /u/ before it sounds), then a
+linear read-out to a few principal components of mouth deformation. The read-out is the
+part adapted to a speaker (`adapt_readout`); the convolutional trunk is shared.
+
+The PyTorch twin used for training lives in `scripts/train_mouth_model.py`; both use
+zero padding and the same layer order, and a test checks they agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS_FILE = "mouth_model.npz"
+MANIFEST_FILE = "mouth_model.json"
+
+
+def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int) -> np.ndarray:
+    """'Same' zero-padded conv over time: x (S, Cin), w (Cout, Cin, K) -> (S, Cout)."""
+    k = w.shape[2]
+    half = (k - 1) // 2 * dilation
+    padded = np.pad(x, ((half, half), (0, 0)))
+    out = np.broadcast_to(b, (x.shape[0], b.size)).copy()
+    for j in range(k):
+        start = j * dilation
+        out += padded[start : start + x.shape[0]] @ w[:, :, j].T
+    return out
+
+
+@dataclass(frozen=True)
+class MouthModel:
+    """Trained weights plus the shape basis the outputs live in."""
+
+    convs: tuple[tuple[np.ndarray, np.ndarray, int], ...]  # (weight, bias, dilation)
+    readout_w: np.ndarray     # (C, P)
+    readout_b: np.ndarray     # (P,)
+    basis: np.ndarray         # (P, len(points) * 3): deformation = coefs @ basis
+    points: np.ndarray        # (n,) mesh indices the basis covers
+    rest_shape: np.ndarray    # (478, 3) generic relaxed closed mouth (mean over speakers)
+    typical_range: float      # mean over speakers of (p95 opening - rest opening)
+    manifest: dict
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> MouthModel:
+        if path is None:
+            root = resources.files(__package__)
+            with resources.as_file(root / WEIGHTS_FILE) as p:
+                return cls.load(p)
+        path = Path(path)
+        with np.load(path) as z:
+            dilations = z["dilations"].tolist()
+            convs = tuple(
+                (z[f"conv{i}_w"].astype(np.float32), z[f"conv{i}_b"].astype(np.float32), int(d))
+                for i, d in enumerate(dilations)
+            )
+            manifest_path = path.with_suffix(".json")
+            manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+            return cls(
+                convs=convs,
+                readout_w=z["readout_w"].astype(np.float32),
+                readout_b=z["readout_b"].astype(np.float32),
+                basis=z["basis"].astype(np.float32),
+                points=z["points"].astype(np.int64),
+                rest_shape=z["rest_shape"].astype(np.float32),
+                typical_range=float(z["typical_range"]),
+                manifest=manifest,
+            )
+
+    @property
+    def n_components(self) -> int:
+        return int(self.basis.shape[0])
+
+    def hidden(self, log_mel: np.ndarray) -> np.ndarray:
+        """Trunk features on the 10 ms grid, (S, C) float32."""
+        h = log_mel.astype(np.float32)
+        for i, (w, b, d) in enumerate(self.convs):
+            y = np.maximum(_conv(h, w, b, d), 0.0)
+            h = y if i == 0 else h + y  # residual after the input projection
+        return h
+
+    def coefficients(self, hidden: np.ndarray, readout: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        w, b = readout if readout is not None else (self.readout_w, self.readout_b)
+        return hidden @ w + b
+
+    def deformation(self, coefs: np.ndarray) -> np.ndarray:
+        """(T, P) coefficients -> (T, len(points), 3) displacement from the rest shape."""
+        return (coefs @ self.basis).reshape(coefs.shape[0], -1, 3)
+
+
+def adapt_readout(
+    model: MouthModel, hidden: np.ndarray, target: np.ndarray, strength: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge re-fit of the read-out to one speaker, pulled towards the generic read-out.
+
+    Minimises |[H 1] W - Y|^2 + strength * N * |W - W0|^2 (bias included), closed form,
+    so a few seconds of the speaker's own audio/video bend the mapping without
+    overfitting it; with little data the generic read-out dominates.
+    """
+    n = hidden.shape[0]
+    x = np.hstack([hidden, np.ones((n, 1), np.float32)]).astype(np.float64)
+    w0 = np.vstack([model.readout_w, model.readout_b[None]]).astype(np.float64)
+    lam = strength * n
+    gram = x.T @ x + lam * np.eye(x.shape[1])
+    w = np.linalg.solve(gram, x.T @ target.astype(np.float64) + lam * w0)
+    return w[:-1].astype(np.float32), w[-1].astype(np.float32)

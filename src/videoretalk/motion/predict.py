@@ -1,0 +1,202 @@
+"""Mouth motion for every output frame: the public entry point of the motion stage.
+
+    1. analyse the driving audio (10 ms log-mel + voice activity);
+    2. run the trunk of the mouth model over it;
+    3. pick the read-out: adapted to the speaker when the source video carries their own
+       speech, else the generic one scaled to how wide this person opens their mouth;
+    4. gate by voice activity (mouth at rest outside speech, opening `lead_s` early);
+    5. sample at the exact frame times and add to the person's rest shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..audio.analyse import analyse_audio
+from ..audio.features import STEP_SECONDS, AudioFeatures, sample_at
+from ..audio.vad import VadSettings
+from ..media.decode import AudioTrack
+from .model import MouthModel, adapt_readout
+from .shape import MOUTH_REGION, mouth_opening, rest_and_range
+
+if TYPE_CHECKING:
+    from ..face import FaceTrack
+
+MIN_ADAPT_SECONDS = 2.0      # less own speech than this: adaptation would only add noise
+MIN_PRESENT_FOR_REST = 10    # frames with a face needed to trust the person's rest shape
+RANGE_SCALE_LIMITS = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    weights: str = ""              # path to a mouth_model.npz; empty = the one in the package
+    lead_s: float = 0.05           # lips move before the sound starts
+    release_s: float = 0.04        # ... and close within ~1-2 frames after it ends
+    ramp_s: float = 0.04           # open/close ramp of the speech gate, avoids pops
+    smooth_s: float = 0.015        # Gaussian sigma on the 10 ms grid; keeps closures (~60 ms)
+    adapt: bool = True
+    adapt_strength: float = 0.05   # ridge pull towards the generic read-out
+    adapt_max_lag_s: float = 0.2   # A/V offset searched in the source video
+    vad: VadSettings = field(default_factory=VadSettings)
+
+    def __post_init__(self) -> None:
+        for name in ("lead_s", "release_s", "ramp_s", "smooth_s", "adapt_strength", "adapt_max_lag_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"MotionSettings.{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class MouthMotion:
+    frame_times: np.ndarray    # (T,) float64 seconds, exactly the times asked for
+    shapes: np.ndarray         # (T, K, 3) float32 canonical coordinates of `point_indices`
+    point_indices: np.ndarray  # (K,) mesh indices (MOUTH_REGION)
+    opening: np.ndarray        # (T,) float32 inner-lip gap / inter-ocular distance
+    speech: np.ndarray         # (T,) bool voice activity at each frame
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str = "") -> MouthModel:
+    return MouthModel.load(path or None)
+
+
+def predict_mouth_motion(
+    audio: AudioTrack,
+    frame_times: np.ndarray,
+    face_track: FaceTrack | None = None,
+    source_audio: AudioTrack | None = None,
+    settings: MotionSettings = MotionSettings(),
+) -> MouthMotion:
+    times = np.asarray(frame_times, dtype=np.float64)
+    if times.ndim != 1:
+        raise ValueError("frame_times must be a 1-D array of seconds")
+    model = load_model(settings.weights)
+
+    feats = analyse_audio(audio, settings.vad)                         # 1
+    hidden = model.hidden(feats.log_mel)                               # 2
+    rest, readout, scale = _person(model, face_track, source_audio, settings)  # 3
+    coefs = model.coefficients(hidden, readout)
+    coefs = _smooth(coefs, settings.smooth_s) * speech_gate(feats, settings)[:, None]  # 4
+    at_frames = sample_at(coefs, times)                                # 5
+    at_frames[times > feats.duration + settings.release_s] = 0.0       # past the audio: rest
+    full = np.broadcast_to(rest, (times.size,) + rest.shape).copy()
+    full[:, model.points] += model.deformation(at_frames) * scale
+    gate_frames = sample_at(speech_gate(feats, settings), times)
+    gate_frames[times > feats.duration] = 0.0
+    return MouthMotion(
+        frame_times=times,
+        shapes=full[:, MOUTH_REGION].astype(np.float32),
+        point_indices=MOUTH_REGION.copy(),
+        opening=mouth_opening(full),
+        speech=gate_frames > 0.5,
+    )
+
+
+def speech_gate(feats: AudioFeatures, settings: MotionSettings) -> np.ndarray:
+    """0..1 per 10 ms step: 1 from `lead_s` before speech to `release_s` after it."""
+    speech = feats.speech.astype(np.float32)
+    lead = int(round(settings.lead_s / STEP_SECONDS))
+    release = int(round(settings.release_s / STEP_SECONDS))
+    idx = np.flatnonzero(speech)
+    gate = np.zeros_like(speech)
+    if idx.size:
+        # Dilate: step i is on if any speech in [i - release, i + lead].
+        cs = np.r_[0, np.cumsum(speech)]
+        i = np.arange(speech.size)
+        hi = np.minimum(i + lead + 1, speech.size)
+        lo = np.maximum(i - release, 0)
+        gate = ((cs[hi] - cs[lo]) > 0).astype(np.float32)
+    ramp = int(round(settings.ramp_s / STEP_SECONDS))
+    if ramp > 1:
+        # Erode-then-blur keeps the gate fully off outside the dilated window.
+        kernel = np.ones(ramp, np.float32) / ramp
+        gate = np.convolve(gate, kernel, mode="same") * gate
+    return gate
+
+
+def _smooth(values: np.ndarray, sigma_s: float) -> np.ndarray:
+    sigma = sigma_s / STEP_SECONDS
+    if sigma < 0.3:
+        return values
+    radius = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    k /= k.sum()
+    padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(values.shape[1])], axis=1)
+
+
+def _person(
+    model: MouthModel,
+    face_track: Any | None,
+    source_audio: AudioTrack | None,
+    settings: MotionSettings,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None, float]:
+    """Rest shape, read-out and deformation scale for the person in the source video."""
+    if face_track is None:
+        return model.rest_shape, None, 1.0
+    present = np.asarray(face_track.present, bool)
+    if present.sum() < MIN_PRESENT_FOR_REST:
+        return model.rest_shape, None, 1.0
+    canonical = np.asarray(face_track.canonical, np.float32)
+    rest, opening_range = rest_and_range(canonical, present)
+    scale = float(np.clip(opening_range / model.typical_range, *RANGE_SCALE_LIMITS))
+    if source_audio is None or not settings.adapt:
+        return rest, None, scale
+    readout = adapt_to_speaker(model, face_track, source_audio, rest, settings)
+    return (rest, readout, 1.0) if readout is not None else (rest, None, scale)
+
+
+def adapt_to_speaker(
+    model: MouthModel,
+    face_track: Any,
+    source_audio: AudioTrack,
+    rest: np.ndarray,
+    settings: MotionSettings,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fit the read-out on the source video's own frame/audio pairs (a few ms of algebra)."""
+    times = np.asarray(face_track.frame_times, np.float64)
+    present = np.asarray(face_track.present, bool)
+    feats = analyse_audio(source_audio, settings.vad)
+    within = times <= feats.duration
+    if (present & within & np.isin(np.arange(times.size), np.flatnonzero(present))).sum() * (
+        np.median(np.diff(times)) if times.size > 1 else 0.0
+    ) < MIN_ADAPT_SECONDS or feats.speech.sum() * STEP_SECONDS < MIN_ADAPT_SECONDS:
+        return None
+    hidden = model.hidden(feats.log_mel)
+    canonical = np.asarray(face_track.canonical, np.float32)
+    keep = present & within
+    real_open = mouth_opening(canonical[keep])
+    # The source's own A/V offset: shift that best lines up the generic prediction.
+    gap = _generic_opening_grid(model, hidden)
+    lag = best_lag(gap, times[keep], real_open, settings.adapt_max_lag_s)
+    target = (canonical[keep][:, model.points] - rest[model.points]).reshape(keep.sum(), -1) @ model.basis.T
+    h = sample_at(hidden, times[keep] + lag)
+    return adapt_readout(model, h, target, settings.adapt_strength)
+
+
+def _generic_opening_grid(model: MouthModel, hidden: np.ndarray) -> np.ndarray:
+    deform = model.deformation(model.coefficients(hidden))
+    full = np.broadcast_to(model.rest_shape, (deform.shape[0],) + model.rest_shape.shape).copy()
+    full[:, model.points] += deform
+    return mouth_opening(full)
+
+
+def best_lag(grid_values: np.ndarray, times: np.ndarray, real: np.ndarray, max_lag_s: float) -> float:
+    """Shift (s) of the video onto the audio clock that maximises Pearson r."""
+    best_lag, best_r = 0.0, -np.inf
+    for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, STEP_SECONDS):
+        pred = sample_at(grid_values, times + lag)
+        r = _pearson(pred, real)
+        if r > best_r + 1e-9 or (abs(r - best_r) <= 1e-9 and abs(lag) < abs(best_lag)):
+            best_lag, best_r = float(lag), r
+    return best_lag
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else 0.0

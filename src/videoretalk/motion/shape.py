@@ -1,0 +1,102 @@
+"""Mouth geometry in the pose-normalised 478-point mesh space.
+
+Index sets follow MediaPipe's face-mesh topology (the face stage uses the same mesh);
+when `videoretalk.face.landmarks` is importable its constants win, so the renderer and
+this package always agree on which points form the mouth.
+
+`canonicalise` is a stand-in for the face stage's own pose normalisation, used only
+where no `FaceTrack` is at hand (training-data extraction, benchmarks): a 3-D similarity
+fit on points that do not move when speaking, scaled so the outer eye corners are 1 apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LIPS_OUTER = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375,
+                       291, 409, 270, 269, 267, 0, 37, 39, 40, 185])
+LIPS_INNER = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324,
+                       308, 415, 310, 311, 312, 13, 82, 81, 80, 191])
+# Lower face oval, ear to ear through the chin.
+JAW = np.array([234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152,
+                377, 400, 378, 379, 365, 397, 288, 361, 323, 454])
+EYE_OUTER = (33, 263)   # outer eye corners: the inter-ocular distance the space is scaled by
+# Upper / lower inner-lip pairs, middle and either side: their mean gap is "opening".
+INNER_GAP_PAIRS = np.array([[13, 14], [82, 87], [312, 317], [81, 178], [311, 402]])
+# Points that stay put while talking: eye corners, brow ridge, nose bridge, forehead.
+RIGID = np.array([33, 133, 362, 263, 6, 168, 197, 195, 5, 10, 151, 9, 8, 107, 336, 70, 300])
+
+try:  # the face stage is the authority on index sets when it is installed
+    from ..face import landmarks as _face_landmarks
+
+    LIPS_OUTER = np.asarray(getattr(_face_landmarks, "LIPS_OUTER", LIPS_OUTER))
+    LIPS_INNER = np.asarray(getattr(_face_landmarks, "LIPS_INNER", LIPS_INNER))
+    JAW = np.asarray(getattr(_face_landmarks, "JAW", JAW))
+    _FACE_MOUTH_REGION = getattr(_face_landmarks, "MOUTH_REGION", None)
+except ImportError:  # face stage not present: this module's own sets are used
+    _FACE_MOUTH_REGION = None
+
+LIPS = np.unique(np.concatenate([LIPS_OUTER, LIPS_INNER]))
+MOUTH_REGION = (
+    np.asarray(_FACE_MOUTH_REGION, dtype=np.int64)
+    if _FACE_MOUTH_REGION is not None
+    else np.unique(np.concatenate([LIPS_OUTER, LIPS_INNER, JAW]))
+)
+
+
+def mouth_opening(points: np.ndarray) -> np.ndarray:
+    """Inner-lip gap over inter-ocular distance, for (..., 478, 3) landmarks in any frame."""
+    upper = points[..., INNER_GAP_PAIRS[:, 0], :2]
+    lower = points[..., INNER_GAP_PAIRS[:, 1], :2]
+    gap = np.linalg.norm(lower - upper, axis=-1).mean(axis=-1)
+    eyes = np.linalg.norm(points[..., EYE_OUTER[0], :2] - points[..., EYE_OUTER[1], :2], axis=-1)
+    return (gap / np.maximum(eyes, 1e-6)).astype(np.float32)
+
+
+def _eye_frame(points: np.ndarray) -> np.ndarray:
+    """Similarity-normalise on the eye corners: midpoint at 0, eyes on +x, distance 1."""
+    left, right = points[:, EYE_OUTER[0]], points[:, EYE_OUTER[1]]
+    centre = (left + right) / 2
+    axis = right[:, :2] - left[:, :2]
+    scale = np.maximum(np.linalg.norm(axis, axis=1), 1e-6)
+    c, s = axis[:, 0] / scale, axis[:, 1] / scale
+    rel = points - centre[:, None]
+    x = (rel[..., 0] * c[:, None] + rel[..., 1] * s[:, None]) / scale[:, None]
+    y = (-rel[..., 0] * s[:, None] + rel[..., 1] * c[:, None]) / scale[:, None]
+    z = rel[..., 2] / scale[:, None]
+    return np.stack([x, y, z], axis=-1)
+
+
+def canonicalise(landmarks: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """(N, 478, 3) image-space landmarks -> pose-normalised, inter-ocular distance 1.
+
+    Eye-corner normalisation first (removes roll, scale, translation), then a rigid 3-D
+    fit of the `RIGID` points onto `reference` (or the clip's own mean) to take out yaw
+    and pitch, which would otherwise read as mouth deformation.
+    """
+    pts = _eye_frame(np.asarray(landmarks, np.float64))
+    ref = _eye_frame(reference[None].astype(np.float64))[0] if reference is not None else pts.mean(0)
+    target = ref[RIGID] - ref[RIGID].mean(0)
+    out = np.empty_like(pts)
+    for i, frame in enumerate(pts):
+        src = frame[RIGID] - frame[RIGID].mean(0)
+        u, sig, vt = np.linalg.svd(src.T @ target)
+        d = np.sign(np.linalg.det(u @ vt))
+        rot = u @ np.diag([1.0, 1.0, d]) @ vt
+        scale = (sig * [1.0, 1.0, d]).sum() / max((src**2).sum(), 1e-12)
+        out[i] = (frame - frame[RIGID].mean(0)) @ rot * scale + ref[RIGID].mean(0)
+    return out.astype(np.float32)
+
+
+def rest_and_range(canonical: np.ndarray, present: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """A person's relaxed closed mouth and how far they open it.
+
+    Rest is the median shape over the 10 % most-closed frames (robust to one odd frame,
+    and it keeps the person's own asymmetries); range is the 95th-percentile opening
+    above that rest.
+    """
+    frames = canonical if present is None else canonical[present]
+    opening = mouth_opening(frames)
+    closed = opening <= np.percentile(opening, 10)
+    rest = np.median(frames[closed], axis=0)
+    return rest.astype(np.float32), float(np.percentile(opening, 95) - mouth_opening(rest[None])[0])

@@ -1,0 +1,119 @@
+"""predict_mouth_motion on synthetic audio: silence, bursts, frame timing, the person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from videoretalk.media.decode import AudioTrack
+from videoretalk.motion import MOUTH_REGION, MotionSettings, load_model, mouth_opening, predict_mouth_motion
+
+CLOSED_TOL = 1e-5
+
+
+@dataclass
+class FakeTrack:
+    frame_times: np.ndarray
+    present: np.ndarray
+    canonical: np.ndarray
+
+
+def voiced(seconds: float, start: float, stop: float, rate: int = 44_100, channels: int = 2) -> AudioTrack:
+    """A speech-like burst (pulse train with formant peaks, syllable-rate envelope) in silence."""
+    t = np.arange(int(seconds * rate)) / rate
+    x = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((130, 260, 390, 650, 1000, 2300), 1))
+    env = ((t >= start) & (t < stop)) * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * (t - start) - np.pi / 2))
+    return AudioTrack(np.tile((0.25 * x * env).astype(np.float32), (channels, 1)), rate)
+
+
+def tone(seconds: float, start: float, stop: float, hz: float = 440.0, rate: int = 16_000) -> AudioTrack:
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.3 * np.sin(2 * np.pi * hz * t) * ((t >= start) & (t < stop))
+    return AudioTrack(x[None].astype(np.float32), rate)
+
+
+def person_track(n: int = 100) -> FakeTrack:
+    """A person whose rest mouth is wider and lower than the generic one."""
+    rest = load_model().rest_shape.copy()
+    rest[MOUTH_REGION, 0] *= 1.1
+    rest[MOUTH_REGION, 1] += 0.03
+    canon = np.broadcast_to(rest, (n, 478, 3)).copy()
+    return FakeTrack(np.arange(n) / 25.0, np.ones(n, bool), canon)
+
+
+@pytest.mark.parametrize("with_face", [False, True])
+def test_digital_silence_rests_closed_on_every_frame(with_face: bool) -> None:
+    audio = AudioTrack(np.zeros((2, 48_000 * 4), np.float32), 48_000)
+    times = np.arange(100) / 25.0
+    track = person_track() if with_face else None
+    motion = predict_mouth_motion(audio, times, track)
+    rest = (track.canonical[0] if track else load_model().rest_shape)[MOUTH_REGION]
+    assert np.abs(motion.shapes - rest[None]).max() < CLOSED_TOL
+    assert not motion.speech.any()
+    assert np.ptp(motion.opening) < CLOSED_TOL
+
+
+@pytest.mark.parametrize("audio", [voiced(4.0, 1.5, 2.5), tone(4.0, 1.5, 2.5)], ids=["speechlike", "tone"])
+def test_burst_opens_mouth_inside_its_window_only(audio: AudioTrack) -> None:
+    times = np.arange(100) / 25.0
+    motion = predict_mouth_motion(audio, times)
+    settings = MotionSettings()
+    rest_open = motion.opening[0]
+    outside = (times < 1.5 - settings.lead_s - 0.04) | (times > 2.5 + settings.release_s + 0.04)
+    assert np.abs(motion.opening[outside] - rest_open).max() < CLOSED_TOL
+    inside = (times > 1.6) & (times < 2.4)
+    assert motion.speech[inside].mean() > 0.8
+    assert (motion.opening[inside] - rest_open).max() > 0.02  # visibly open somewhere
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 30_000 / 1001, 30.0, 60.0, None])
+def test_output_matches_frame_times_exactly(fps: float | None) -> None:
+    rng = np.random.default_rng(7)
+    if fps is None:  # variable frame rate: jittered gaps between 15 and 45 ms
+        times = np.cumsum(np.r_[0.0, rng.uniform(0.015, 0.045, 150)])
+    else:
+        times = np.arange(int(3.0 * fps)) / fps
+    motion = predict_mouth_motion(voiced(3.2, 0.5, 2.5), times)
+    assert np.array_equal(motion.frame_times, times)
+    assert motion.frame_times.dtype == np.float64
+    assert motion.shapes.shape == (times.size, MOUTH_REGION.size, 3)
+    assert motion.shapes.dtype == np.float32
+    assert np.array_equal(motion.point_indices, MOUTH_REGION)
+    assert motion.opening.shape == motion.speech.shape == (times.size,)
+    assert np.isfinite(motion.shapes).all()
+
+
+def test_frames_past_the_audio_rest() -> None:
+    times = np.arange(150) / 25.0  # 6 s of video, 2 s of audio
+    motion = predict_mouth_motion(voiced(2.0, 0.2, 2.0), times)
+    assert np.ptp(motion.opening[times > 2.2]) < CLOSED_TOL
+
+
+def test_shapes_are_relative_to_the_person() -> None:
+    track = person_track()
+    motion = predict_mouth_motion(voiced(4.0, 1.0, 3.0), np.arange(100) / 25.0, track)
+    rest = track.canonical[0, MOUTH_REGION]
+    assert np.abs(motion.shapes[0] - rest).max() < CLOSED_TOL
+    generic = predict_mouth_motion(voiced(4.0, 1.0, 3.0), np.arange(100) / 25.0)
+    assert np.abs(motion.shapes[0] - generic.shapes[0]).max() > 0.01
+
+
+def test_adaptation_to_own_speech_runs_and_stays_finite() -> None:
+    audio = voiced(6.0, 0.5, 5.5)
+    times = np.arange(150) / 25.0
+    model = load_model()
+    canon = np.broadcast_to(model.rest_shape, (150, 478, 3)).copy()
+    # The person opens their jaw with the syllable envelope (4 Hz).
+    lower = np.isin(np.arange(478), [14, 87, 317, 178, 402, 17, 84, 314, 152])
+    canon[:, lower, 1] += (0.08 * np.clip(np.sin(2 * np.pi * 4 * (times - 0.5)), 0, None))[:, None]
+    track = FakeTrack(times, np.ones(150, bool), canon)
+    motion = predict_mouth_motion(audio, times, track, source_audio=audio)
+    assert np.isfinite(motion.shapes).all()
+    assert mouth_opening(canon).max() > motion.opening.min()
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="lead_s"):
+        MotionSettings(lead_s=-1)
