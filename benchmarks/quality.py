@@ -61,6 +61,7 @@ def main() -> int:
         "--rescore", action="store_true", help="score existing outputs, do not run the engine"
     )
     args = parser.parse_args()
+    commit = _commit()  # before the runs: others may commit while the benchmark works
 
     inputs, outputs = args.out / "inputs", args.out / "outputs"
     inputs.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,7 @@ def main() -> int:
     reports, failed = evaluate_jobs(jobs, log=lambda line: print("eval", line, flush=True))
     meta = {
         "engine": type(load_engine(Settings.from_env())).__name__,
-        "commit": _commit(),
+        "commit": commit,
         "data": str(args.data),
         "runs": len(jobs),
         "failed": failed or "none",
