@@ -17,7 +17,13 @@ import pytest
 from videoretalk.storage.blobs import BlobStore, LocalBlobStore
 from videoretalk.storage.signing import Signer
 from videoretalk.tasks.queue import SQLiteTaskQueue, TaskQueue
-from videoretalk.tasks.records import TaskInputs, TaskRecord, TaskResult, TaskStatus
+from videoretalk.tasks.records import (
+    TaskInputs,
+    TaskProgress,
+    TaskRecord,
+    TaskResult,
+    TaskStatus,
+)
 from videoretalk.tasks.store import SQLiteTaskStore, TaskQuery, TaskStore
 
 QUEUES: dict[str, Callable[[Path], TaskQueue]] = {
@@ -110,6 +116,24 @@ def test_store_cancel_only_pending(store: TaskStore) -> None:
     assert store.fail("t2", 1, "InvalidFile.Resolution", "too small")
     record = store.get("t2")
     assert record is not None and (record.code, record.message) == ("InvalidFile.Resolution", "too small")
+
+
+def test_store_progress_is_fenced_and_cleared(store: TaskStore) -> None:
+    store.create(_task("t1"))
+    assert not store.set_progress("t1", 1, TaskProgress("render", 10.0))  # not running yet
+    assert store.start("t1", "w") == 1
+    assert store.get("t1").progress is None  # type: ignore[union-attr]
+    assert store.set_progress("t1", 1, TaskProgress("render", 42.5))
+    assert store.get("t1").progress == TaskProgress("render", 42.5)  # type: ignore[union-attr]
+    assert store.query(TaskQuery(owner="k1")).tasks[0].progress == TaskProgress("render", 42.5)
+    assert not store.set_progress("t1", 2, TaskProgress("render", 50.0))  # stale attempt
+    assert store.requeue("t1", 1)
+    assert store.get("t1").progress is None  # type: ignore[union-attr]
+    assert store.start("t1", "w") == 2
+    assert store.set_progress("t1", 2, TaskProgress("analyse", 20.0))
+    assert store.succeed("t1", 2, TaskResult("results/t1.mp4", 5.0))
+    assert store.get("t1").progress is None  # type: ignore[union-attr]
+    assert not store.set_progress("t1", 2, TaskProgress("render", 99.0))
 
 
 def test_store_query_filters_and_pages(store: TaskStore) -> None:

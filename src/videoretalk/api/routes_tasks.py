@@ -99,6 +99,7 @@ def fetch(task_id: str, request: Request, key: ApiKey = Depends(current_key),
     elif record.status in (TaskStatus.FAILED,) and record.code:
         output["code"] = record.code
         output["message"] = record.message or ""
+    output.update(_progress(record))
     body["output"] = output
     return body
 
@@ -140,7 +141,16 @@ def _summary(record: TaskRecord) -> dict[str, Any]:
             item[name] = value
     if record.code:
         item["code"] = record.code
+        item["message"] = record.message or ""
+    item.update(_progress(record))
     return item
+
+
+def _progress(record: TaskRecord) -> dict[str, Any]:
+    """`progress` of a RUNNING task — an addition of ours; DashScope clients ignore it."""
+    if record.status is not TaskStatus.RUNNING or record.progress is None:
+        return {}
+    return {"progress": {"stage": record.progress.stage, "percent": record.progress.percent}}
 
 
 def _positive_int(text: str, name: str, maximum: int) -> int:

@@ -42,6 +42,19 @@ class TaskResult:
 
 
 @dataclass(frozen=True)
+class TaskProgress:
+    """How far a RUNNING task has got, as its worker last reported it.
+
+    `stage` names the step under way: the worker's "download" and "store" around
+    the engine's own ("validate", "analyse", "render", "done"); `percent` is of the
+    whole task, 0–100, and never goes backwards (see tasks/progress.py).
+    """
+
+    stage: str
+    percent: float
+
+
+@dataclass(frozen=True)
 class TaskRecord:
     task_id: str
     owner: str  # API key id
@@ -57,6 +70,7 @@ class TaskRecord:
     code: str | None = None
     message: str | None = None
     result: TaskResult | None = None
+    progress: TaskProgress | None = None  # while RUNNING; see `TaskStore.set_progress`
 
 
 def format_time(epoch: float | None) -> str | None:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .records import TaskInputs, TaskRecord, TaskResult, TaskStatus
+from .records import TaskInputs, TaskProgress, TaskRecord, TaskResult, TaskStatus
 
 __all__ = ["SQLiteTaskStore", "TaskPage", "TaskQuery", "TaskStore"]
 
@@ -54,6 +54,12 @@ class TaskStore(Protocol):
         ...
     def succeed(self, task_id: str, attempt: int, result: TaskResult) -> bool: ...
     def fail(self, task_id: str, attempt: int, code: str, message: str) -> bool: ...
+    def set_progress(self, task_id: str, attempt: int, progress: TaskProgress) -> bool:
+        """Record how far a RUNNING task (this attempt) has got; False if it is not.
+
+        Progress is cleared when a run starts, is handed back, or finishes.
+        """
+        ...
     def requeue(self, task_id: str, attempt: int, refund: bool = False) -> bool:
         """RUNNING (this attempt) → PENDING, after its worker died or was stopped.
 
@@ -81,7 +87,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     worker TEXT,
     code TEXT,
     message TEXT,
-    result TEXT
+    result TEXT,
+    progress TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_owner_time ON tasks (owner, submit_time);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
@@ -105,6 +112,7 @@ class SQLiteTaskStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+            _add_missing_columns(db)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -167,7 +175,7 @@ class SQLiteTaskStore:
     def start(self, task_id: str, worker: str) -> int | None:
         with self._db() as db:
             row = db.execute(
-                "UPDATE tasks SET status = ?, worker = ?, attempts = attempts + 1,"
+                "UPDATE tasks SET status = ?, worker = ?, attempts = attempts + 1, progress = NULL,"
                 " scheduled_time = COALESCE(scheduled_time, ?) WHERE task_id = ? AND status = ?"
                 " RETURNING attempts",
                 (TaskStatus.RUNNING.value, worker, time.time(), task_id, TaskStatus.PENDING.value),
@@ -182,9 +190,15 @@ class SQLiteTaskStore:
 
     def requeue(self, task_id: str, attempt: int, refund: bool = False) -> bool:
         return self._update(
-            "status = ?, worker = NULL, attempts = attempts - ?"
+            "status = ?, worker = NULL, attempts = attempts - ?, progress = NULL"
             " WHERE task_id = ? AND status = ? AND attempts = ?",
             (TaskStatus.PENDING.value, int(refund), task_id, TaskStatus.RUNNING.value, attempt),
+        )
+
+    def set_progress(self, task_id: str, attempt: int, progress: TaskProgress) -> bool:
+        return self._update(
+            "progress = ? WHERE task_id = ? AND status = ? AND attempts = ?",
+            (json.dumps(asdict(progress)), task_id, TaskStatus.RUNNING.value, attempt),
         )
 
     def running(self) -> list[TaskRecord]:
@@ -218,7 +232,7 @@ class SQLiteTaskStore:
     def _finish(self, task_id: str, attempt: int, status: TaskStatus, code: str | None,
                 message: str | None, result: TaskResult | None) -> bool:
         return self._update(
-            "status = ?, end_time = ?, code = ?, message = ?, result = ?"
+            "status = ?, end_time = ?, code = ?, message = ?, result = ?, progress = NULL"
             " WHERE task_id = ? AND status = ? AND attempts = ?",
             (status.value, time.time(), code, message,
              json.dumps(asdict(result)) if result else None,
@@ -230,8 +244,17 @@ class SQLiteTaskStore:
             return db.execute(f"UPDATE tasks SET {assignment}", args).rowcount == 1
 
 
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    # A data folder made before the column existed (CREATE TABLE IF NOT EXISTS
+    # leaves an old table as it was).
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(tasks)")}
+    if "progress" not in columns:
+        db.execute("ALTER TABLE tasks ADD COLUMN progress TEXT")
+
+
 def _record(row: sqlite3.Row) -> TaskRecord:
     result = json.loads(row["result"]) if row["result"] else None
+    progress = json.loads(row["progress"]) if row["progress"] else None
     return TaskRecord(
         task_id=row["task_id"],
         owner=row["owner"],
@@ -247,4 +270,5 @@ def _record(row: sqlite3.Row) -> TaskRecord:
         code=row["code"],
         message=row["message"],
         result=TaskResult(**result) if result else None,
+        progress=TaskProgress(**progress) if progress else None,
     )
