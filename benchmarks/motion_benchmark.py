@@ -27,20 +27,36 @@ from pathlib import Path
 import numpy as np
 import webrtcvad
 
-from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, n_steps, sample_at, step_energy_db, to_mono_16k
+from videoretalk.audio.features import (
+    HOP,
+    SAMPLE_RATE,
+    STEP_SECONDS,
+    n_steps,
+    sample_at,
+    step_energy_db,
+    to_mono_16k,
+)
 from videoretalk.media.decode import AudioTrack
-from videoretalk.motion.predict import MotionSettings, _pearson, best_lag, load_model, predict_mouth_motion
+from videoretalk.motion.predict import (
+    MotionSettings,
+    _pearson,
+    best_lag,
+    load_model,
+    predict_mouth_motion,
+)
 from videoretalk.motion.shape import LIPS, canonicalise, mouth_opening, rest_and_range
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPT_SHARE = 0.6
-MAX_LAG_FRAMES = 4                 # the data README scores at the best lag within ±4 frames
-CLOSED_ABOVE_REST = 0.02           # opening within 2 % of inter-ocular of rest = closed
-SILENT_WINDOW_S = 0.1              # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
+MAX_LAG_FRAMES = 4  # the data README scores at the best lag within ±4 frames
+CLOSED_ABOVE_REST = 0.02  # opening within 2 % of inter-ocular of rest = closed
+SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
 
 
 def _extractor():
-    spec = importlib.util.spec_from_file_location("extract", REPO / "scripts" / "extract_mouth_landmarks.py")
+    spec = importlib.util.spec_from_file_location(
+        "extract", REPO / "scripts" / "extract_mouth_landmarks.py"
+    )
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
@@ -58,10 +74,16 @@ class Track:
 def silent_frames(mono: np.ndarray, times: np.ndarray) -> np.ndarray:
     vad = webrtcvad.Vad(3)
     steps = n_steps(mono.size)
-    pcm = (np.clip(np.pad(mono, (0, steps * HOP - mono.size + HOP)), -1, 1) * 32767).astype(np.int16)
+    pcm = (np.clip(np.pad(mono, (0, steps * HOP - mono.size + HOP)), -1, 1) * 32767).astype(
+        np.int16
+    )
     energy = step_energy_db(mono)
-    speech = np.array([energy[i] > -60 and vad.is_speech(pcm[i * HOP:(i + 1) * HOP].tobytes(), SAMPLE_RATE)
-                       for i in range(steps)])
+    speech = np.array(
+        [
+            energy[i] > -60 and vad.is_speech(pcm[i * HOP : (i + 1) * HOP].tobytes(), SAMPLE_RATE)
+            for i in range(steps)
+        ]
+    )
     w = int(SILENT_WINDOW_S / STEP_SECONDS)
     cs = np.r_[0, np.cumsum(speech)]
     idx = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, steps - 1)
@@ -72,18 +94,18 @@ def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
     """Frames where the lips close between two openings (mostly p/b/m), from the real video."""
     out = []
     for i in range(2, real.size - 2):
-        if real[i] > rest_open + 0.25 * span or real[i] != real[max(0, i - 2):i + 3].min():
+        if real[i] > rest_open + 0.25 * span or real[i] != real[max(0, i - 2) : i + 3].min():
             continue
-        left, right = real[max(0, i - 6):i].max(), real[i + 1:i + 7].max()
+        left, right = real[max(0, i - 6) : i].max(), real[i + 1 : i + 7].max()
         if min(left, right) - real[i] >= 0.3 * span:
             out.append(i)
     return np.array(out, int)
 
 
 def closure_hit(pred: np.ndarray, i: int) -> bool:
-    local = pred[max(0, i - 2):i + 3].min()
-    around = pred[max(0, i - 8):i + 9].max()
-    return local <= 0.5 * around + 0.5 * pred[max(0, i - 8):i + 9].min()
+    local = pred[max(0, i - 2) : i + 3].min()
+    around = pred[max(0, i - 8) : i + 9].max()
+    return local <= 0.5 * around + 0.5 * pred[max(0, i - 8) : i + 9].min()
 
 
 def score_clip(npz: Path, weights: str, settings: MotionSettings) -> dict:
@@ -97,12 +119,15 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings) -> dict:
     cut_time = times[cut]
     source = AudioTrack(audio.samples[:, : int(cut_time * audio.sample_rate)], audio.sample_rate)
     track = Track(times[:cut], present[:cut], canonical[:cut])
-    s = MotionSettings(weights=weights, adapt=settings.adapt, adapt_strength=settings.adapt_strength)
+    s = MotionSettings(
+        weights=weights, adapt=settings.adapt, adapt_strength=settings.adapt_strength
+    )
     model = load_model(weights)
 
     # The clip's own A/V offset, measured on the adaptation part only.
     from videoretalk.audio.analyse import analyse_audio
     from videoretalk.motion.predict import _generic_opening_grid
+
     grid = _generic_opening_grid(model, model.hidden(analyse_audio(source).log_mel))
     keep = present[:cut]
     lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)
@@ -113,13 +138,17 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings) -> dict:
     ok = scored & present
     pred = motion.opening
     r0 = _pearson(pred[ok], real[ok])
-    r_best = max(_pearson(np.roll(pred, k)[ok], real[ok]) for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1))
+    r_best = max(
+        _pearson(np.roll(pred, k)[ok], real[ok]) for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1)
+    )
     # Lip landmark distance (inter-ocular units), on the points both sides have.
     rest, span = rest_and_range(canonical[:cut], present[:cut])
     lip_cols = np.flatnonzero(np.isin(motion.point_indices, LIPS))
     real_lips = canonical[:, motion.point_indices[lip_cols]]
     lip_err = float(np.linalg.norm(motion.shapes[:, lip_cols] - real_lips, axis=2)[ok].mean())
-    rest_err = float(np.linalg.norm(rest[motion.point_indices[lip_cols]][None] - real_lips, axis=2)[ok].mean())
+    rest_err = float(
+        np.linalg.norm(rest[motion.point_indices[lip_cols]][None] - real_lips, axis=2)[ok].mean()
+    )
     # Silence: frames with no speech within ±100 ms.
     mono = to_mono_16k(audio)
     silent = silent_frames(mono, times + lag) & scored
@@ -130,17 +159,30 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings) -> dict:
     a, b = np.polyfit(env[:cut][keep], real[:cut][keep], 1)
     base = a * env + b
     base_r = _pearson(base[ok], real[ok])
-    base_rb = max(_pearson(np.roll(base, k)[ok], real[ok]) for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1))
+    base_rb = max(
+        _pearson(np.roll(base, k)[ok], real[ok]) for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1)
+    )
     cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
     hits = sum(closure_hit(pred, i) for i in cl)
     base_hits = sum(closure_hit(base, i) for i in cl)
     return {
-        "clip": npz.stem, "frames": int(ok.sum()), "lag_ms": round(lag * 1000),
-        "r": r0, "r_best": r_best, "lip_err": lip_err, "rest_err": rest_err,
-        "silent": int(silent.sum()), "silent_closed": float(closed[silent].mean()) if silent.any() else float("nan"),
-        "base_silent_closed": float((base[silent] <= rest_open + CLOSED_ABOVE_REST).mean()) if silent.any() else float("nan"),
-        "closures": len(cl), "hit": hits, "base_hit": base_hits,
-        "base_r": base_r, "base_r_best": base_rb,
+        "clip": npz.stem,
+        "frames": int(ok.sum()),
+        "lag_ms": round(lag * 1000),
+        "r": r0,
+        "r_best": r_best,
+        "lip_err": lip_err,
+        "rest_err": rest_err,
+        "silent": int(silent.sum()),
+        "silent_closed": float(closed[silent].mean()) if silent.any() else float("nan"),
+        "base_silent_closed": float((base[silent] <= rest_open + CLOSED_ABOVE_REST).mean())
+        if silent.any()
+        else float("nan"),
+        "closures": len(cl),
+        "hit": hits,
+        "base_hit": base_hits,
+        "base_r": base_r,
+        "base_r_best": base_rb,
     }
 
 
@@ -153,9 +195,13 @@ def speed(weights: str) -> float:
     audio = AudioTrack(samples.astype(np.float32), 48_000)
     times = np.arange(60 * 25) / 25
     model = load_model(weights)
-    track = Track(times[:250], np.ones(250, bool), np.broadcast_to(model.rest_shape, (250, 478, 3)).copy())
+    track = Track(
+        times[:250], np.ones(250, bool), np.broadcast_to(model.rest_shape, (250, 478, 3)).copy()
+    )
     source = AudioTrack(audio.samples[:, : 10 * 48_000], 48_000)
-    predict_mouth_motion(audio, times, track, source, MotionSettings(weights=weights))  # warm caches
+    predict_mouth_motion(
+        audio, times, track, source, MotionSettings(weights=weights)
+    )  # warm caches
     t0 = time.perf_counter()
     predict_mouth_motion(audio, times, track, source, MotionSettings(weights=weights))
     return time.perf_counter() - t0
@@ -165,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*", type=Path)
     ap.add_argument("--weights", default="", help="mouth_model.npz (default: packaged)")
-    ap.add_argument("--weights-dir", type=Path, help="fold models: each clip scored by one that excluded it")
+    ap.add_argument(
+        "--weights-dir", type=Path, help="fold models: each clip scored by one that excluded it"
+    )
     ap.add_argument("--no-adapt", action="store_true")
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
     ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
@@ -186,20 +234,35 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows.append(score_clip(npz, weights, settings))
         r = rows[-1]
-        print(f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f})"
-              f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
-              f"  silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%})"
-              f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})", flush=True)
-    med = lambda k: float(np.nanmedian([r[k] for r in rows]))  # noqa: E731
+        print(
+            f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f})"
+            f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
+            f"  silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%})"
+            f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})",
+            flush=True,
+        )
+    med = lambda k: float(np.nanmedian([r[k] for r in rows]))
     silent_total = sum(r["silent"] for r in rows)
-    silent_closed = sum(r["silent_closed"] * r["silent"] for r in rows if r["silent"]) / max(silent_total, 1)
-    base_silent = sum(r["base_silent_closed"] * r["silent"] for r in rows if r["silent"]) / max(silent_total, 1)
-    print(f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
-          f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})")
-    print(f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%})")
-    print(f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"
-          f" (baseline {sum(r['base_hit'] for r in rows)})")
-    print(f"speed: 60 s of audio in {speed(args.weights if not args.weights_dir else next(iter(folds.values()))):.2f} s")
+    silent_closed = sum(r["silent_closed"] * r["silent"] for r in rows if r["silent"]) / max(
+        silent_total, 1
+    )
+    base_silent = sum(r["base_silent_closed"] * r["silent"] for r in rows if r["silent"]) / max(
+        silent_total, 1
+    )
+    print(
+        f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
+        f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})"
+    )
+    print(
+        f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%})"
+    )
+    print(
+        f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"
+        f" (baseline {sum(r['base_hit'] for r in rows)})"
+    )
+    print(
+        f"speed: 60 s of audio in {speed(args.weights if not args.weights_dir else next(iter(folds.values()))):.2f} s"
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

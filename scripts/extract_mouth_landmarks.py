@@ -93,7 +93,9 @@ def _mesh_landmarks(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def extract(path: Path) -> Path:
     out = CACHE / f"{path.stem}.npz"
     if out.exists():
-        return out
+        with np.load(out) as cached:
+            if "source_size" not in cached or int(cached["source_size"]) == path.stat().st_size:
+                return out  # same clip as before (a different file of the same name re-extracts)
     times, marks, present = _mesh_landmarks(path)
     audio = read_audio(path, sample_rate=SAMPLE_RATE, mono=True)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -106,6 +108,7 @@ def extract(path: Path) -> Path:
         sample_rate=SAMPLE_RATE,
         stream_offset=_stream_offset(path),
         source=str(path.name),
+        source_size=path.stat().st_size,
     )
     return out
 
@@ -117,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     for clip in args.clips or default_clips():
         out = extract(clip)
         d = np.load(out)
-        print(f"{clip.name}: {len(d['frame_times'])} frames, {d['present'].mean():.0%} with a face", flush=True)
+        print(
+            f"{clip.name}: {len(d['frame_times'])} frames, {d['present'].mean():.0%} with a face",
+            flush=True,
+        )
     return 0
 
 

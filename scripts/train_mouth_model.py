@@ -34,24 +34,41 @@ import torch
 from torch import nn
 
 from videoretalk.audio.features import (
-    HOP, N_FFT, N_MELS, SAMPLE_RATE, STEP_SECONDS, WINDOW, F_MAX, F_MIN, log_mel, n_steps, normalise,
+    F_MAX,
+    F_MIN,
+    HOP,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+    STEP_SECONDS,
+    WINDOW,
+    log_mel,
+    n_steps,
+    normalise,
 )
 from videoretalk.audio.vad import detect_speech
-from videoretalk.motion.shape import JAW, LIPS, _eye_frame, canonicalise, mouth_opening
+from videoretalk.motion.shape import (
+    JAW,
+    LIPS,
+    MOUTH_REGION,
+    _eye_frame,
+    canonicalise,
+    mouth_opening,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "motion"
 PACKAGE_DIR = REPO / "src" / "videoretalk" / "motion"
-LAG_PENALTY_PER_S = 0.25   # r lost per second of offset: a 100 ms shift must gain 0.025 in r
+LAG_PENALTY_PER_S = 0.25  # r lost per second of offset: a 100 ms shift must gain 0.025 in r
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 1234
     channels: int = 64
-    dilations: tuple[int, ...] = (1, 1, 2, 4, 8, 16)   # first entry is the input projection
+    dilations: tuple[int, ...] = (1, 1, 2, 4, 8, 16)  # first entry is the input projection
     components: int = 12
-    crop_steps: int = 300          # 3 s training windows
+    crop_steps: int = 300  # 3 s training windows
     batch: int = 12
     iters_offset_pass: int = 400
     iters: int = 1500
@@ -59,7 +76,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     dropout: float = 0.1
     opening_weight: float = 4.0
-    variants: int = 4              # augmented feature copies per clip (plus the clean one)
+    variants: int = 4  # augmented feature copies per clip (plus the clean one)
     max_lag_s: float = 0.2
     exclude: tuple[str, ...] = field(default_factory=tuple)
 
@@ -67,9 +84,17 @@ class TrainConfig:
 # -- data ------------------------------------------------------------------------------
 def _warped_filterbank(alpha: float) -> np.ndarray:
     """Mel filterbank whose band edges are scaled by `alpha` (vocal-tract-length warp)."""
+
     def hz_to_mel(f: np.ndarray) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + f / 700.0)
-    edges = 700.0 * (10.0 ** (np.linspace(hz_to_mel(np.array(F_MIN)), hz_to_mel(np.array(F_MAX)), N_MELS + 2) / 2595.0) - 1.0)
+
+    edges = 700.0 * (
+        10.0
+        ** (
+            np.linspace(hz_to_mel(np.array(F_MIN)), hz_to_mel(np.array(F_MAX)), N_MELS + 2) / 2595.0
+        )
+        - 1.0
+    )
     edges = edges * alpha
     bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
     fb = np.zeros((N_MELS, bins.size), np.float32)
@@ -83,17 +108,19 @@ def _spectrum(mono: np.ndarray) -> np.ndarray:
     steps = n_steps(mono.size)
     padded = np.pad(mono, (WINDOW // 2, WINDOW // 2 + HOP))
     idx = np.arange(WINDOW)[None, :] + HOP * np.arange(steps)[:, None]
-    return (np.abs(np.fft.rfft(padded[idx] * np.hanning(WINDOW), n=N_FFT, axis=1)) ** 2).astype(np.float32)
+    return (np.abs(np.fft.rfft(padded[idx] * np.hanning(WINDOW), n=N_FFT, axis=1)) ** 2).astype(
+        np.float32
+    )
 
 
 @dataclass
 class Clip:
     name: str
-    times: np.ndarray        # video frame times (s), corrected to the audio clock
+    times: np.ndarray  # video frame times (s), corrected to the audio clock
     present: np.ndarray
-    canonical: np.ndarray    # (N, 478, 3)
+    canonical: np.ndarray  # (N, 478, 3)
     opening: np.ndarray
-    rest: np.ndarray         # (478, 3)
+    rest: np.ndarray  # (478, 3)
     range_: float
     feats: list[np.ndarray]  # [clean, augmented...] each (S, N_MELS)
     coefs: np.ndarray | None = None
@@ -108,9 +135,13 @@ def rest_and_range(canonical: np.ndarray, present: np.ndarray) -> tuple[np.ndarr
     return rest, float(np.percentile(op, 95) - mouth_opening(rest[None])[0])
 
 
-def load_clips(names: list[str], cfg: TrainConfig, rng: np.random.Generator) -> tuple[list[Clip], np.ndarray]:
+def load_clips(
+    names: list[str], cfg: TrainConfig, rng: np.random.Generator
+) -> tuple[list[Clip], np.ndarray]:
     raw = [np.load(CACHE / f"{n}.npz") for n in names]
-    reference = np.mean([_eye_frame(r["landmarks"][r["present"]].astype(np.float64)).mean(0) for r in raw], axis=0)
+    reference = np.mean(
+        [_eye_frame(r["landmarks"][r["present"]].astype(np.float64)).mean(0) for r in raw], axis=0
+    )
     clips = []
     for name, r in zip(names, raw):
         canon = canonicalise(r["landmarks"], reference)
@@ -127,8 +158,18 @@ def load_clips(names: list[str], cfg: TrainConfig, rng: np.random.Generator) -> 
             sig_power = float(spec[speech].mean()) if speech.any() else float(spec.mean())
             noisy = spec + noise_spec * (sig_power / noise_spec.mean()) * 10 ** (-snr_db / 10)
             feats.append(normalise(log_mel(noisy @ _warped_filterbank(alpha).T), speech))
-        clips.append(Clip(name, r["frame_times"] - float(r["stream_offset"]), present, canon,
-                          mouth_opening(canon), rest, rng_, feats))
+        clips.append(
+            Clip(
+                name,
+                r["frame_times"] - float(r["stream_offset"]),
+                present,
+                canon,
+                mouth_opening(canon),
+                rest,
+                rng_,
+                feats,
+            )
+        )
     return clips, reference
 
 
@@ -148,7 +189,9 @@ class Net(nn.Module):
         self.biases = nn.ParameterList()
         for i, _ in enumerate(cfg.dilations):
             cin = N_MELS if i == 0 else c
-            bound = 1.0 / (3 * cin) ** 0.5  # nn.Conv1d's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+            bound = (
+                1.0 / (3 * cin) ** 0.5
+            )  # nn.Conv1d's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
             self.weights.append(nn.Parameter(torch.empty(3, cin, c).uniform_(-bound, bound)))
             self.biases.append(nn.Parameter(torch.empty(c).uniform_(-bound, bound)))
         self.drop = nn.Dropout(cfg.dropout)
@@ -159,7 +202,12 @@ class Net(nn.Module):
         steps = x.shape[1]
         for i, (w, b, d) in enumerate(zip(self.weights, self.biases, self.dilations)):
             p = nn.functional.pad(h, (0, 0, d, d))
-            y = torch.relu(p[:, :steps] @ w[0] + p[:, d : d + steps] @ w[1] + p[:, 2 * d : 2 * d + steps] @ w[2] + b)
+            y = torch.relu(
+                p[:, :steps] @ w[0]
+                + p[:, d : d + steps] @ w[1]
+                + p[:, 2 * d : 2 * d + steps] @ w[2]
+                + b
+            )
             h = y if i == 0 else h + self.drop(y)
         return h
 
@@ -179,7 +227,9 @@ def train(clips: list[Clip], cfg: TrainConfig, iters: int, gap_vec: np.ndarray, 
     rng = np.random.default_rng(seed)
     net = Net(cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=iters, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=iters, pct_start=0.1
+    )
     lengths = np.array([c.feats[0].shape[0] for c in clips], float)
     prob = lengths / lengths.sum()
     gap = torch.from_numpy(gap_vec.astype(np.float32))
@@ -232,7 +282,10 @@ def measure_lag(grid_gap: np.ndarray, clip: Clip, max_lag_s: float) -> tuple[flo
     best = (0.0, -2.0, -2.0)
     for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, 0.01):
         pos = np.clip((clip.times + lag) / STEP_SECONDS, 0, grid_gap.size - 1)
-        r = _pearson(np.interp(pos, np.arange(grid_gap.size), grid_gap)[clip.present], clip.opening[clip.present])
+        r = _pearson(
+            np.interp(pos, np.arange(grid_gap.size), grid_gap)[clip.present],
+            clip.opening[clip.present],
+        )
         # The r-vs-lag curve is flat on short clips: prefer small offsets unless clearly better.
         score = r - LAG_PENALTY_PER_S * abs(lag)
         if score > best[2]:
@@ -242,10 +295,16 @@ def measure_lag(grid_gap: np.ndarray, clip: Clip, max_lag_s: float) -> tuple[flo
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--exclude", nargs="*", default=[], help="clip stems to leave out (held-out evaluation)")
-    ap.add_argument("--out", type=Path, default=PACKAGE_DIR, help="folder for mouth_model.npz/.json")
+    ap.add_argument(
+        "--exclude", nargs="*", default=[], help="clip stems to leave out (held-out evaluation)"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=PACKAGE_DIR, help="folder for mouth_model.npz/.json"
+    )
     ap.add_argument("--iters", type=int, default=TrainConfig.iters)
-    ap.add_argument("--offsets-from", type=Path, help="reuse the A/V offsets of a manifest (skips pass A)")
+    ap.add_argument(
+        "--offsets-from", type=Path, help="reuse the A/V offsets of a manifest (skips pass A)"
+    )
     args = ap.parse_args(argv)
     cfg = TrainConfig(exclude=tuple(args.exclude), iters=args.iters)
     torch.set_num_threads(1)  # 2 threads on a shared 2-core box run 4x slower
@@ -256,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     clips, reference = load_clips(names, cfg, rng)
 
     # Shape space: lower face, deformation from each speaker's rest, scaled to a common range.
-    points = np.unique(np.concatenate([np.flatnonzero(reference[:, 1] > reference[2, 1] - 0.02), JAW, LIPS]))
+    points = np.unique(
+        np.concatenate(
+            [np.flatnonzero(reference[:, 1] > reference[2, 1] - 0.02), JAW, LIPS, MOUTH_REGION]
+        )
+    )
     typical = float(np.mean([c.range_ for c in clips]))
     deform = []
     for c in clips:
@@ -271,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         c.coefs = (d @ basis.T).astype(np.float32)
     # Linearised inner-lip vertical gap in coefficient space (the opening loss).
     from videoretalk.motion.shape import INNER_GAP_PAIRS
+
     where = {p: i for i, p in enumerate(points)}
     g = np.zeros((len(points), 3))
     for up, low in INNER_GAP_PAIRS:
@@ -297,18 +361,30 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     arrays = {"dilations": np.array(cfg.dilations)}
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        arrays[f"conv{i}_w"] = w.detach().numpy().transpose(2, 1, 0).astype(np.float32)  # (Cout, Cin, K)
+        arrays[f"conv{i}_w"] = (
+            w.detach().numpy().transpose(2, 1, 0).astype(np.float32)
+        )  # (Cout, Cin, K)
         arrays[f"conv{i}_b"] = b.detach().numpy().astype(np.float32)
     arrays["readout_w"] = net.readout.weight.detach().numpy().T.astype(np.float32)
     arrays["readout_b"] = net.readout.bias.detach().numpy().astype(np.float32)
     generic_rest = np.mean([c.rest for c in clips], axis=0)
-    arrays.update(basis=basis.astype(np.float32), points=points.astype(np.int16),
-                  rest_shape=generic_rest.astype(np.float32), typical_range=np.float32(typical))
+    arrays.update(
+        basis=basis.astype(np.float32),
+        points=points.astype(np.int16),
+        rest_shape=generic_rest.astype(np.float32),
+        typical_range=np.float32(typical),
+    )
     weights = args.out / "mouth_model.npz"
     np.savez_compressed(weights, **arrays)
     manifest = {
         "model": "dilated 1-D conv over 40-band log-mel (10 ms) -> PCA mouth deformation",
-        "trained_on": [{"file": n + ".mp4", "sha1_landmarks": hashlib.sha1((CACHE / f"{n}.npz").read_bytes()).hexdigest()[:12]} for n in names],
+        "trained_on": [
+            {
+                "file": n + ".mp4",
+                "sha1_landmarks": hashlib.sha1((CACHE / f"{n}.npz").read_bytes()).hexdigest()[:12],
+            }
+            for n in names
+        ],
         "data_dirs": ["../shared/data/train", "../shared/data/dev"],
         "excluded": list(cfg.exclude),
         "config": asdict(cfg),

@@ -12,7 +12,9 @@ from videoretalk.media.decode import AudioTrack
 def _burst(rate: int, seconds: float, start: float, stop: float, channels: int = 1) -> AudioTrack:
     t = np.arange(int(seconds * rate)) / rate
     # A voiced, speech-like burst: 140 Hz pulse train through two formant-ish resonances.
-    x = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((140, 280, 420, 700, 1100, 2400), 1))
+    x = sum(
+        np.sin(2 * np.pi * f * t) / k for k, f in enumerate((140, 280, 420, 700, 1100, 2400), 1)
+    )
     x = 0.3 * x * ((t >= start) & (t < stop)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))
     return AudioTrack(np.tile(x.astype(np.float32), (channels, 1)), rate)
 

@@ -7,8 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from videoretalk.errors import InvalidParameter
 from videoretalk.media.decode import AudioTrack
-from videoretalk.motion import MOUTH_REGION, MotionSettings, load_model, mouth_opening, predict_mouth_motion
+from videoretalk.motion import (
+    MOUTH_REGION,
+    MotionSettings,
+    load_model,
+    mouth_opening,
+    predict_mouth_motion,
+)
 
 CLOSED_TOL = 1e-5
 
@@ -20,15 +27,23 @@ class FakeTrack:
     canonical: np.ndarray
 
 
-def voiced(seconds: float, start: float, stop: float, rate: int = 44_100, channels: int = 2) -> AudioTrack:
+def voiced(
+    seconds: float, start: float, stop: float, rate: int = 44_100, channels: int = 2
+) -> AudioTrack:
     """A speech-like burst (pulse train with formant peaks, syllable-rate envelope) in silence."""
     t = np.arange(int(seconds * rate)) / rate
-    x = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((130, 260, 390, 650, 1000, 2300), 1))
-    env = ((t >= start) & (t < stop)) * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * (t - start) - np.pi / 2))
+    x = sum(
+        np.sin(2 * np.pi * f * t) / k for k, f in enumerate((130, 260, 390, 650, 1000, 2300), 1)
+    )
+    env = ((t >= start) & (t < stop)) * (
+        0.55 + 0.45 * np.sin(2 * np.pi * 4 * (t - start) - np.pi / 2)
+    )
     return AudioTrack(np.tile((0.25 * x * env).astype(np.float32), (channels, 1)), rate)
 
 
-def tone(seconds: float, start: float, stop: float, hz: float = 440.0, rate: int = 16_000) -> AudioTrack:
+def tone(
+    seconds: float, start: float, stop: float, hz: float = 440.0, rate: int = 16_000
+) -> AudioTrack:
     t = np.arange(int(seconds * rate)) / rate
     x = 0.3 * np.sin(2 * np.pi * hz * t) * ((t >= start) & (t < stop))
     return AudioTrack(x[None].astype(np.float32), rate)
@@ -55,7 +70,9 @@ def test_digital_silence_rests_closed_on_every_frame(with_face: bool) -> None:
     assert np.ptp(motion.opening) < CLOSED_TOL
 
 
-@pytest.mark.parametrize("audio", [voiced(4.0, 1.5, 2.5), tone(4.0, 1.5, 2.5)], ids=["speechlike", "tone"])
+@pytest.mark.parametrize(
+    "audio", [voiced(4.0, 1.5, 2.5), tone(4.0, 1.5, 2.5)], ids=["speechlike", "tone"]
+)
 def test_burst_opens_mouth_inside_its_window_only(audio: AudioTrack) -> None:
     times = np.arange(100) / 25.0
     motion = predict_mouth_motion(audio, times)
@@ -115,5 +132,5 @@ def test_adaptation_to_own_speech_runs_and_stays_finite() -> None:
 
 
 def test_settings_are_validated() -> None:
-    with pytest.raises(ValueError, match="lead_s"):
+    with pytest.raises(InvalidParameter, match="lead_s"):
         MotionSettings(lead_s=-1)

@@ -7,10 +7,10 @@ from .features import AudioFeatures, log_mel, mel_power, normalise, step_energy_
 from .vad import VadSettings, detect_speech
 
 
-def analyse_audio(audio: AudioTrack, vad: VadSettings = VadSettings()) -> AudioFeatures:
+def analyse_audio(audio: AudioTrack, vad: VadSettings | None = None) -> AudioFeatures:
     """Mono 16 kHz, voice activity, then log-mel normalised over the speech steps."""
     mono = to_mono_16k(audio)
-    speech = detect_speech(mono, vad)
+    speech = detect_speech(mono, vad or VadSettings())
     features = normalise(log_mel(mel_power(mono)), speech)
     return AudioFeatures(
         log_mel=features,

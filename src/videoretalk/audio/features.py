@@ -17,16 +17,19 @@ from scipy.signal import resample_poly
 
 from ..media.decode import AudioTrack
 
-SAMPLE_RATE = 16_000                 # Hz; webrtcvad and the mouth model both run at 16 kHz
-HOP = 160                            # samples = 10 ms: the feature / VAD grid step
-STEP_SECONDS = HOP / SAMPLE_RATE     # 0.01 s
-WINDOW = 400                         # samples = 25 ms analysis window (standard for speech)
+SAMPLE_RATE = 16_000  # Hz; webrtcvad and the mouth model both run at 16 kHz
+HOP = 160  # samples = 10 ms: the feature / VAD grid step
+STEP_SECONDS = HOP / SAMPLE_RATE  # 0.01 s
+WINDOW = 400  # samples = 25 ms analysis window (standard for speech)
 N_FFT = 512
 N_MELS = 40
-F_MIN, F_MAX = 60.0, 7_600.0         # Hz; below 60 Hz is hum, above 7.6 kHz is past 16 kHz Nyquist roll-off
-POWER_FLOOR = 1e-10                  # ~ -100 dB: keeps log finite on digital silence
-DYNAMIC_RANGE = 1e-8                 # 80 dB: floor relative to the loudest step, so gain cancels
-MIN_SPEECH_STEPS_FOR_STATS = 50      # 0.5 s of speech before its own statistics are trusted
+F_MIN, F_MAX = (
+    60.0,
+    7_600.0,
+)  # Hz; below 60 Hz is hum, above 7.6 kHz is past 16 kHz Nyquist roll-off
+POWER_FLOOR = 1e-10  # ~ -100 dB: keeps log finite on digital silence
+DYNAMIC_RANGE = 1e-8  # 80 dB: floor relative to the loudest step, so gain cancels
+MIN_SPEECH_STEPS_FOR_STATS = 50  # 0.5 s of speech before its own statistics are trusted
 
 
 def to_mono_16k(audio: AudioTrack) -> np.ndarray:
@@ -52,7 +55,9 @@ def _mel_filterbank() -> np.ndarray:
     def mel_to_hz(m: np.ndarray) -> np.ndarray:
         return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
-    edges = mel_to_hz(np.linspace(hz_to_mel(np.array(F_MIN)), hz_to_mel(np.array(F_MAX)), N_MELS + 2))
+    edges = mel_to_hz(
+        np.linspace(hz_to_mel(np.array(F_MIN)), hz_to_mel(np.array(F_MAX)), N_MELS + 2)
+    )
     bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
     fb = np.zeros((N_MELS, bins.size), np.float32)
     for m in range(N_MELS):
@@ -118,10 +123,10 @@ def sample_at(values: np.ndarray, times: np.ndarray, step: float = STEP_SECONDS)
 class AudioFeatures:
     """A driving track on the 10 ms grid: normalised log-mel, speech mask and level."""
 
-    log_mel: np.ndarray      # (S, N_MELS) float32, normalised
-    speech: np.ndarray       # (S,) bool, voice activity
-    energy_db: np.ndarray    # (S,) float32 dBFS
-    duration: float          # seconds of audio
+    log_mel: np.ndarray  # (S, N_MELS) float32, normalised
+    speech: np.ndarray  # (S,) bool, voice activity
+    energy_db: np.ndarray  # (S,) float32 dBFS
+    duration: float  # seconds of audio
 
     @property
     def times(self) -> np.ndarray:

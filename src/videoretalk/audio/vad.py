@@ -9,36 +9,25 @@ mouth does not flutter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import webrtcvad
 
 from .features import HOP, SAMPLE_RATE, n_steps, step_energy_db
+from .settings import VadSettings
 
-DIGITAL_SILENCE_DBFS = -90.0   # a track whose loud steps are below this is silence (16-bit noise floor)
-TARGET_LEVEL_DBFS = -20.0      # loud steps are brought to this level before webrtcvad, which is level-dependent
+DIGITAL_SILENCE_DBFS = (
+    -90.0
+)  # a track whose loud steps are below this is silence (16-bit noise floor)
+TARGET_LEVEL_DBFS = (
+    -20.0
+)  # loud steps are brought to this level before webrtcvad, which is level-dependent
 MAX_GAIN_DB = 40.0
-SILENCE_DBFS = -60.0           # after levelling: 40 dB under speech is silent whatever webrtcvad says
+SILENCE_DBFS = -60.0  # after levelling: 40 dB under speech is silent whatever webrtcvad says
 
 
-@dataclass(frozen=True)
-class VadSettings:
-    aggressiveness: int = 3          # webrtcvad 0..3; 3 lets the fewest breaths and noise through
-    below_speech_db: float = 30.0    # steps this far under the loud-speech level are breaths / noise
-    above_floor_db: float = 8.0      # steps must rise this far above the noise floor
-    bridge_gap_s: float = 0.08       # gaps shorter than this inside speech are bridged
-    min_speech_s: float = 0.05       # speech runs shorter than this are dropped
-
-    def __post_init__(self) -> None:
-        if self.aggressiveness not in (0, 1, 2, 3):
-            raise ValueError(f"VadSettings.aggressiveness must be 0..3, got {self.aggressiveness}")
-        if self.below_speech_db <= 0 or self.above_floor_db < 0:
-            raise ValueError("VadSettings: below_speech_db must be > 0 and above_floor_db >= 0")
-
-
-def detect_speech(mono16k: np.ndarray, settings: VadSettings = VadSettings()) -> np.ndarray:
+def detect_speech(mono16k: np.ndarray, settings: VadSettings | None = None) -> np.ndarray:
     """Speech mask on the 10 ms grid, (n_steps(len),) bool; step i is centred at i * 10 ms."""
+    settings = settings or VadSettings()
     steps = n_steps(mono16k.size)
     energy = step_energy_db(mono16k)
     loud_raw = float(np.percentile(energy, 95)) if energy.size else DIGITAL_SILENCE_DBFS
@@ -62,8 +51,8 @@ def detect_speech(mono16k: np.ndarray, settings: VadSettings = VadSettings()) ->
     floor = float(np.percentile(energy, 5))
     threshold = max(SILENCE_DBFS, loud - settings.below_speech_db, floor + settings.above_floor_db)
     speech = raw & (energy > threshold)
-    speech = _fill_runs(speech, False, int(round(settings.bridge_gap_s / 0.01)))
-    return _fill_runs(speech, True, int(round(settings.min_speech_s / 0.01)) - 1)
+    speech = _fill_runs(speech, False, round(settings.bridge_gap_s / 0.01))
+    return _fill_runs(speech, True, round(settings.min_speech_s / 0.01) - 1)
 
 
 def _fill_runs(mask: np.ndarray, value: bool, max_len: int) -> np.ndarray:

@@ -4,9 +4,11 @@
 face stage's pose-normalised landmark space, with the person's own rest shape and range.
 """
 
-from .model import MouthModel
-from .predict import MotionSettings, MouthMotion, load_model, predict_mouth_motion
-from .shape import JAW, LIPS_INNER, LIPS_OUTER, MOUTH_REGION, mouth_opening
+from __future__ import annotations
+
+from typing import Any
+
+from .settings import MotionSettings
 
 __all__ = [
     "JAW",
@@ -20,3 +22,24 @@ __all__ = [
     "mouth_opening",
     "predict_mouth_motion",
 ]
+
+# `config` imports `MotionSettings` through here: the model loads on first use.
+_LAZY = {
+    "MouthModel": "model",
+    "MouthMotion": "predict",
+    "load_model": "predict",
+    "predict_mouth_motion": "predict",
+    "JAW": "shape",
+    "LIPS_INNER": "shape",
+    "LIPS_OUTER": "shape",
+    "MOUTH_REGION": "shape",
+    "mouth_opening": "shape",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,12 +39,12 @@ class MouthModel:
     """Trained weights plus the shape basis the outputs live in."""
 
     convs: tuple[tuple[np.ndarray, np.ndarray, int], ...]  # (weight, bias, dilation)
-    readout_w: np.ndarray     # (C, P)
-    readout_b: np.ndarray     # (P,)
-    basis: np.ndarray         # (P, len(points) * 3): deformation = coefs @ basis
-    points: np.ndarray        # (n,) mesh indices the basis covers
-    rest_shape: np.ndarray    # (478, 3) generic relaxed closed mouth (mean over speakers)
-    typical_range: float      # mean over speakers of (p95 opening - rest opening)
+    readout_w: np.ndarray  # (C, P)
+    readout_b: np.ndarray  # (P,)
+    basis: np.ndarray  # (P, len(points) * 3): deformation = coefs @ basis
+    points: np.ndarray  # (n,) mesh indices the basis covers
+    rest_shape: np.ndarray  # (478, 3) generic relaxed closed mouth (mean over speakers)
+    typical_range: float  # mean over speakers of (p95 opening - rest opening)
     manifest: dict
 
     @classmethod
@@ -85,7 +85,9 @@ class MouthModel:
             h = y if i == 0 else h + y  # residual after the input projection
         return h
 
-    def coefficients(self, hidden: np.ndarray, readout: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    def coefficients(
+        self, hidden: np.ndarray, readout: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
         w, b = readout if readout is not None else (self.readout_w, self.readout_b)
         return hidden @ w + b
 

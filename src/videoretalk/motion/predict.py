@@ -1,16 +1,16 @@
 """Mouth motion for every output frame: the public entry point of the motion stage.
 
-    1. analyse the driving audio (10 ms log-mel + voice activity);
-    2. run the trunk of the mouth model over it;
-    3. pick the read-out: adapted to the speaker when the source video carries their own
-       speech, else the generic one scaled to how wide this person opens their mouth;
-    4. gate by voice activity (mouth at rest outside speech, opening `lead_s` early);
-    5. sample at the exact frame times and add to the person's rest shape.
+1. analyse the driving audio (10 ms log-mel + voice activity);
+2. run the trunk of the mouth model over it;
+3. pick the read-out: adapted to the speaker when the source video carries their own
+   speech, else the generic one scaled to how wide this person opens their mouth;
+4. gate by voice activity (mouth at rest outside speech, opening `lead_s` early);
+5. sample at the exact frame times and add to the person's rest shape.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,44 +18,26 @@ import numpy as np
 
 from ..audio.analyse import analyse_audio
 from ..audio.features import STEP_SECONDS, AudioFeatures, sample_at
-from ..audio.vad import VadSettings
 from ..media.decode import AudioTrack
 from .model import MouthModel, adapt_readout
+from .settings import MotionSettings
 from .shape import MOUTH_REGION, mouth_opening, rest_and_range
 
 if TYPE_CHECKING:
     from ..face import FaceTrack
 
-MIN_ADAPT_SECONDS = 2.0      # less own speech than this: adaptation would only add noise
-MIN_PRESENT_FOR_REST = 10    # frames with a face needed to trust the person's rest shape
+MIN_ADAPT_SECONDS = 2.0  # less own speech than this: adaptation would only add noise
+MIN_PRESENT_FOR_REST = 10  # frames with a face needed to trust the person's rest shape
 RANGE_SCALE_LIMITS = (0.5, 2.0)
 
 
 @dataclass(frozen=True)
-class MotionSettings:
-    weights: str = ""              # path to a mouth_model.npz; empty = the one in the package
-    lead_s: float = 0.05           # lips move before the sound starts
-    release_s: float = 0.04        # ... and close within ~1-2 frames after it ends
-    ramp_s: float = 0.04           # open/close ramp of the speech gate, avoids pops
-    smooth_s: float = 0.015        # Gaussian sigma on the 10 ms grid; keeps closures (~60 ms)
-    adapt: bool = True
-    adapt_strength: float = 0.05   # ridge pull towards the generic read-out
-    adapt_max_lag_s: float = 0.2   # A/V offset searched in the source video
-    vad: VadSettings = field(default_factory=VadSettings)
-
-    def __post_init__(self) -> None:
-        for name in ("lead_s", "release_s", "ramp_s", "smooth_s", "adapt_strength", "adapt_max_lag_s"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"MotionSettings.{name} must be >= 0, got {getattr(self, name)}")
-
-
-@dataclass(frozen=True)
 class MouthMotion:
-    frame_times: np.ndarray    # (T,) float64 seconds, exactly the times asked for
-    shapes: np.ndarray         # (T, K, 3) float32 canonical coordinates of `point_indices`
+    frame_times: np.ndarray  # (T,) float64 seconds, exactly the times asked for
+    shapes: np.ndarray  # (T, K, 3) float32 canonical coordinates of `point_indices`
     point_indices: np.ndarray  # (K,) mesh indices (MOUTH_REGION)
-    opening: np.ndarray        # (T,) float32 inner-lip gap / inter-ocular distance
-    speech: np.ndarray         # (T,) bool voice activity at each frame
+    opening: np.ndarray  # (T,) float32 inner-lip gap / inter-ocular distance
+    speech: np.ndarray  # (T,) bool voice activity at each frame
 
 
 @lru_cache(maxsize=4)
@@ -68,20 +50,26 @@ def predict_mouth_motion(
     frame_times: np.ndarray,
     face_track: FaceTrack | None = None,
     source_audio: AudioTrack | None = None,
-    settings: MotionSettings = MotionSettings(),
+    settings: MotionSettings | None = None,
 ) -> MouthMotion:
+    """Mouth shape for each of `frame_times` (s, on the driving audio's clock).
+
+    `face_track` gives the person's rest shape and range; with `source_audio` (the
+    source video's own track) the mapping is also adapted to the speaker.
+    """
+    settings = settings or MotionSettings()
     times = np.asarray(frame_times, dtype=np.float64)
     if times.ndim != 1:
         raise ValueError("frame_times must be a 1-D array of seconds")
     model = load_model(settings.weights)
 
-    feats = analyse_audio(audio, settings.vad)                         # 1
-    hidden = model.hidden(feats.log_mel)                               # 2
+    feats = analyse_audio(audio, settings.vad)  # 1
+    hidden = model.hidden(feats.log_mel)  # 2
     rest, readout, scale = _person(model, face_track, source_audio, settings)  # 3
     coefs = model.coefficients(hidden, readout)
     coefs = _smooth(coefs, settings.smooth_s) * speech_gate(feats, settings)[:, None]  # 4
-    at_frames = sample_at(coefs, times)                                # 5
-    at_frames[times > feats.duration + settings.release_s] = 0.0       # past the audio: rest
+    at_frames = sample_at(coefs, times)  # 5
+    at_frames[times > feats.duration + settings.release_s] = 0.0  # past the audio: rest
     full = np.broadcast_to(rest, (times.size,) + rest.shape).copy()
     full[:, model.points] += model.deformation(at_frames) * scale
     gate_frames = sample_at(speech_gate(feats, settings), times)
@@ -98,8 +86,8 @@ def predict_mouth_motion(
 def speech_gate(feats: AudioFeatures, settings: MotionSettings) -> np.ndarray:
     """0..1 per 10 ms step: 1 from `lead_s` before speech to `release_s` after it."""
     speech = feats.speech.astype(np.float32)
-    lead = int(round(settings.lead_s / STEP_SECONDS))
-    release = int(round(settings.release_s / STEP_SECONDS))
+    lead = round(settings.lead_s / STEP_SECONDS)
+    release = round(settings.release_s / STEP_SECONDS)
     idx = np.flatnonzero(speech)
     gate = np.zeros_like(speech)
     if idx.size:
@@ -109,7 +97,7 @@ def speech_gate(feats: AudioFeatures, settings: MotionSettings) -> np.ndarray:
         hi = np.minimum(i + lead + 1, speech.size)
         lo = np.maximum(i - release, 0)
         gate = ((cs[hi] - cs[lo]) > 0).astype(np.float32)
-    ramp = int(round(settings.ramp_s / STEP_SECONDS))
+    ramp = round(settings.ramp_s / STEP_SECONDS)
     if ramp > 1:
         # Erode-then-blur keeps the gate fully off outside the dilated window.
         kernel = np.ones(ramp, np.float32) / ramp
@@ -125,7 +113,9 @@ def _smooth(values: np.ndarray, sigma_s: float) -> np.ndarray:
     k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     k /= k.sum()
     padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
-    return np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(values.shape[1])], axis=1)
+    return np.stack(
+        [np.convolve(padded[:, j], k, mode="valid") for j in range(values.shape[1])], axis=1
+    )
 
 
 def _person(
@@ -172,7 +162,9 @@ def adapt_to_speaker(
     # The source's own A/V offset: shift that best lines up the generic prediction.
     gap = _generic_opening_grid(model, hidden)
     lag = best_lag(gap, times[keep], real_open, settings.adapt_max_lag_s)
-    target = (canonical[keep][:, model.points] - rest[model.points]).reshape(keep.sum(), -1) @ model.basis.T
+    target = (canonical[keep][:, model.points] - rest[model.points]).reshape(
+        keep.sum(), -1
+    ) @ model.basis.T
     h = sample_at(hidden, times[keep] + lag)
     return adapt_readout(model, h, target, settings.adapt_strength)
 
@@ -184,7 +176,9 @@ def _generic_opening_grid(model: MouthModel, hidden: np.ndarray) -> np.ndarray:
     return mouth_opening(full)
 
 
-def best_lag(grid_values: np.ndarray, times: np.ndarray, real: np.ndarray, max_lag_s: float) -> float:
+def best_lag(
+    grid_values: np.ndarray, times: np.ndarray, real: np.ndarray, max_lag_s: float
+) -> float:
     """Shift (s) of the video onto the audio clock that maximises Pearson r."""
     best_lag, best_r = 0.0, -np.inf
     for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, STEP_SECONDS):

@@ -13,14 +13,39 @@ from __future__ import annotations
 
 import numpy as np
 
-LIPS_OUTER = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375,
-                       291, 409, 270, 269, 267, 0, 37, 39, 40, 185])
-LIPS_INNER = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324,
-                       308, 415, 310, 311, 312, 13, 82, 81, 80, 191])
+LIPS_OUTER = np.array(
+    [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
+)
+LIPS_INNER = np.array(
+    [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191]
+)
 # Lower face oval, ear to ear through the chin.
-JAW = np.array([234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152,
-                377, 400, 378, 379, 365, 397, 288, 361, 323, 454])
-EYE_OUTER = (33, 263)   # outer eye corners: the inter-ocular distance the space is scaled by
+JAW = np.array(
+    [
+        234,
+        93,
+        132,
+        58,
+        172,
+        136,
+        150,
+        149,
+        176,
+        148,
+        152,
+        377,
+        400,
+        378,
+        379,
+        365,
+        397,
+        288,
+        361,
+        323,
+        454,
+    ]
+)
+EYE_OUTER = (33, 263)  # outer eye corners: the inter-ocular distance the space is scaled by
 # Upper / lower inner-lip pairs, middle and either side: their mean gap is "opening".
 INNER_GAP_PAIRS = np.array([[13, 14], [82, 87], [312, 317], [81, 178], [311, 402]])
 # Points that stay put while talking: eye corners, brow ridge, nose bridge, forehead.
@@ -70,12 +95,21 @@ def _eye_frame(points: np.ndarray) -> np.ndarray:
 def canonicalise(landmarks: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """(N, 478, 3) image-space landmarks -> pose-normalised, inter-ocular distance 1.
 
+    With the face stage installed this is exactly its per-frame pose removal (rigid-point
+    similarity fit onto its canonical face), so training targets live in the same space
+    as `FaceTrack.canonical`; `reference` is then ignored. Otherwise:
+
     Eye-corner normalisation first (removes roll, scale, translation), then a rigid 3-D
     fit of the `RIGID` points onto `reference` (or the clip's own mean) to take out yaw
     and pitch, which would otherwise read as mouth deformation.
     """
+    face_space = _face_stage_canonicaliser()
+    if face_space is not None:
+        return face_space(np.asarray(landmarks, np.float64))
     pts = _eye_frame(np.asarray(landmarks, np.float64))
-    ref = _eye_frame(reference[None].astype(np.float64))[0] if reference is not None else pts.mean(0)
+    ref = (
+        _eye_frame(reference[None].astype(np.float64))[0] if reference is not None else pts.mean(0)
+    )
     target = ref[RIGID] - ref[RIGID].mean(0)
     out = np.empty_like(pts)
     for i, frame in enumerate(pts):
@@ -88,7 +122,9 @@ def canonicalise(landmarks: np.ndarray, reference: np.ndarray | None = None) -> 
     return out.astype(np.float32)
 
 
-def rest_and_range(canonical: np.ndarray, present: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def rest_and_range(
+    canonical: np.ndarray, present: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     """A person's relaxed closed mouth and how far they open it.
 
     Rest is the median shape over the 10 % most-closed frames (robust to one odd frame,
@@ -100,3 +136,20 @@ def rest_and_range(canonical: np.ndarray, present: np.ndarray | None = None) -> 
     closed = opening <= np.percentile(opening, 10)
     rest = np.median(frames[closed], axis=0)
     return rest.astype(np.float32), float(np.percentile(opening, 95) - mouth_opening(rest[None])[0])
+
+
+def _face_stage_canonicaliser():  # type: ignore[no-untyped-def]
+    try:
+        from ..face.canonical import canonical_face
+        from ..face.pose import fit_pose
+    except ImportError:
+        return None
+
+    def run(landmarks: np.ndarray) -> np.ndarray:
+        face = canonical_face()
+        out = np.empty_like(landmarks)
+        for i, frame in enumerate(landmarks):
+            out[i] = fit_pose(frame, face.points, face.rigid).to_canonical(frame)
+        return out.astype(np.float32)
+
+    return run
