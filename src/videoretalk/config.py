@@ -18,6 +18,7 @@ from typing import Any
 from .errors import InvalidParameter
 from .face.settings import FaceSettings
 from .limits import InputLimits
+from .motion import MotionSettings
 from .render.settings import RenderSettings
 
 ENV_PREFIX = "VIDEORETALK_"
@@ -63,19 +64,56 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Shared backends for a cluster (env `VIDEORETALK_CLUSTER_<FIELD>`); see docs/deploy.md.
+
+    Each one left empty keeps the embedded default under `data_dir`.
+    """
+
+    # Queue: Celery on Redis, e.g. "redis://queue.internal:6379/0".
+    redis_url: str = ""
+    # Tasks, API keys and upload index via SQLAlchemy, e.g.
+    # "postgresql+psycopg://videoretalk:secret@db.internal/videoretalk".
+    database_url: str = ""
+    # Results and uploads in S3-compatible storage (AWS S3, MinIO, Aliyun OSS).
+    s3_bucket: str = ""
+    s3_prefix: str = ""                # keys become "<prefix><key>"
+    s3_endpoint_url: str = ""          # empty = AWS; e.g. "http://minio:9000"
+    s3_public_endpoint_url: str = ""   # host clients reach for presigned URLs, if different
+    s3_region: str = ""
+    s3_access_key_id: str = ""         # empty = boto3's own chain (AWS_* env, instance role)
+    s3_secret_access_key: str = ""
+    s3_addressing_style: str = "auto"  # "path" for MinIO/moto, "virtual" for Aliyun OSS
+    queue_name: str = "videoretalk"
+    # Redis hands an unacknowledged task to another worker after this long; keep it
+    # above the longest task (a live worker's lease stops a second run either way).
+    visibility_timeout_seconds: float = 3600.0
+    # A running worker holds a lease in Redis, renewed every third of this; a task
+    # whose lease lapsed belongs to a dead worker and is retried or failed.
+    lease_seconds: float = 30.0
+    # How often `serve` re-queues PENDING tasks the broker lost and orphaned RUNNING ones.
+    reconcile_interval_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./videoretalk-data")
     limits: InputLimits = field(default_factory=InputLimits)
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     face: FaceSettings = field(default_factory=FaceSettings)
+    # "retalk" (face → motion → render) or "passthrough" (media layer only: frames unchanged).
+    engine: str = "retalk"
+    motion: MotionSettings = field(default_factory=MotionSettings)
     # Service settings (used by `videoretalk serve`).
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = ""
     workers: int = 1
     log_level: str = "info"
+    log_format: str = "text"  # "json": one object per line with request_id and task_id
     service: ServiceSettings = field(default_factory=ServiceSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -87,7 +125,12 @@ class Settings:
         env = os.environ if environ is None else environ
         values = _read_dataclass(cls, env, ENV_PREFIX)
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        if settings.engine not in ("retalk", "passthrough"):
+            raise InvalidParameter(
+                f"VIDEORETALK_ENGINE={settings.engine!r}: it must be 'retalk' or 'passthrough'"
+            )
+        return settings
 
 
 def _read_dataclass(cls: type, env: Mapping[str, str], prefix: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from starlette.types import Scope
 
 from ..config import Settings
 from ..errors import InvalidParameter, VideoRetalkError
+from ..ops.routes import ops_router
 from ..tasks.backends import Backends, open_backends
 from ..web import console_router
 from . import routes_files, routes_tasks, routes_uploads
@@ -38,7 +39,8 @@ class _HttpError(VideoRetalkError):
 
 def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     backends = backends or open_backends(settings)
-    ctx = ServiceContext(settings=settings, backends=backends, keys=KeyStore(backends.db_path))
+    keys = backends.keys or KeyStore(backends.db_path)  # shared (SQL) in a cluster
+    ctx = ServiceContext(settings=settings, backends=backends, keys=keys)
     app = FastAPI(title="videoretalk", version="0.1.0",
                   description="DashScope-compatible lip-sync video service (model `videoretalk`).")
     app.state.ctx = ctx
@@ -70,10 +72,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
         wrapped = InvalidParameter(f"{where}: {first.get('msg', 'invalid')}")
         return JSONResponse(error_body(request_id(request), wrapped), status_code=400)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, object]:
-        return {"status": "ok", "queued": len(backends.queue)}
-
+    app.include_router(ops_router(backends))  # /healthz, /readyz, /metrics
     app.include_router(routes_tasks.router)
     app.include_router(routes_uploads.router)
     app.include_router(routes_files.router)

@@ -1,4 +1,4 @@
-"""`videoretalk serve` and `videoretalk keys create|list|revoke`.
+"""`videoretalk serve`, `videoretalk worker` and `videoretalk keys create|list|revoke`.
 
 `add_commands(subparsers)` plugs them into the main `videoretalk` parser;
 `python -m videoretalk.api …` runs them on their own.
@@ -41,6 +41,13 @@ def add_commands(subparsers: Any) -> None:
     serve.add_argument("--data-dir", help="tasks, keys, results (VIDEORETALK_DATA_DIR)")
     serve.set_defaults(command=_cmd_serve)
 
+    worker = subparsers.add_parser(
+        "worker", help="run a cluster worker node (needs VIDEORETALK_CLUSTER_* settings)")
+    worker.add_argument("--concurrency", type=int, default=1,
+                        help="tasks run at once by this node (default 1; one per GPU)")
+    worker.add_argument("--data-dir", help="working folders for tasks (VIDEORETALK_DATA_DIR)")
+    worker.set_defaults(command=_cmd_worker)
+
     keys = subparsers.add_parser("keys", help="manage API keys")
     keys.add_argument("--data-dir", help="as for serve (VIDEORETALK_DATA_DIR)")
     actions = keys.add_subparsers(dest="keys_action", required=True)
@@ -66,11 +73,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from ..tasks.cluster import run_worker_node
+
+    run_worker_node(_settings(args), concurrency=args.concurrency)
+    return 0
+
+
 def _key_store(args: argparse.Namespace) -> Any:
     from ..tasks.backends import DB_FILE
     from .keys import KeyStore
 
-    return KeyStore(Path(_settings(args).data_dir) / DB_FILE)
+    settings = _settings(args)
+    if settings.cluster.database_url:  # the keys every API node shares
+        from ..tasks.accounts_sql import SQLKeyStore
+        from ..tasks.sql_schema import open_engine
+
+        return SQLKeyStore(open_engine(settings.cluster.database_url))
+    return KeyStore(Path(settings.data_dir) / DB_FILE)
 
 
 def _cmd_keys_create(args: argparse.Namespace) -> int:

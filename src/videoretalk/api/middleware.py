@@ -14,6 +14,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InvalidParameter, VideoRetalkError
+from ..ops.logs import REQUEST_ID
 
 __all__ = ["RequestContextMiddleware", "error_body"]
 
@@ -39,6 +40,7 @@ class RequestContextMiddleware:
             return
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        REQUEST_ID.set(request_id)  # for log lines; ASGI runs each request in its own context
         limit = self.body_limit(scope)
         started = False
 

@@ -27,6 +27,10 @@ def result_url(ctx: ServiceContext, request: Request, record: TaskRecord) -> str
     """Absolute URL of a task's video, valid `result_ttl_seconds` after the task ended."""
     path = RESULT_PATH.format(task_id=record.task_id)
     expires = int((record.end_time or 0) + ctx.settings.service.result_ttl_seconds)
+    if record.result and record.result.blob_key:  # an object store presigns its own
+        direct = ctx.backends.blobs.url(record.result.blob_key, expires, f"{record.task_id}.mp4")
+        if direct:
+            return direct
     return f"{ctx.base_url(request)}{path}?{ctx.backends.signer.signed_query(path, expires)}"
 
 

@@ -11,6 +11,7 @@ import uvicorn
 
 from ..config import Settings
 from ..errors import InvalidParameter
+from ..ops.logs import setup_logging
 from ..storage.sweeper import Sweeper
 from ..tasks.backends import open_backends
 from ..tasks.pool import WorkerPool
@@ -35,22 +36,34 @@ def _lock_data_dir(data_dir: Path) -> int:
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level, settings.log_format)
     lock = _lock_data_dir(Path(settings.data_dir))
     backends = open_backends(settings)
-    pool = WorkerPool(backends, settings.workers)
-    pool.recover()
-    pool.start()
+    pool, reconciler = None, None
+    if backends.distributed:
+        # Cluster: `videoretalk worker` nodes run tasks; this node only serves, and
+        # re-queues what a lost broker or a dead worker left behind.
+        from ..tasks.cluster import Reconciler
+
+        reconciler = Reconciler(backends)
+        reconciler.start()
+    else:
+        pool = WorkerPool(backends, settings.workers)
+        pool.recover()
+        pool.start()
     sweeper = Sweeper(backends)
     sweeper.start()
     app = create_app(settings, backends)
-    log.info("videoretalk serving on http://%s:%d with %d workers, data in %s",
-             settings.host, settings.port, settings.workers, settings.data_dir)
+    log.info("videoretalk serving on http://%s:%d with %s, data in %s",
+             settings.host, settings.port,
+             f"{settings.workers} workers" if pool else "cluster workers", settings.data_dir)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port,
                     log_level=settings.log_level.lower(), access_log=False)
     finally:
         sweeper.stop()
-        pool.stop()
+        if pool is not None:
+            pool.stop()
+        if reconciler is not None:
+            reconciler.stop()
         os.close(lock)

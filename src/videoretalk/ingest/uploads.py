@@ -21,14 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..errors import AccessDenied, InvalidFileSize, InvalidParameter, InvalidURL
 from ..storage.blobs import BlobStore
 from ..storage.signing import Signer
 from ..tasks.store import connect
 
-__all__ = ["OSS_SCHEME", "UploadPolicy", "Uploads"]
+__all__ = ["OSS_SCHEME", "UploadIndex", "UploadPolicy", "Uploads"]
 
 OSS_SCHEME = "oss://"
 MB = 1024 * 1024
@@ -61,15 +61,19 @@ class UploadPolicy:
     x_oss_forbid_overwrite: str = "true"
 
 
-class Uploads:
-    def __init__(self, db_path: Path, blobs: BlobStore, signer: Signer, *,
-                 max_bytes: int, ttl_seconds: float, policy_ttl_seconds: int) -> None:
+class UploadIndex(Protocol):
+    """Which upload (object key) belongs to whom and where its bytes are (blob key)."""
+
+    def exists(self, object_key: str) -> bool: ...
+    def add(self, object_key: str, owner: str, blob_key: str, size: int, created: float) -> None: ...
+    def find(self, object_key: str, owner: str, since: float) -> str | None: ...
+    def older_than(self, cutoff: float) -> list[tuple[str, str]]: ...
+    def remove(self, object_key: str) -> None: ...
+
+
+class SQLiteUploadIndex:
+    def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
-        self.blobs = blobs
-        self.signer = signer
-        self.max_bytes = max_bytes
-        self.ttl_seconds = ttl_seconds
-        self.policy_ttl_seconds = policy_ttl_seconds
         with self._db() as db:
             db.executescript(_SCHEMA)
 
@@ -80,6 +84,46 @@ class Uploads:
             yield conn
         finally:
             conn.close()
+
+    def exists(self, object_key: str) -> bool:
+        with self._db() as db:
+            return bool(db.execute("SELECT 1 FROM uploads WHERE object_key = ?",
+                                   (object_key,)).fetchone())
+
+    def add(self, object_key: str, owner: str, blob_key: str, size: int, created: float) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
+                       (object_key, owner, blob_key, size, created))
+
+    def find(self, object_key: str, owner: str, since: float) -> str | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT blob_key FROM uploads WHERE object_key = ? AND owner = ? AND created > ?",
+                (object_key, owner, since)).fetchone()
+        return str(row[0]) if row else None
+
+    def older_than(self, cutoff: float) -> list[tuple[str, str]]:
+        with self._db() as db:
+            rows = db.execute("SELECT object_key, blob_key FROM uploads WHERE created <= ?",
+                              (cutoff,)).fetchall()
+        return [(str(o), str(b)) for o, b in rows]
+
+    def remove(self, object_key: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM uploads WHERE object_key = ?", (object_key,))
+
+
+class Uploads:
+    def __init__(self, db_path: Path, blobs: BlobStore, signer: Signer, *,
+                 max_bytes: int, ttl_seconds: float, policy_ttl_seconds: int,
+                 index: UploadIndex | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.blobs = blobs
+        self.signer = signer
+        self.max_bytes = max_bytes
+        self.ttl_seconds = ttl_seconds
+        self.policy_ttl_seconds = policy_ttl_seconds
+        self.index: UploadIndex = index or SQLiteUploadIndex(self.db_path)
 
     # -- issuing and accepting --------------------------------------------------
     def issue_policy(self, owner: str, upload_host: str) -> UploadPolicy:
@@ -125,39 +169,29 @@ class Uploads:
         if not name or "/" in name or name in (".", ".."):
             raise AccessDenied(f"key must be {upload_dir}<file name>")
         blob_key = "uploads/" + hashlib.sha256(object_key.encode()).hexdigest()
-        with self._db() as db:
-            if db.execute("SELECT 1 FROM uploads WHERE object_key = ?", (object_key,)).fetchone():
-                raise InvalidParameter(f"{object_key} already exists (x-oss-forbid-overwrite)")
+        if self.index.exists(object_key):
+            raise InvalidParameter(f"{object_key} already exists (x-oss-forbid-overwrite)")
         info = self.blobs.put_stream(blob_key, stream, max_bytes)
         if info is None:
             raise InvalidFileSize(f"upload is larger than the {max_bytes / MB:g} MB allowed")
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
-                       (object_key, owner, blob_key, info.size, time.time()))
+        self.index.add(object_key, owner, blob_key, info.size, time.time())
         return info.size
 
     # -- using -----------------------------------------------------------------
     def lookup(self, url: str, owner: str, field: str) -> str:
         """The blob key behind `oss://…` for this owner; InvalidURL if it is not theirs."""
         object_key = url[len(OSS_SCHEME):]
-        with self._db() as db:
-            row = db.execute(
-                "SELECT blob_key FROM uploads WHERE object_key = ? AND owner = ? AND created > ?",
-                (object_key, owner, time.time() - self.ttl_seconds),
-            ).fetchone()
-        if row is None:
+        blob_key = self.index.find(object_key, owner, time.time() - self.ttl_seconds)
+        if blob_key is None:
             raise InvalidURL(f"{field}: {url} is not an upload of this API key, or it has "
                              f"expired ({self.ttl_seconds / 3600:g} h after upload)")
-        return str(row[0])
+        return blob_key
 
     def expire(self, now: float | None = None) -> int:
         """Forget and delete uploads older than the TTL; returns how many."""
         cutoff = (time.time() if now is None else now) - self.ttl_seconds
-        with self._db() as db:
-            rows = db.execute("SELECT object_key, blob_key FROM uploads WHERE created <= ?",
-                              (cutoff,)).fetchall()
+        rows = self.index.older_than(cutoff)
         for object_key, blob_key in rows:
             self.blobs.delete(blob_key)
-            with self._db() as db:
-                db.execute("DELETE FROM uploads WHERE object_key = ?", (object_key,))
+            self.index.remove(object_key)
         return len(rows)

@@ -42,6 +42,10 @@ class BlobStore(Protocol):
         ...
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str) -> Iterator[BlobInfo]: ...
+    def url(self, key: str, expires_at: float, filename: str = "") -> str | None:
+        """A direct download URL valid until `expires_at`, or None when the service
+        serves the blob itself (its own signed URL)."""
+        ...
 
 
 class LocalBlobStore:
@@ -108,6 +112,9 @@ class LocalBlobStore:
             self._path(key).unlink(missing_ok=True)
         except ValueError:
             pass
+
+    def url(self, key: str, expires_at: float, filename: str = "") -> str | None:
+        return None  # served by the API's own signed route
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
         base = self.root / prefix

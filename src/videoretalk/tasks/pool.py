@@ -18,12 +18,32 @@ from .backends import Backends
 from .records import TaskRecord
 from .worker import worker_main
 
-__all__ = ["WorkerPool"]
+__all__ = ["WorkerPool", "settle_lost_task"]
 
 log = logging.getLogger("videoretalk.pool")
 
 WORKER_LOST_CODE = "InternalError"
 _STOP_GRACE_SECONDS = 10.0
+
+
+def settle_lost_task(backends: Backends, record: TaskRecord, why: str) -> bool:
+    """A task whose worker is gone: back to PENDING (True), or FAILED after the limit.
+
+    The caller queues it again when this returns True. Shared with the cluster
+    worker (`tasks/cluster.py`), which finds lost tasks by their lapsed lease.
+    """
+    store, limit = backends.store, backends.settings.service.max_attempts
+    if record.attempts >= limit:
+        store.fail(record.task_id, record.attempts, WORKER_LOST_CODE,
+                   f"task abandoned: {why}, and it had already been tried "
+                   f"{record.attempts} times; please submit it again")
+        log.warning("task %s failed for good: %s", record.task_id, why)
+        return False
+    if store.requeue(record.task_id, record.attempts):
+        log.warning("task %s requeued (attempt %d of %d): %s",
+                    record.task_id, record.attempts, limit, why)
+        return True
+    return False
 
 
 class WorkerPool:
@@ -52,16 +72,8 @@ class WorkerPool:
             self.backends.queue.put(record.task_id)  # idempotent
 
     def _recover(self, record: TaskRecord, why: str) -> None:
-        store, limit = self.backends.store, self.backends.settings.service.max_attempts
-        if record.attempts >= limit:
-            store.fail(record.task_id, record.attempts, WORKER_LOST_CODE,
-                       f"task abandoned: {why}, and it had already been tried "
-                       f"{record.attempts} times; please submit it again")
-            log.warning("task %s failed for good: %s", record.task_id, why)
-        elif store.requeue(record.task_id, record.attempts):
+        if settle_lost_task(self.backends, record, why):
             self.backends.queue.put(record.task_id)
-            log.warning("task %s requeued (attempt %d of %d): %s",
-                        record.task_id, record.attempts, limit, why)
 
     # -- processes ---------------------------------------------------------------
     def start(self) -> None:

@@ -23,6 +23,7 @@ from ..errors import VideoRetalkError
 from ..ingest.download import DownloadPolicy, download
 from ..ingest.netguard import AllowList
 from ..ingest.uploads import OSS_SCHEME
+from ..ops.logs import TASK_ID, setup_logging
 from .backends import Backends, open_backends
 from .progress import ProgressRecorder
 from .records import TaskInputs, TaskResult
@@ -122,9 +123,7 @@ def _watch_parent(parent: int) -> None:
 
 def worker_main(settings: Settings, slot: int, boot_id: str) -> None:
     """Entry point of a worker process (started by `WorkerPool`)."""
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per hop is noise
+    setup_logging(settings.log_level, settings.log_format)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     stopping = threading.Event()
 
@@ -142,6 +141,7 @@ def worker_main(settings: Settings, slot: int, boot_id: str) -> None:
         while not stopping.is_set():
             task_id = backends.queue.get(timeout=1.0)
             if task_id is not None:
+                TASK_ID.set(task_id)  # on every log line until the next task
                 run_task(task_id, backends, name, engine)
     except _Shutdown:
         pass
