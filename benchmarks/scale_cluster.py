@@ -32,9 +32,16 @@ sys.path[:0] = [str(REPO / "tests" / "scale"), str(REPO / "tests" / "service")]
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
-from clusterkit import (  # noqa: E402
-    DATABASE_ENV, SERVICE_TESTS, Moto, RedisServer, drop_database, fresh_database, python_command)
-from servicekit import MediaServer, Service  # noqa: E402
+from clusterkit import (
+    DATABASE_ENV,
+    SERVICE_TESTS,
+    Moto,
+    RedisServer,
+    drop_database,
+    fresh_database,
+    python_command,
+)
+from servicekit import MediaServer, Service
 
 SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis"
 

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "service"))
-from clusterkit import DATABASE_ENV, Moto, drop_database, fresh_database, need_env  # noqa: E402
+from clusterkit import DATABASE_ENV, Moto, drop_database, fresh_database, need_env
 
 # boto3 needs some credentials; moto accepts any.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from clusterkit import REDIS_ENV, Moto, need_env
 from service.test_service_backends import (  # noqa: F401  (collected and run here)
     test_blob_keys_cannot_escape,
@@ -30,6 +29,7 @@ from service.test_service_backends import (  # noqa: F401  (collected and run he
     test_store_query_filters_and_pages,
     test_store_refunded_requeue_keeps_the_attempt,
 )
+
 from videoretalk.config import ClusterSettings
 from videoretalk.storage.blobs import BlobStore
 from videoretalk.tasks.records import TaskInputs, TaskRecord, TaskResult
@@ -111,8 +111,9 @@ def test_sql_keys_and_upload_index(database_url: str) -> None:
 
 
 def test_migrations_are_idempotent_across_nodes(database_url: str) -> None:
-    from videoretalk.tasks.sql_schema import VERSION_TABLE, open_engine
     from sqlalchemy import text
+
+    from videoretalk.tasks.sql_schema import VERSION_TABLE, open_engine
 
     for _ in range(2):  # a second node starting finds the schema current
         engine = open_engine(database_url)

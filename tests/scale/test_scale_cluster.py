@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from clusterkit import REPO, SERVICE_TESTS, Moto, RedisServer, python_command
 from servicekit import MediaServer, Service
+
 from videoretalk.tasks.records import TaskStatus
 
 pytest.importorskip("celery", reason="the cluster extra is in the test extra")

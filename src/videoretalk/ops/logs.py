@@ -56,7 +56,9 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(level: str, log_format: str, service: str = "videoretalk") -> None:
     """Configure the root logger once per process (`serve`, `worker`, worker children)."""
     if log_format not in LOG_FORMATS:
-        raise ValueError(f"VIDEORETALK_LOG_FORMAT must be one of {LOG_FORMATS}, got {log_format!r}")
+        from ..errors import InvalidParameter
+
+        raise InvalidParameter(f"VIDEORETALK_LOG_FORMAT must be one of {LOG_FORMATS}, got {log_format!r}")
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(service) if log_format == "json"
                          else logging.Formatter(TEXT_FORMAT))

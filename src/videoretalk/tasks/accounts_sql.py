@@ -77,7 +77,7 @@ class SQLUploadIndex:
                               .where(uploads.c.object_key == object_key)).first() is not None
 
     def add(self, object_key: str, owner: str, blob_key: str, size: int, created: float) -> None:
-        values = dict(owner=owner, blob_key=blob_key, size=size, created=created)
+        values = {"owner": owner, "blob_key": blob_key, "size": size, "created": created}
         with self.engine.begin() as db:
             try:
                 with db.begin_nested():

@@ -22,7 +22,6 @@ import os
 import socket
 import threading
 import time
-from typing import Any
 
 from ..config import Settings
 from .backends import Backends, open_backends
@@ -145,7 +144,7 @@ class Reconciler:
         while not self._stop.wait(self.backends.settings.cluster.reconcile_interval_seconds):
             try:
                 suspects = reconcile(self.backends, suspects)
-            except Exception as error:  # Redis or the database restarting: try next time
+            except Exception as error:  # noqa: BLE001  # Redis or the database restarting: try next time
                 log.warning("reconcile pass failed: %s", error)
 
     def stop(self) -> None:

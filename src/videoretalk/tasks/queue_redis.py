@@ -174,7 +174,7 @@ class Lease:
                 if not self.client.eval(_RENEW, 1, self.name, self.holder, self.ttl_ms):
                     log.error("lease %s was taken over by another worker", self.name)
                     return
-            except Exception as error:  # Redis restarting: keep trying until it is back
+            except Exception as error:  # noqa: BLE001  # Redis restarting: keep trying until it is back
                 log.warning("could not renew lease %s: %s", self.name, error)
 
     def release(self) -> None:
@@ -183,5 +183,5 @@ class Lease:
             self._thread.join()
         try:
             self.client.eval(_RELEASE, 1, self.name, self.holder)
-        except Exception as error:  # it lapses on its own
+        except Exception as error:  # noqa: BLE001  # it lapses on its own
             log.warning("could not release lease %s: %s", self.name, error)
