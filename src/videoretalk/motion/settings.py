@@ -1,0 +1,35 @@
+"""Mouth-motion settings, read from `VIDEORETALK_MOTION_*` (no heavy imports here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..audio.settings import VadSettings
+from ..errors import InvalidParameter
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    weights: str = ""  # path to a mouth_model.npz; empty = the one in the package
+    lead_s: float = 0.05  # lips move before the sound starts
+    release_s: float = 0.04  # ... and close within ~1-2 frames after it ends
+    ramp_s: float = 0.04  # open/close ramp of the speech gate, avoids pops
+    smooth_s: float = 0.015  # Gaussian sigma on the 10 ms grid; keeps closures (~60 ms)
+    adapt: bool = True
+    adapt_strength: float = 0.05  # ridge pull towards the generic read-out
+    adapt_max_lag_s: float = 0.2  # A/V offset searched in the source video
+    vad: VadSettings = field(default_factory=VadSettings)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "lead_s",
+            "release_s",
+            "ramp_s",
+            "smooth_s",
+            "adapt_strength",
+            "adapt_max_lag_s",
+        ):
+            if getattr(self, name) < 0:
+                raise InvalidParameter(
+                    f"MotionSettings.{name} must be >= 0, got {getattr(self, name)}"
+                )
