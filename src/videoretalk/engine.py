@@ -4,27 +4,37 @@ The pipeline does not know how lips are re-drawn; it hands the engine each sourc
 frame once (`observe`), then the timeline and audio (`plan`), then asks for each
 output frame (`render`). A frame the engine does not edit is returned as the very
 same array, which the pipeline counts as untouched.
+
+`RetalkEngine` chains the three stages:
+    face analysis (`face/`)  → FaceTrack over source frames
+    mouth motion (`motion/`) → MouthMotion over output frames, from the driving audio
+    rendering (`render/`)    → each output frame with its lower face re-drawn
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .config import Settings
-from .media.decode import AudioTrack, DecodedFrame
+from .errors import VideoRetalkError
+from .media.decode import AudioTrack, DecodedFrame, VideoReader, read_audio
 from .media.timeline import Timeline
 
+if TYPE_CHECKING:
+    from .face import FaceTrack
+    from .motion import MouthMotion
+    from .render import MouthRenderer
+
+log = logging.getLogger(__name__)
 
 class LipSyncEngine(Protocol):
     def observe(self, frame: DecodedFrame) -> None: ...
 
-    def plan(
-        self, frame_times: np.ndarray, timeline: Timeline, audio: AudioTrack, source_audio_path: Path
-    ) -> None: ...
+    def plan(self, timeline: Timeline, audio: AudioTrack, reader: VideoReader) -> None: ...
 
     def render(self, output_index: int, frame: DecodedFrame) -> np.ndarray: ...
 
@@ -35,13 +45,80 @@ class PassthroughEngine:
     def observe(self, frame: DecodedFrame) -> None:
         pass
 
-    def plan(
-        self, frame_times: np.ndarray, timeline: Timeline, audio: AudioTrack, source_audio_path: Path
-    ) -> None:
+    def plan(self, timeline: Timeline, audio: AudioTrack, reader: VideoReader) -> None:
         pass
 
     def render(self, output_index: int, frame: DecodedFrame) -> np.ndarray:
         return frame.image
+
+
+class RetalkEngine:
+    """Face analysis → mouth motion → rendering."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ref_image: str | os.PathLike[str] | None = None,
+        query_face_threshold: int | None = None,
+    ) -> None:
+        from .face import FaceAnalyser
+
+        self.settings = settings
+        # Built before any frame is read: a bad reference image fails the job at once.
+        self._analyser = FaceAnalyser(
+            settings.face,
+            ref_image=ref_image,
+            query_face_threshold=170 if query_face_threshold is None else query_face_threshold,
+        )
+        self.track: FaceTrack | None = None
+        self.motion: MouthMotion | None = None
+        self._renderer: MouthRenderer | None = None
+        self._timeline: Timeline | None = None
+
+    def observe(self, frame: DecodedFrame) -> None:
+        self._analyser.add(frame)
+
+    def plan(self, timeline: Timeline, audio: AudioTrack, reader: VideoReader) -> None:
+        from .motion import predict_mouth_motion
+        from .render import MouthRenderer
+
+        # 1. The person's face on every source frame (raises FaceNotMatch for a
+        #    reference image that matches no one).
+        self.track = track = self._analyser.finish()
+        self._timeline = timeline
+        if not track.present.any():
+            log.info("no target face in the video: every frame is left as it is")
+            return
+        # 2. Mouth shapes for every output frame; the source's own speech (if any)
+        #    adapts the audio→mouth mapping to this speaker.
+        self.motion = predict_mouth_motion(
+            audio,
+            timeline.output_times,
+            face_track=track,
+            source_audio=_own_speech(reader),
+            settings=self.settings.motion,
+        )
+        # 3. Mouth texture from the person's own frames, collected in one decode pass
+        #    over just the chosen frames.
+        renderer = MouthRenderer(self.settings.render, mouth_indices=self.motion.point_indices)
+        renderer.prepare(track, exemplar_frames=np.unique(timeline.source_index))
+        for frame in reader.frames_at(renderer.wanted_frames):
+            renderer.observe(frame)
+        renderer.reset()
+        self._renderer = renderer
+
+    def render(self, output_index: int, frame: DecodedFrame) -> np.ndarray:
+        if self._renderer is None or self.motion is None:
+            return frame.image
+        return self._renderer.render(frame, frame.index, self.motion.shapes[output_index])
+
+
+def _own_speech(reader: VideoReader) -> AudioTrack | None:
+    """The source video's own audio track, if it has one (for speaker adaptation)."""
+    try:
+        return read_audio(reader.path)
+    except VideoRetalkError:  # no audio stream, or an undecodable one: adapt without it
+        return None
 
 
 def load_engine(
@@ -49,5 +126,7 @@ def load_engine(
     ref_image: str | os.PathLike[str] | None = None,
     query_face_threshold: int | None = None,
 ) -> LipSyncEngine:
-    """The one place that chooses the engine implementation."""
-    return PassthroughEngine()
+    """The one place that chooses the engine implementation (`VIDEORETALK_ENGINE`)."""
+    if settings.engine == "passthrough":
+        return PassthroughEngine()
+    return RetalkEngine(settings, ref_image=ref_image, query_face_threshold=query_face_threshold)

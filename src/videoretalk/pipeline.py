@@ -80,7 +80,7 @@ def retalk(
 
         # 3. Timeline: which source frame is shown when, and for how long the output runs.
         timeline = plan_timeline(frame_times, driving_audio.duration, video_extension)
-        engine.plan(frame_times, timeline, driving_audio, source_audio_path=Path(video))
+        engine.plan(timeline, driving_audio, reader)
 
         # 4. Second pass: render each output frame and encode it with the audio.
         width, height = video_info.width // 2 * 2, video_info.height // 2 * 2  # yuv420p needs even sides

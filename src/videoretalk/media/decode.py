@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -99,6 +99,33 @@ class VideoReader:
             if index > last:
                 break
             yield self._to_decoded(index, pts[index], frame, pts[0])
+
+    def frames_at(self, indices: Iterable[int]) -> Iterator[DecodedFrame]:
+        """Only the frames at `indices`, in order, from one forward decode.
+
+        Frames in between are decoded (H.264 needs them) but never converted to RGB,
+        which is most of the cost of a pass that wants a few dozen frames.
+        """
+        wanted = sorted(set(indices))
+        if not wanted:
+            return
+        pts = self._known_pts()
+        pending = iter(wanted)
+        target = next(pending)
+        self._container.seek(pts[target], stream=self._stream, backward=True)
+        for frame in self._decode():
+            index = self._index_of(frame)
+            if index is None or index < target:
+                continue
+            while index > target:  # the wanted frame failed to decode: skip it
+                target = next(pending, -1)
+                if target < 0:
+                    return
+            if index == target:
+                yield self._to_decoded(index, pts[index], frame, pts[0])
+                target = next(pending, -1)
+                if target < 0:
+                    return
 
     # -- backward -----------------------------------------------------------
     def frames_backward(self, first: int, last: int) -> Iterator[DecodedFrame]:
