@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         f"speed: 60 s of audio in {speed(args.weights if not args.weights_dir else next(iter(folds.values()))):.2f} s"
     )
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps(rows, indent=1, default=float))
     return 0
 
 

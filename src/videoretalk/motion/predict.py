@@ -150,14 +150,13 @@ def adapt_to_speaker(
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
     feats = analyse_audio(source_audio, settings.vad)
-    within = times <= feats.duration
-    if (present & within & np.isin(np.arange(times.size), np.flatnonzero(present))).sum() * (
-        np.median(np.diff(times)) if times.size > 1 else 0.0
-    ) < MIN_ADAPT_SECONDS or feats.speech.sum() * STEP_SECONDS < MIN_ADAPT_SECONDS:
+    keep = present & (times <= feats.duration)
+    frame_step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+    seen_seconds = keep.sum() * frame_step
+    if min(seen_seconds, feats.speech.sum() * STEP_SECONDS) < MIN_ADAPT_SECONDS:
         return None
     hidden = model.hidden(feats.log_mel)
     canonical = np.asarray(face_track.canonical, np.float32)
-    keep = present & within
     real_open = mouth_opening(canonical[keep])
     # The source's own A/V offset: shift that best lines up the generic prediction.
     gap = _generic_opening_grid(model, hidden)

@@ -16,7 +16,7 @@ class MotionSettings:
     ramp_s: float = 0.04  # open/close ramp of the speech gate, avoids pops
     smooth_s: float = 0.015  # Gaussian sigma on the 10 ms grid; keeps closures (~60 ms)
     adapt: bool = True
-    adapt_strength: float = 0.05  # ridge pull towards the generic read-out
+    adapt_strength: float = 0.3  # ridge pull towards the generic read-out (see benchmark)
     adapt_max_lag_s: float = 0.2  # A/V offset searched in the source video
     vad: VadSettings = field(default_factory=VadSettings)
 
