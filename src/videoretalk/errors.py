@@ -2,6 +2,7 @@
 
     VideoRetalkError                      500  InternalError
     ├── InvalidParameter                  400  InvalidParameter
+    │   └── UnsupportedOperation          400  UnsupportedOperation  (e.g. cancel a RUNNING task)
     ├── InvalidFile                       400  InvalidFile            (input media rejected)
     │   ├── InvalidFileFormat             400  InvalidFile.Format
     │   ├── InvalidFileSize               400  InvalidFile.Size
@@ -47,6 +48,7 @@ __all__ = [
     "Throttling",
     "URLConnectionRefused",
     "URLTimeout",
+    "UnsupportedOperation",
     "VideoRetalkError",
     "error_for_code",
 ]
@@ -68,6 +70,10 @@ class VideoRetalkError(Exception):
 
 class InvalidParameter(VideoRetalkError, ValueError):
     code, status = "InvalidParameter", 400
+
+
+class UnsupportedOperation(InvalidParameter):
+    code = "UnsupportedOperation"
 
 
 class InvalidFile(VideoRetalkError, ValueError):

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import AccessDenied, InvalidParameter, Throttling
+from ..errors import AccessDenied, InvalidParameter, Throttling, UnsupportedOperation
 from ..tasks.records import (
     TaskInputs,
     TaskRecord,
@@ -29,11 +29,6 @@ router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
 SUBMIT_PATH = "/services/aigc/image2video/video-synthesis"
 MAX_PAGE_SIZE = 100
-
-
-class UnsupportedOperation(InvalidParameter):
-    # DashScope's code for cancelling a task that is not PENDING.
-    code = "UnsupportedOperation"
 
 
 @router.post(SUBMIT_PATH)
