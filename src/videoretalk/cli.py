@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from .api.cli import add_commands as add_service_commands
-from .eval.command import add_eval_command
 from .errors import VideoRetalkError
+from .eval.command import add_eval_command
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1

@@ -11,12 +11,11 @@ import hashlib
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..tasks.store import connect
+from ..tasks.store import open_db
 
 __all__ = ["ApiKey", "KeyStore"]
 
@@ -58,13 +57,8 @@ class KeyStore:
         with self._db() as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_db(self.path)
 
     def create(self, name: str, submits_per_second: float | None = None,
                max_active_tasks: int | None = None) -> tuple[ApiKey, str]:

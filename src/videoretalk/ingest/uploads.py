@@ -16,17 +16,16 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from ..errors import AccessDenied, InvalidFileSize, InvalidParameter, InvalidURL
 from ..storage.blobs import BlobStore
 from ..storage.signing import Signer
-from ..tasks.store import connect
+from ..tasks.store import open_db
 
 __all__ = ["OSS_SCHEME", "UploadIndex", "UploadPolicy", "Uploads"]
 
@@ -77,13 +76,8 @@ class SQLiteUploadIndex:
         with self._db() as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.db_path)
-        try:
-            yield conn
-        finally:
-            conn.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_db(self.db_path)
 
     def exists(self, object_key: str) -> bool:
         with self._db() as db:
@@ -130,7 +124,7 @@ class Uploads:
         upload_dir = f"videoretalk/{owner}/{secrets.token_hex(8)}"
         expires = time.time() + self.policy_ttl_seconds
         document = {
-            "expiration": datetime.fromtimestamp(expires, timezone.utc)
+            "expiration": datetime.fromtimestamp(expires, UTC)
             .strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "conditions": [
                 ["content-length-range", 0, self.max_bytes],
@@ -163,7 +157,7 @@ class Uploads:
             upload_dir = str(conditions[1][2])
         except (ValueError, KeyError, IndexError, TypeError):
             raise AccessDenied("upload policy is malformed") from None
-        if expiration.replace(tzinfo=timezone.utc).timestamp() < time.time():
+        if expiration.replace(tzinfo=UTC).timestamp() < time.time():
             raise AccessDenied("upload policy has expired; ask for a new one")
         name = object_key[len(upload_dir):] if object_key.startswith(upload_dir) else ""
         if not name or "/" in name or name in (".", ".."):

@@ -14,12 +14,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Self
 
 import av
 import av.error
 import numpy as np
 
 from ..errors import InvalidFileOpenError
+from .probe import upright_rotation
 
 # Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
 REVERSE_CHUNK_FRAMES = 48
@@ -60,7 +62,7 @@ class VideoReader:
     def close(self) -> None:
         self._container.close()
 
-    def __enter__(self) -> VideoReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -171,7 +173,7 @@ class VideoReader:
 
     def _to_decoded(self, index: int, pts: int, frame: av.VideoFrame, first_pts: int) -> DecodedFrame:
         if self._rotation is None:
-            self._rotation = int(round(frame.rotation / 90.0)) % 4 * 90
+            self._rotation = upright_rotation(frame)
         image = frame.to_ndarray(format="rgb24")
         if self._rotation:
             # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.
@@ -232,5 +234,5 @@ def read_audio(
     channels = 1 if layout == "mono" else 2
     samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
     if declared is not None:
-        samples = samples[:, : int(round(declared * rate))]
+        samples = samples[:, : round(declared * rate)]
     return AudioTrack(samples=samples.astype(np.float32, copy=False), sample_rate=rate)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
+from typing import Self
 
 import av
 import numpy as np
@@ -64,7 +65,7 @@ class VideoWriter:
         if rate not in _AAC_RATES:
             samples, rate = _resample(samples, rate, 48000), 48000
         self._audio_rate = rate
-        wanted = int(round(duration * rate))
+        wanted = round(duration * rate)
         if samples.shape[1] < wanted:
             # Only possible by rounding (audio is never shorter than the output):
             # pad with silence rather than end the audio early.
@@ -73,7 +74,7 @@ class VideoWriter:
 
     def write(self, image: np.ndarray, time: float) -> None:
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts = int(round(time / OUTPUT_TIME_BASE))
+        frame.pts = round(time / OUTPUT_TIME_BASE)
         frame.time_base = OUTPUT_TIME_BASE
         self._container.mux(self._video.encode(frame))
         self.frames_written += 1
@@ -112,7 +113,7 @@ class VideoWriter:
         finally:
             self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> VideoWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:

@@ -117,7 +117,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         codec=codec,
         coded_width=width,
         coded_height=height,
-        rotation=_upright_rotation(first),
+        rotation=upright_rotation(first),
         duration=duration,
         fps=fps,
         frame_count=count,
@@ -149,9 +149,9 @@ def _demux_video_times(container: av.container.InputContainer, stream: av.VideoS
     return times
 
 
-def _upright_rotation(frame: av.VideoFrame) -> int:
+def upright_rotation(frame: av.VideoFrame) -> int:
     """FFmpeg's display matrix angle, normalised to 0/90/180/270 counter-clockwise."""
-    return int(round(frame.rotation / 90.0)) % 4 * 90
+    return round(frame.rotation / 90.0) % 4 * 90
 
 
 def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from .store import connect
+from .store import open_db
 
 __all__ = ["SQLiteTaskQueue", "TaskQueue"]
 
@@ -51,13 +50,8 @@ class SQLiteTaskQueue:
         with self._db() as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_db(self.path)
 
     def put(self, task_id: str) -> None:
         with self._db() as db:

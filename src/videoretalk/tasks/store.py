@@ -14,7 +14,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -97,6 +97,16 @@ CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
 _ACTIVE = (TaskStatus.PENDING.value, TaskStatus.RUNNING.value)
 
 
+@contextmanager
+def open_db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection for one unit of work, always closed afterwards."""
+    conn = connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A short-lived connection: cheap in SQLite, and safe across threads and processes."""
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
@@ -114,13 +124,8 @@ class SQLiteTaskStore:
             db.executescript(_SCHEMA)
             _add_missing_columns(db)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_db(self.path)
 
     def create(self, record: TaskRecord) -> None:
         with self._db() as db:
