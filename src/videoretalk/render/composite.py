@@ -33,6 +33,24 @@ def feathered_polygon(polygon: np.ndarray, shape: tuple[int, int], origin: tuple
     return (t * t * (3 - 2 * t)).astype(np.float32)  # smoothstep: no visible ramp ends
 
 
+def outside_distance(polygon: np.ndarray, shape: tuple[int, int], origin: tuple[int, int]) -> np.ndarray:
+    """float32 distance (px) from each pixel to `polygon` (0 inside), over a box of `shape`.
+
+    One distance transform gives every soft mask around the lips at once: grown, feathered,
+    and the colour ring beyond — cheaper than a dilation per mask.
+    """
+    h, w = shape
+    outside = np.full((h, w), 255, np.uint8)
+    pts = np.round(polygon[:, :2] - np.array(origin, np.float32)).astype(np.int32)
+    cv2.fillPoly(outside, [pts], 0, lineType=cv2.LINE_8)
+    return cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0, 1)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
 def colour_offset(reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, sigma_px: float) -> np.ndarray:
     """Smooth additive field (H, W, 3) taking `patch` to `reference` as measured on `ring`."""
     ring = ring.astype(np.float32)

@@ -32,8 +32,10 @@ from ..media.decode import DecodedFrame
 from . import composite, interior
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
-from .topology import LIPS_INNER, NUM_POINTS, LIPS_OUTER, default_mouth_region
+from .topology import LIPS_INNER, LIPS_OUTER, NOSE_BOTTOM, NUM_POINTS, default_mouth_region
 from .warp import (
+    Box,
+    MeshTopology,
     PiecewiseMap,
     face_axes,
     jaw_ring,
@@ -88,6 +90,7 @@ class MouthRenderer:
         self._teeth = interior.DEFAULT_TEETH_RGB
         self._lips = np.array([0.6, 0.35, 0.35], np.float32)
         self._keep = np.arange(NUM_POINTS)
+        self._topology = MeshTopology()
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -181,16 +184,25 @@ class MouthRenderer:
         targets = np.concatenate([mesh_points(moved), ring])[keep]
         face_poly = lower_face_polygon(cur, ring)
         box = lower_face_box([face_poly], image.shape, margin=2)
-        pm = PiecewiseMap(targets, box, s.map_step_px)
-        origin = (box.x0, box.y0)
+        # The map is sampled finely only in a box just around the lips (their feather and
+        # the colour ring), where lip contours must land exactly; over the rest of the lower
+        # face the displacement is smooth and a coarser grid gives the same pixels.
+        reach = (s.mouth_margin_iod + s.mouth_feather_iod) * iod
+        ring_px = COLOUR_RING_IOD * iod if s.colour_match else 0.0
+        mbox = _intersect(lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2), box)
+        local = (slice(mbox.y0 - box.y0, mbox.y1 - box.y0), slice(mbox.x0 - box.x0, mbox.x1 - box.x0))
+        sources = np.concatenate([mesh_points(cur), ring])[keep]
+        coarse = PiecewiseMap(targets, box, s.skin_map_step_px, topology=self._topology)
+        pm = PiecewiseMap(targets, mbox, s.map_step_px, topology=self._topology)
         # b. skin: the current frame's own lower face, moved
-        mx, my = pm.sample_map(np.concatenate([mesh_points(cur), ring])[keep])
+        mx, my = coarse.sample_map(sources)
         out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        mx, my = pm.sample_map(sources)
+        region = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
 
         # c. mouth from exemplars
-        shape = box.shape
-        mouth_alpha = composite.feathered_polygon(moved[LIPS_OUTER], shape, origin, s.mouth_feather_iod * iod,
-                                                  grow_px=(s.mouth_margin_iod + s.mouth_feather_iod) * iod)
+        dist = composite.outside_distance(moved[LIPS_OUTER], mbox.shape, (mbox.x0, mbox.y0))
+        mouth_alpha = composite.smoothstep((reach - dist) / max(s.mouth_feather_iod * iod, 1e-3))
         full = np.array(track.canonical[i], np.float32, copy=True)
         full[self.mouth_indices] = target
         t_open = inner_gap(full)
@@ -199,41 +211,49 @@ class MouthRenderer:
         ex_open = 0.0
         if chooser.bank:
             cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights))
-            mouth = self._warp_exemplar(pm, chooser.bank[cur_k])
+            mouth = self._warp_exemplar(pm, chooser.bank[cur_k], mbox)
             ex_open = chooser.bank[cur_k].opening
             if prev_k is not None:
-                mouth = composite.blend(self._warp_exemplar(pm, chooser.bank[prev_k]), mouth,
-                                        np.full(shape, fade, np.float32))
+                mouth = composite.blend(self._warp_exemplar(pm, chooser.bank[prev_k], mbox), mouth,
+                                        np.full(mbox.shape, fade, np.float32))
                 ex_open = fade * ex_open + (1 - fade) * chooser.bank[prev_k].opening
             if s.colour_match:
-                reach = (s.mouth_margin_iod + s.mouth_feather_iod) * iod
-                outer = composite.feathered_polygon(moved[LIPS_OUTER], shape, origin, 1.0,
-                                                    grow_px=reach + COLOUR_RING_IOD * iod)
-                ring_mask = outer * (mouth_alpha <= 0)
-                offset = composite.colour_offset(out, mouth, ring_mask, sigma_px=0.25 * iod)
+                ring_mask = np.clip(reach + ring_px - dist, 0, 1) * (dist >= reach)
+                offset = composite.colour_offset(region, mouth, ring_mask, sigma_px=0.25 * iod)
                 mouth = mouth + offset
-            out = composite.blend(out, mouth, mouth_alpha)
+            region = composite.blend(region, mouth, mouth_alpha)
         else:
             ex_open = inner_gap(track.canonical[i])
 
-        # d. painted interior where no exemplar opens wide enough
+        # d. painted interior where no exemplar opens wide enough (only inside the inner lips)
         if s.synthesise_interior:
             w = (_smoothstep(t_open / max(ex_open, 1e-3), *SYNTH_RATIO)
                  * _smoothstep(t_open, *SYNTH_MIN_OPENING))
             if w > 0:
-                painted, inside = interior.paint_interior(moved, shape, self._teeth, self._lips, origin)
-                out = composite.blend(out, painted + offset, inside * w)
+                ibox = _intersect(lower_face_box([moved[LIPS_INNER]], image.shape, margin=3), mbox)
+                inner = (slice(ibox.y0 - mbox.y0, ibox.y1 - mbox.y0), slice(ibox.x0 - mbox.x0, ibox.x1 - mbox.x0))
+                painted, inside = interior.paint_interior(moved, ibox.shape, self._teeth, self._lips,
+                                                          (ibox.x0, ibox.y0))
+                shift = offset[inner] if isinstance(offset, np.ndarray) else offset
+                region[inner] = composite.blend(region[inner], painted + shift, inside * w)
+        out[local] = region
 
         # e. composite under the lower-face mask
-        face_alpha = composite.feathered_polygon(face_poly, shape, origin, s.face_feather_iod * iod)
-        region = image[box.slice()].astype(np.float32)
+        face_alpha = composite.feathered_polygon(face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod)
+        source = image[box.slice()]
         result = image.copy()
-        result[box.slice()] = np.clip(composite.blend(region, out, face_alpha) + 0.5, 0, 255).astype(np.uint8)
+        result[box.slice()] = np.clip(composite.blend(source.astype(np.float32), out, face_alpha) + 0.5,
+                                      0, 255).astype(np.uint8)
         return result
 
-    def _warp_exemplar(self, pm: PiecewiseMap, ex: Exemplar) -> np.ndarray:
-        mx, my = pm.sample_map(ex.points[self._keep])
+    def _warp_exemplar(self, pm: PiecewiseMap, ex: Exemplar, region: Box) -> np.ndarray:
+        mx, my = pm.sample_map(ex.points[self._keep], region=region)
         return cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+
+
+def _intersect(a: Box, b: Box) -> Box:
+    x0, y0 = max(a.x0, b.x0), max(a.y0, b.y0)
+    return Box(x0, y0, max(min(a.x1, b.x1), x0 + 1), max(min(a.y1, b.y1), y0 + 1))
 
 
 # Undriven mesh points closer than this to the lips (inter-ocular units) are left out of
@@ -241,6 +261,12 @@ class MouthRenderer:
 # open one (or the reverse) puts them on the wrong side of a lip line — the mapping folds
 # and teeth and lips come out zig-zagged.
 LIP_BODY_MARGIN_IOD = 0.04
+
+
+# Points this far above the nose bottom (inter-ocular units) are left out too: they never
+# move, lie outside the lower-face mask (whose top is the nose bottom), and blinking eyelids
+# and irises would otherwise fold the kept triangulation and force a new one every few frames.
+ABOVE_NOSE_IOD = 0.35
 
 
 def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int]) -> np.ndarray:
@@ -252,8 +278,11 @@ def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int])
     mean = np.asarray(track.canonical, np.float32)[present].mean(0)[:, :2]
     lips = mean[LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
     iod = float(np.linalg.norm(mean[263] - mean[33]))
+    down, _ = face_axes(mean)
+    level = (mean - mean[NOSE_BOTTOM]) @ down
     drop = [p for p in range(NUM_POINTS) if p not in driven
-            and cv2.pointPolygonTest(lips, (float(mean[p, 0]), float(mean[p, 1])), True) > -LIP_BODY_MARGIN_IOD * iod]
+            and (cv2.pointPolygonTest(lips, (float(mean[p, 0]), float(mean[p, 1])), True) > -LIP_BODY_MARGIN_IOD * iod
+                 or level[p] < -ABOVE_NOSE_IOD * iod)]
     keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
     return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
 

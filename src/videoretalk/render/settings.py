@@ -22,8 +22,10 @@ class RenderSettings:
     mouth_margin_iod: float = 0.05     # exemplar lips pasted this far beyond the outer lip line
     mouth_feather_iod: float = 0.08
     face_feather_iod: float = 0.15
-    # Coarse-grid spacing of the warp map in output pixels (texture is always full resolution).
+    # Coarse-grid spacing of the warp map in output pixels (texture is always full resolution):
+    # around the lips, and over the rest of the lower face (a smooth, small displacement).
     map_step_px: int = 3
+    skin_map_step_px: int = 6
     colour_match: bool = True
     synthesise_interior: bool = True
 
@@ -38,5 +40,6 @@ class RenderSettings:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise InvalidParameter(f"render.{name} must be in [0, 1] inter-ocular units, got {value}.")
-        if not 1 <= self.map_step_px <= 16:
-            raise InvalidParameter("render.map_step_px must be in 1..16.")
+        for name in ("map_step_px", "skin_map_step_px"):
+            if not 1 <= getattr(self, name) <= 16:
+                raise InvalidParameter(f"render.{name} must be in 1..16.")

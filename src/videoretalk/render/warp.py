@@ -9,7 +9,8 @@ so an open mouth lowers the chin and stretches the cheeks without tearing.
 Pixels are moved by a piecewise-affine map over a Delaunay triangulation of the *target*
 points (backward mapping: every output pixel knows where to sample), evaluated on a coarse
 grid and upsampled as a displacement field — the field is smooth, the texture is sampled
-at full resolution by `cv2.remap`.
+at full resolution by `cv2.remap`. The triangulation is kept from frame to frame while it
+stays valid (`MeshTopology`), and grid nodes are located in it all at once (`_locate`).
 """
 
 from __future__ import annotations
@@ -150,73 +151,91 @@ def lower_face_box(points: list[np.ndarray], image_shape: tuple[int, ...], margi
     return Box(x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
 
 
+class MeshTopology:
+    """Triangles over the target points, re-used from frame to frame while they stay valid.
+
+    A triangulation whose triangles all keep a positive orientation inside a fixed outer
+    boundary still tiles the plane exactly once, so the previous frame's triangles serve
+    as long as no target point has crossed an edge; only then is Qhull run again (~2 ms
+    for 500 points, more than the rest of the map). Keeping the topology also keeps the
+    piecewise map from flipping edges between frames.
+    """
+
+    def __init__(self) -> None:
+        self.simplices: np.ndarray | None = None
+        self.rebuilds = 0
+
+    def triangles(self, points: np.ndarray) -> np.ndarray:
+        if self.simplices is not None and len(self.simplices) and int(self.simplices.max()) < len(points):
+            if (_signed_area(points, self.simplices) > -FOLD_AREA_PX2).all():
+                return self.simplices
+        simplices = Delaunay(points).simplices.astype(np.int32)
+        flip = _signed_area(points, simplices) < 0
+        simplices[flip] = simplices[flip][:, [0, 2, 1]]
+        self.simplices = simplices
+        self.rebuilds += 1
+        return simplices
+
+
+# A kept triangle turned inside out by more than this (px^2, twice the area) triggers a fresh
+# triangulation. Flat triangles are fine (a closed mouth puts both inner lips on one line:
+# they cover no pixel); a fold this small moves no pixel visibly.
+FOLD_AREA_PX2 = 0.05
+
+
+def _signed_area(points: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    a, b, c = points[simplices[:, 0]], points[simplices[:, 1]], points[simplices[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 least-squares similarity taking `src` points onto `dst` (closed form, no RANSAC)."""
+    ms, md = src.mean(0), dst.mean(0)
+    a = (src[:, 0] - ms[0]) + 1j * (src[:, 1] - ms[1])
+    b = (dst[:, 0] - md[0]) + 1j * (dst[:, 1] - md[1])
+    k = complex((np.conj(a) * b).sum() / max(float((np.abs(a) ** 2).sum()), 1e-9))
+    rot = np.array([[k.real, -k.imag], [k.imag, k.real]])
+    return np.hstack([rot, (md - rot @ ms)[:, None]])
+
+
 class PiecewiseMap:
     """Barycentric coordinates of a coarse grid over `box` in a triangulation of target points.
 
     `sample_map(sources)` turns per-point source positions into full-resolution remap
     coordinates; one triangulation serves every source (current frame, exemplars).
+    Grid node (j, k) sits at pixel (x0 + (j + 0.5) * step - 0.5, y0 + ...), the centre of a
+    step x step cell, so `cv2.resize` by exactly `step` upsamples the coarse field.
     """
 
-    def __init__(self, targets: np.ndarray, box: Box, step: int = MAP_STEP_PX) -> None:
+    def __init__(self, targets: np.ndarray, box: Box, step: int = MAP_STEP_PX,
+                 topology: MeshTopology | None = None) -> None:
         h, w = box.shape
-        corners = np.array([[box.x0 - 2, box.y0 - 2], [box.x1 + 2, box.y0 - 2],
-                            [box.x0 - 2, box.y1 + 2], [box.x1 + 2, box.y1 + 2]], np.float32)
-        self.box = box
-        self.targets = np.concatenate([targets, corners]).astype(np.float64)
-        gx = np.linspace(0, w - 1, max(2, int(np.ceil((w - 1) / step)) + 1))
-        gy = np.linspace(0, h - 1, max(2, int(np.ceil((h - 1) / step)) + 1))
-        self._grid_shape = (len(gy), len(gx))
-        xx, yy = np.meshgrid(gx + box.x0, gy + box.y0)
-        q = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float64)
-        tri = Delaunay(self.targets)
-        simplex = _rasterise(tri, self.targets, box, gx, gy).ravel()
-        # Barycentric coordinates from each triangle's 2x2 edge matrix (Delaunay.transform
-        # is the same thing but orders of magnitude slower to build).
-        v = self.targets[tri.simplices]
-        e1, e2 = v[:, 0] - v[:, 2], v[:, 1] - v[:, 2]
-        det = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
-        det = np.where(np.abs(det) < 1e-9, 1e-9, det)
+        self.box, self.step = box, step
+        nx, ny = -(-w // step), -(-h // step)
+        self._grid_shape = (ny, nx)
+        span = np.array([nx * step, ny * step], np.float64)
+        lo = np.array([box.x0, box.y0], np.float64)
+        # Corners well outside the box, so that the box moving by a pixel between frames
+        # does not tip the thin triangles between the jaw ring and a corner over.
+        far = float(span.sum()) / 2
+        corners = np.array([lo - far, [lo[0] + span[0] + far, lo[1] - far],
+                            [lo[0] - far, lo[1] + span[1] + far], lo + span + far])
+        self.targets = np.concatenate([np.asarray(targets, np.float64), corners])
+        simplices = (topology or MeshTopology()).triangles(self.targets)
+        # Target points in grid units (node j at j; pixel x = x0 + (j + 0.5) * step - 0.5).
+        g = (self.targets - lo + 0.5) / step - 0.5
+        node, tri, bary = _locate(g, simplices, nx, ny)
+        self._verts = np.zeros((nx * ny, 3), np.int32)
+        self._bary = np.zeros((nx * ny, 3), np.float32)
+        self._inside = np.zeros(nx * ny, bool)
+        self._verts[node], self._bary[node], self._inside[node] = simplices[tri], bary, True
+        jx, jy = np.meshgrid(np.arange(nx), np.arange(ny))
+        self._q = (np.stack([jx.ravel(), jy.ravel()], 1) * step + lo + (step - 1) / 2).astype(np.float32)
 
-        def bary(idx: np.ndarray, s: np.ndarray) -> np.ndarray:
-            d = q[idx] - v[s, 2]
-            b0 = (e2[s, 1] * d[:, 0] - e2[s, 0] * d[:, 1]) / det[s]
-            b1 = (e1[s, 0] * d[:, 1] - e1[s, 1] * d[:, 0]) / det[s]
-            return np.stack([b0, b1, 1 - b0 - b1], 1)
-
-        every = np.arange(len(q))
-        self._bary = bary(every, np.maximum(simplex, 0))
-        # Nodes the raster missed or put in the wrong (thin) triangle: exact lookup, few of them.
-        # Walk them to the neighbouring triangle that contains them best (a few steps suffice).
-        for _ in range(4):
-            bad = np.flatnonzero((simplex >= 0) & (self._bary.min(1) < -0.02))
-            if not len(bad):
-                break
-            best_s, best_b = simplex[bad], self._bary[bad]
-            for k in range(3):
-                nb = tri.neighbors[simplex[bad], k]
-                cand = bary(bad, np.maximum(nb, 0))
-                better = (nb >= 0) & (cand.min(1) > best_b.min(1))
-                best_s = np.where(better, nb, best_s)
-                best_b = np.where(better[:, None], cand, best_b)
-            simplex[bad], self._bary[bad] = best_s, best_b
-        missed = np.flatnonzero(simplex < 0)
-        if len(missed):
-            simplex[missed] = tri.find_simplex(q[missed], bruteforce=False, tol=1e-6)
-            self._bary[missed] = bary(missed, np.maximum(simplex[missed], 0))
-        inside = simplex >= 0
-        s = np.where(inside, simplex, 0)
-        self._bary[~inside] = 0.0
-        self._verts = tri.simplices[s]
-        self._inside = inside
-        self._q = q
-        self._pix = np.meshgrid(np.arange(box.x0, box.x1, dtype=np.float32),
-                                np.arange(box.y0, box.y1, dtype=np.float32))
-        # Where each output pixel falls on the coarse grid (end points aligned).
-        self._up = np.meshgrid(np.arange(w, dtype=np.float32) * ((len(gx) - 1) / max(w - 1, 1)),
-                               np.arange(h, dtype=np.float32) * ((len(gy) - 1) / max(h - 1, 1)))
-
-    def sample_map(self, sources: np.ndarray, offset: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
-        """(map_x, map_y) float32 of the box's shape: where each output pixel samples `sources`' image.
+    def sample_map(self, sources: np.ndarray, offset: tuple[float, float] = (0.0, 0.0),
+                   region: Box | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y) float32 over `region` (default: the whole box): where each output pixel
+        samples `sources`' image.
 
         `sources` has one row per target point (corners excluded: they map by the best
         similarity of the points, so a source crop of any size is covered). `offset` is
@@ -224,34 +243,55 @@ class PiecewiseMap:
         """
         src = np.asarray(sources, np.float64)
         n = len(src)
-        tgt = self.targets[:n]
-        m, _ = cv2.estimateAffinePartial2D(tgt.astype(np.float32), src.astype(np.float32))
-        if m is None:
-            m = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
-        corners = self.targets[n:] @ m[:, :2].T + m[:, 2]
-        allsrc = np.concatenate([src, corners])
-        mapped = (self._bary[:, :, None] * allsrc[self._verts]).sum(1)
-        mapped[~self._inside] = self._q[~self._inside] @ m[:, :2].T + m[:, 2]
-        disp = (mapped - self._q).reshape(*self._grid_shape, 2).astype(np.float32)
-        disp = cv2.remap(disp, self._up[0], self._up[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        m = similarity_fit(self.targets[:n], src)
+        allsrc = np.concatenate([src, self.targets[n:] @ m[:, :2].T + m[:, 2]]).astype(np.float32)
+        mapped = np.einsum("nk,nkc->nc", self._bary, allsrc[self._verts])
+        out = ~self._inside
+        if out.any():
+            mapped[out] = self._q[out] @ m[:, :2].T.astype(np.float32) + m[:, 2].astype(np.float32)
+        disp = (mapped - self._q).reshape(*self._grid_shape, 2)
+        region = region or self.box
+        step, box = self.step, self.box
+        # Grid window covering the region plus one node each side, upsampled by exactly `step`.
+        j0 = max(0, (region.x0 - box.x0) // step - 1)
+        k0 = max(0, (region.y0 - box.y0) // step - 1)
+        j1 = min(self._grid_shape[1], -(-(region.x1 - box.x0) // step) + 1)
+        k1 = min(self._grid_shape[0], -(-(region.y1 - box.y0) // step) + 1)
+        window = np.ascontiguousarray(disp[k0:k1, j0:j1])
+        up = cv2.resize(window, ((j1 - j0) * step, (k1 - k0) * step), interpolation=cv2.INTER_LINEAR)
+        px, py = region.x0 - box.x0 - j0 * step, region.y0 - box.y0 - k0 * step
+        h, w = region.shape
+        up = up[py:py + h, px:px + w]
+        xs = np.arange(region.x0, region.x1, dtype=np.float32) - np.float32(offset[0])
+        ys = np.arange(region.y0, region.y1, dtype=np.float32) - np.float32(offset[1])
         # Upsampling a displacement (not absolute coordinates) keeps exact identity where it is 0.
-        map_x = self._pix[0] + disp[..., 0] - np.float32(offset[0])
-        map_y = self._pix[1] + disp[..., 1] - np.float32(offset[1])
-        return map_x, map_y
+        return up[..., 0] + xs[None, :], up[..., 1] + ys[:, None]
 
 
-def _rasterise(tri: Delaunay, points: np.ndarray, box: Box, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    """Triangle index at every grid node (-1 outside), by drawing the triangles.
+def _locate(g: np.ndarray, simplices: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For grid nodes inside the triangles: (node index, triangle, barycentric weights).
 
-    `Delaunay.find_simplex` walks the mesh per query and is ~100x slower for 10^4 nodes; a
-    node on a shared edge may get either neighbour, harmless for a continuous piecewise map.
+    Vectorised: every triangle lists the nodes of its bounding box, all candidates get
+    barycentric coordinates at once, and the ones inside (a small tolerance so shared
+    edges are never missed) are kept; a node on an edge may take either neighbour, which
+    is harmless for a continuous piecewise map.
     """
-    sx = (gx[-1] - gx[0]) / max(len(gx) - 1, 1) or 1.0
-    sy = (gy[-1] - gy[0]) / max(len(gy) - 1, 1) or 1.0
-    grid = (points - np.array([box.x0, box.y0])) / np.array([sx, sy])
-    shift = 4  # sub-pixel vertex precision: 1/16 of a grid cell
-    fixed = np.round(grid * (1 << shift)).astype(np.int32)
-    labels = np.full((len(gy), len(gx)), -1, np.int32)
-    for k, simplex in enumerate(tri.simplices):
-        cv2.fillConvexPoly(labels, fixed[simplex], k, lineType=cv2.LINE_8, shift=shift)
-    return labels
+    v = g[simplices]                                        # (T, 3, 2)
+    lo = np.clip(np.ceil(v.min(1) - 1e-6), 0, [nx, ny]).astype(np.int64)
+    hi = np.clip(np.floor(v.max(1) + 1e-6), -1, [nx - 1, ny - 1]).astype(np.int64)
+    size = np.maximum(hi - lo + 1, 0)
+    counts = size[:, 0] * size[:, 1]
+    tri = np.repeat(np.arange(len(simplices)), counts)
+    local = np.arange(len(tri)) - np.repeat(np.cumsum(counts) - counts, counts)
+    cx = lo[tri, 0] + local % size[tri, 0]
+    cy = lo[tri, 1] + local // size[tri, 0]
+    e1, e2 = v[:, 0] - v[:, 2], v[:, 1] - v[:, 2]
+    det = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    dx, dy = cx - v[tri, 2, 0], cy - v[tri, 2, 1]
+    b0 = (e2[tri, 1] * dx - e2[tri, 0] * dy) / det[tri]
+    b1 = (e1[tri, 0] * dy - e1[tri, 1] * dx) / det[tri]
+    b2 = 1 - b0 - b1
+    inside = np.minimum(np.minimum(b0, b1), b2) >= -1e-6
+    node = (cy * nx + cx)[inside]
+    return node, tri[inside], np.stack([b0, b1, b2], 1)[inside].astype(np.float32)
