@@ -73,5 +73,8 @@ def colour_offset(reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, si
 
 
 def blend(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = alpha[..., None]
-    return base * (1 - a) + top * a
+    """base * (1 - alpha) + top * alpha, per pixel; uint8 in, rounded uint8 out (one C pass)."""
+    alpha = np.ascontiguousarray(alpha, np.float32)
+    if base.dtype != top.dtype:
+        base, top = base.astype(np.float32), top.astype(np.float32)
+    return cv2.blendLinear(np.ascontiguousarray(top), np.ascontiguousarray(base), alpha, 1 - alpha)

@@ -196,7 +196,7 @@ class MouthRenderer:
         pm = PiecewiseMap(targets, mbox, s.map_step_px, topology=self._topology)
         # b. skin: the current frame's own lower face, moved
         mx, my = coarse.sample_map(sources)
-        out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         mx, my = pm.sample_map(sources)
         region = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
 
@@ -236,14 +236,12 @@ class MouthRenderer:
                                                           (ibox.x0, ibox.y0))
                 shift = offset[inner] if isinstance(offset, np.ndarray) else offset
                 region[inner] = composite.blend(region[inner], painted + shift, inside * w)
-        out[local] = region
+        out[local] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
         # e. composite under the lower-face mask
         face_alpha = composite.feathered_polygon(face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod)
-        source = image[box.slice()]
         result = image.copy()
-        result[box.slice()] = np.clip(composite.blend(source.astype(np.float32), out, face_alpha) + 0.5,
-                                      0, 255).astype(np.uint8)
+        result[box.slice()] = composite.blend(image[box.slice()], out, face_alpha)
         return result
 
     def _warp_exemplar(self, pm: PiecewiseMap, ex: Exemplar, region: Box) -> np.ndarray:
