@@ -110,6 +110,11 @@ class ExemplarChooser:
         self.previous: int | None = None
         self.fade = 1.0
 
+    def nearest(self, feature: np.ndarray, count: int = 1) -> list[int]:
+        """The `count` exemplars nearest in shape, nearest first (no hysteresis, no state)."""
+        cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
+        return [int(k) for k in np.argsort(cost, kind="stable")[:count]]
+
     def choose(self, feature: np.ndarray) -> tuple[int, int | None, float]:
         """(current, previous, weight of current); previous is None when not fading."""
         cost = np.linalg.norm(self._features - feature, axis=2).mean(1)

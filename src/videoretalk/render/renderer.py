@@ -29,7 +29,7 @@ import numpy as np
 from scipy.spatial import QhullError
 
 from ..media.decode import DecodedFrame
-from . import composite, interior
+from . import composite, interior, occlusion
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
 from .topology import LIPS_INNER, LIPS_OUTER, NOSE_BOTTOM, NUM_POINTS, default_mouth_region
@@ -91,6 +91,7 @@ class MouthRenderer:
         self._lips = np.array([0.6, 0.35, 0.35], np.float32)
         self._keep = np.arange(NUM_POINTS)
         self._topology = MeshTopology()
+        self._covered = 0.0   # 1 while the mouth is covered, fading to 0 over crossfade_frames
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -138,7 +139,7 @@ class MouthRenderer:
 
     def _bank(self) -> ExemplarChooser:
         if self._chooser is None:
-            bank = [max(c, key=lambda e: e.sharpness) for _, c in sorted(self._captured.items())]
+            bank = _consistent_bank([c for _, c in sorted(self._captured.items())])
             self._chooser = ExemplarChooser(bank, self.settings.switch_cost, self.settings.crossfade_frames)
             if bank:
                 widest = max(bank, key=lambda e: e.opening)
@@ -153,6 +154,7 @@ class MouthRenderer:
         """Forget temporal state (exemplar choice, cross-fade) before rendering a new sequence."""
         if self._chooser is not None:
             self._chooser.reset()
+        self._covered = 0.0
 
     # -- 3. rendering --------------------------------------------------------
     def render(self, frame: DecodedFrame, face_index: int, target_shape: np.ndarray) -> np.ndarray:
@@ -184,6 +186,13 @@ class MouthRenderer:
         targets = np.concatenate([mesh_points(moved), ring])[keep]
         face_poly = lower_face_polygon(cur, ring)
         box = lower_face_box([face_poly], image.shape, margin=2)
+        chooser = self._bank()
+        # 0. a hand or a microphone in front of the mouth stays in front
+        hidden: tuple[Box, np.ndarray] | None = None
+        if s.keep_occluders and chooser.bank:
+            hidden = self._occluder(image, i, cur, moved, iod, box)
+            if self._covered >= 1.0:
+                return image
         # The map is sampled finely only in a box just around the lips (their feather and
         # the colour ring), where lip contours must land exactly; over the rest of the lower
         # face the displacement is smooth and a coarser grid gives the same pixels.
@@ -206,7 +215,6 @@ class MouthRenderer:
         full = np.array(track.canonical[i], np.float32, copy=True)
         full[self.mouth_indices] = target
         t_open = inner_gap(full)
-        chooser = self._bank()
         offset: np.ndarray | float = 0.0
         ex_open = 0.0
         if chooser.bank:
@@ -240,9 +248,39 @@ class MouthRenderer:
 
         # e. composite under the lower-face mask
         face_alpha = composite.feathered_polygon(face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod)
+        if hidden is not None:
+            obox, kept = hidden
+            part = face_alpha[obox.y0 - box.y0:obox.y1 - box.y0, obox.x0 - box.x0:obox.x1 - box.x0]
+            part *= 1 - kept
         result = image.copy()
         result[box.slice()] = composite.blend(image[box.slice()], out, face_alpha)
         return result
+
+    def _occluder(self, image: np.ndarray, i: int, cur: np.ndarray, moved: np.ndarray, iod: float,
+                  box: Box) -> tuple[Box, np.ndarray] | None:
+        """Where the source pixels must stay (weights over a box), updating the covered fade."""
+        assert self._track is not None and self._chooser is not None
+        chooser = self._chooser
+        near = [chooser.bank[k] for k in chooser.nearest(
+            mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights), OCCLUSION_EXEMPLARS)]
+        # The warp pulls pixels at most this far: grow the kept area by it, so no piece of the
+        # occluder is dragged out from under the kept pixels.
+        pull = float(np.linalg.norm(moved[self.mouth_indices] - cur[self.mouth_indices, :2], axis=1).max()) + 2
+        feather = OCCLUDER_FEATHER_IOD * iod
+        margin = (occlusion.TEST_REACH_IOD * iod) + pull + feather + 2
+        obox = _intersect(lower_face_box([cur[LIPS_OUTER]], image.shape, margin=margin), box)
+        found = occlusion.detect(image, cur, near, iod, obox)
+        step = 1.0 / self.settings.crossfade_frames
+        if found.fraction >= occlusion.FRAME_COVERED:
+            self._covered = 1.0
+        else:
+            self._covered = max(0.0, self._covered - step)
+        if self._covered >= 1.0:
+            return None
+        kept = occlusion.keep_mask(found, pull, feather)
+        if self._covered > 0:
+            kept = np.maximum(kept, np.float32(self._covered))
+        return (obox, kept) if kept.any() else None
 
     def _warp_exemplar(self, pm: PiecewiseMap, ex: Exemplar, region: Box) -> np.ndarray:
         mx, my = pm.sample_map(ex.points[self._keep], region=region)
@@ -252,6 +290,30 @@ class MouthRenderer:
 def _intersect(a: Box, b: Box) -> Box:
     x0, y0 = max(a.x0, b.x0), max(a.y0, b.y0)
     return Box(x0, y0, max(min(a.x1, b.x1), x0 + 1), max(min(a.y1, b.y1), y0 + 1))
+
+
+# Exemplars nearest in shape that a covered mouth must disagree with, all of them.
+OCCLUSION_EXEMPLARS = 3
+# Feather (inter-ocular units) between kept occluder pixels and the re-drawn mouth.
+OCCLUDER_FEATHER_IOD = 0.05
+# An exemplar whose lip colour is this far (RGB, 0..1) from the bank's median shows
+# something else on the lips (a hand, a microphone): it is never pasted.
+LIP_COLOUR_TOLERANCE = 0.15
+
+
+def _consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
+    """Per slot the sharpest candidate whose lips look like the person's lips."""
+    every = [e for slot in slots for e in slot]
+    if not every:
+        return []
+    colours = {id(e): _lip_colour(e.image, e.points) for e in every}
+    median = np.median(np.stack(list(colours.values())), axis=0)
+    bank = []
+    for slot in slots:
+        ok = [e for e in slot if float(np.abs(colours[id(e)] - median).max()) <= LIP_COLOUR_TOLERANCE]
+        if ok:
+            bank.append(max(ok, key=lambda e: e.sharpness))
+    return bank
 
 
 # Undriven mesh points closer than this to the lips (inter-ocular units) are left out of

@@ -27,6 +27,8 @@ class RenderSettings:
     map_step_px: int = 3
     skin_map_step_px: int = 6
     colour_match: bool = True
+    # Leave a hand or microphone in front of the mouth untouched (`render/occlusion.py`).
+    keep_occluders: bool = True
     synthesise_interior: bool = True
 
     def __post_init__(self) -> None:

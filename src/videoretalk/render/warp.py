@@ -50,6 +50,14 @@ def move_lower_face(current: np.ndarray, driven: np.ndarray, driven_target: np.n
     known = np.zeros(len(cur), bool)
     disp[driven] = driven_target[:, :2] - cur[driven]
     known[driven] = True
+    # Driven jaw points may not cross the band below the jaw that absorbs their motion:
+    # past the ring the neck texture folds into a blotchy patch. Soft limit (tanh), so a
+    # large drop saturates smoothly instead of sticking at a cap from frame to frame.
+    jaw = np.intersect1d(driven, JAW)
+    if len(jaw):
+        limit = MAX_CHIN_DROP_IOD * iod
+        length = np.linalg.norm(disp[jaw], axis=1, keepdims=True)
+        disp[jaw] *= limit * np.tanh(length / limit) / np.maximum(length, 1e-9)
 
     # Jaw hinge: chin follows the lower lip, ear-level ends stay.
     if LOWER_LIP_MID in set(driven.tolist()):

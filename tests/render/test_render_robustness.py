@@ -1,0 +1,80 @@
+"""Review fixes: a covered mouth stays covered; a dropped jaw never crosses its band."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from videoretalk.media.decode import DecodedFrame
+from videoretalk.render import MouthRenderer
+from videoretalk.render.topology import JAW
+from videoretalk.render.warp import MAX_CHIN_DROP_IOD, face_axes, jaw_ring, move_lower_face
+
+from .conftest import Clip
+
+COVERED = range(10, 20)
+MICROPHONE_RGB = (40, 40, 45)
+
+
+def _renderer(clip: Clip) -> MouthRenderer:
+    r = MouthRenderer()
+    r.prepare(clip.track)
+    for f in clip.frames:
+        r.observe(f)
+    return r
+
+
+def _cover_box(clip: Clip, k: int) -> tuple[slice, slice]:
+    lips = clip.track.landmarks[k][[61, 291, 0, 17], :2]
+    x0, x1 = int(lips[:, 0].min()) - 10, int(lips[:, 0].max()) + 10
+    y0, y1 = int(lips[:, 1].min()) - 5, int(lips[:, 1].max()) + 25
+    return slice(y0, y1), slice(x0, x1)
+
+
+def test_an_object_over_the_mouth_stays_in_front(talk1: Clip) -> None:
+    """A flat dark "microphone" over the mouth on some frames: its pixels come out unchanged."""
+    r = _renderer(talk1)
+    widest = r.mouth_indices
+    target = talk1.track.canonical[int(np.argmax(talk1.opening))][widest]
+    edited_after = []
+    for k, frame in enumerate(talk1.frames[:30]):
+        image = frame.image
+        if k in COVERED:
+            image = image.copy()
+            image[_cover_box(talk1, k)] = MICROPHONE_RGB
+        out = r.render(DecodedFrame(k, frame.time, image), k, target)
+        if k in COVERED:
+            box = _cover_box(talk1, k)
+            assert np.array_equal(out[box], image[box]), f"frame {k}: the covering object was drawn over"
+        elif k > COVERED.stop + 4:
+            edited_after.append(not np.array_equal(out, image))
+    # Once the object is gone (and the fade-in is over) the mouth is re-drawn again.
+    assert all(edited_after)
+
+
+def test_uncovered_frames_are_not_mistaken_for_covered(talk1: Clip) -> None:
+    r = _renderer(talk1)
+    target = talk1.track.canonical[int(np.argmax(talk1.opening))][r.mouth_indices]
+    outs = [r.render(f, k, target) for k, f in enumerate(talk1.frames)]
+    assert all(o is not f.image for o, f in zip(outs, talk1.frames))
+
+
+def test_driven_jaw_cannot_drop_past_its_band(talk1: Clip) -> None:
+    r = MouthRenderer()
+    cur = talk1.track.landmarks[0].astype(np.float32)
+    down, iod = face_axes(cur)
+    target = cur[r.mouth_indices, :2].copy()
+    in_jaw = np.isin(r.mouth_indices, JAW)
+    target[in_jaw] += down * 1.0 * iod  # a whole inter-ocular distance: far past the ring
+    moved = move_lower_face(cur, r.mouth_indices, target)
+    drop = np.linalg.norm(moved[JAW] - cur[JAW, :2], axis=1)
+    assert drop.max() <= MAX_CHIN_DROP_IOD * iod + 1e-3
+    # Every jaw point stays on the face side of its fixed ring point: the band never folds.
+    ring = jaw_ring(cur)
+    outward = ring - cur[JAW, :2]
+    assert (((ring - moved[JAW]) * outward).sum(1) > 0).all()
+    # Small drops are followed (the limit is soft, not a dead zone).
+    small = cur[r.mouth_indices, :2].copy()
+    small[in_jaw] += down * 0.05 * iod
+    moved = move_lower_face(cur, r.mouth_indices, small)
+    driven_jaw = r.mouth_indices[in_jaw]
+    assert np.allclose(moved[driven_jaw] - cur[driven_jaw, :2], down * 0.05 * iod, atol=0.01 * iod)
