@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed_ratio import DEV, build_audio, build_clip  # noqa: E402
+from speed_ratio import DEV, build_audio, build_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -52,7 +52,7 @@ def build_clip(source: Path, seconds: float, out: Path) -> Path:
 
     with VideoReader(source) as reader:
         frames = [f.image for f in reader.frames()]
-    n = int(round(seconds * FPS))
+    n = round(seconds * FPS)
     order = np.concatenate([np.arange(len(frames)), np.arange(len(frames) - 2, 0, -1)])
     audio = read_audio(source)
     samples = np.tile(audio.samples, (1, int(np.ceil(seconds * audio.sample_rate / audio.samples.shape[1]))))
@@ -231,8 +231,8 @@ def main() -> None:
         build_audio(args.seconds, audio)
 
     # Warm-up imports and model loads outside both timings (a worker process keeps them).
-    import videoretalk.face.analyser  # noqa: F401
-    import videoretalk.motion.predict  # noqa: F401
+    import videoretalk.face.analyser
+    import videoretalk.motion.predict
     import videoretalk.render.renderer  # noqa: F401
 
     base_wall, base_cpu, n = baseline(video, audio, work / "baseline.mp4")

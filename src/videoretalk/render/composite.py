@@ -24,7 +24,7 @@ def feathered_polygon(polygon: np.ndarray, shape: tuple[int, int], origin: tuple
     pts = np.round(polygon[:, :2] - np.array(origin, np.float32) + 1).astype(np.int32)
     cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_8)
     if grow_px >= 1:
-        k = int(round(grow_px))
+        k = int(grow_px + 0.5)  # grow_px may be a NumPy float
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
         mask[0, :] = mask[-1, :] = 0
         mask[:, 0] = mask[:, -1] = 0

@@ -58,7 +58,7 @@ def detect(image: np.ndarray, points: np.ndarray, exemplars: list[Exemplar], iod
     differently disagrees with one of them, an occluder with all of them.
     """
     scale = min(1.0, DETECT_IOD_PX / iod)
-    h, w = max(1, int(round(box.shape[0] * scale))), max(1, int(round(box.shape[1] * scale)))
+    h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
     iod *= scale
     local = (points[:, :2] - np.array([box.x0, box.y0], np.float32)) * scale
     crop = image[box.slice()]
@@ -111,7 +111,7 @@ def _decide(disagree: np.ndarray, valid: np.ndarray, dist: np.ndarray, local: np
     if tested.sum() < 10 or lips.sum() < 5:
         return np.zeros((h, w), np.uint8), 0.0
     bad = ((disagree > DIFF_LEVELS) & tested).astype(np.uint8) * 255
-    k = max(3, int(round(OPEN_IOD * iod)) | 1)
+    k = max(3, round(OPEN_IOD * iod) | 1)
     bad = cv2.morphologyEx(bad, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     # The lips are what a cover hides first and what differs most from skin, hands and
     # microphones alike: how much of them disagrees decides "covered".

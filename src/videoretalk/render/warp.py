@@ -174,9 +174,10 @@ class MeshTopology:
         self.rebuilds = 0
 
     def triangles(self, points: np.ndarray) -> np.ndarray:
-        if self.simplices is not None and len(self.simplices) and int(self.simplices.max()) < len(points):
-            if (_signed_area(points, self.simplices) > -FOLD_AREA_PX2).all():
-                return self.simplices
+        kept = self.simplices
+        if (kept is not None and len(kept) and int(kept.max()) < len(points)
+                and (_signed_area(points, kept) > -FOLD_AREA_PX2).all()):
+            return kept
         simplices = Delaunay(points).simplices.astype(np.int32)
         flip = _signed_area(points, simplices) < 0
         simplices[flip] = simplices[flip][:, [0, 2, 1]]
