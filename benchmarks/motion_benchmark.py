@@ -108,7 +108,7 @@ def closure_hit(pred: np.ndarray, i: int) -> bool:
     return local <= 0.5 * around + 0.5 * pred[max(0, i - 8) : i + 9].min()
 
 
-def score_clip(npz: Path, weights: str, settings: MotionSettings) -> dict:
+def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float = 1.0) -> dict:
     d = np.load(npz)
     times = d["frame_times"] - float(d["stream_offset"])  # video frames on the audio clock
     present = d["present"].astype(bool)
@@ -132,7 +132,10 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings) -> dict:
     keep = present[:cut]
     lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)
 
-    motion = predict_mouth_motion(audio, times + lag, track, source, s)
+    # --speed: play the driving audio faster (pitch and formants x speed, like a smaller
+    # voice); the real mouth is then expected at the scaled times.
+    driving = AudioTrack(audio.samples, round(audio.sample_rate * speed))
+    motion = predict_mouth_motion(driving, (times + lag) / speed, track, source, s)
     scored = np.arange(n) >= cut
     real = mouth_opening(canonical)
     ok = scored & present
@@ -215,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "--weights-dir", type=Path, help="fold models: each clip scored by one that excluded it"
     )
     ap.add_argument("--no-adapt", action="store_true")
+    ap.add_argument("--speed", type=float, default=1.0, help="voice check: drive at this speed")
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
     ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
     args = ap.parse_args(argv)
@@ -232,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         weights = folds.get(npz.stem, args.weights) if args.weights_dir else args.weights
         if args.weights_dir and npz.stem not in folds:
             continue
-        rows.append(score_clip(npz, weights, settings))
+        rows.append(score_clip(npz, weights, settings, args.speed))
         r = rows[-1]
         print(
             f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f})"

@@ -7,7 +7,11 @@ Reproducible (seeded, deterministic data order) and CPU-only. Steps:
  3. PCA of the lower-face deformation -> a few components (the model's outputs);
  4. pass A: train briefly with no A/V offset, then measure each clip's offset as the lag
     (±200 ms) that best correlates predicted and real mouth opening;
- 5. pass B: train from scratch with the offsets corrected; export NumPy weights + manifest.
+ 5. pass B: train `members` nets from scratch (different seeds) with the offsets
+    corrected; export them as one NumPy seed ensemble + a manifest of data and settings.
+
+Landmarks are put in the face stage's canonical space (`videoretalk.face`), so the
+shipped basis and rest shape are in the space `FaceTrack.canonical` uses.
 
 Augmentation for voice/recording invariance: vocal-tract-length warp of the mel axis
 (factor 0.85-1.18, covers male/female/child formant spacing) and additive noise
@@ -15,8 +19,13 @@ Augmentation for voice/recording invariance: vocal-tract-length warp of the mel 
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python scripts/extract_mouth_landmarks.py
-    .venv/bin/python scripts/train_mouth_model.py            # ~5 min on a shared 2-core CPU
+    .venv/bin/python scripts/train_mouth_model.py     # ~5-8 min, 1 thread of a busy 2-core CPU
     .venv/bin/python scripts/train_mouth_model.py --exclude talk1 talk2 --out /tmp/fold1
+    .venv/bin/python scripts/train_mouth_model.py --offsets-from src/videoretalk/motion/mouth_model.json
+
+Held-out figures: train 3 folds with `--exclude` into `DIR/foldK/`, then
+`benchmarks/motion_benchmark.py --weights-dir DIR` scores each clip with the fold that
+did not see it.
 """
 
 from __future__ import annotations
@@ -72,6 +81,7 @@ class TrainConfig:
     batch: int = 12
     iters_offset_pass: int = 400
     iters: int = 1500
+    members: int = 3  # seed ensemble, averaged at inference
     lr: float = 2e-3
     weight_decay: float = 1e-4
     dropout: float = 0.1
@@ -355,18 +365,23 @@ def main(argv: list[str] | None = None) -> int:
             c.lag = lag
             offsets[c.name] = {"lag_s": round(lag, 3), "r_at_lag": round(r, 3)}
             print(f"  {c.name:32s} lag {lag * 1000:+5.0f} ms  r {r:.2f}")
-    print("pass B: model")
-    net = train(clips, cfg, cfg.iters, gap_vec, cfg.seed + 1)
+    nets = []
+    for m in range(cfg.members):
+        print(f"pass B: model, member {m + 1}/{cfg.members}")
+        nets.append(train(clips, cfg, cfg.iters, gap_vec, cfg.seed + 1 + m))
 
     args.out.mkdir(parents=True, exist_ok=True)
     arrays = {"dilations": np.array(cfg.dilations)}
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        arrays[f"conv{i}_w"] = (
-            w.detach().numpy().transpose(2, 1, 0).astype(np.float32)
-        )  # (Cout, Cin, K)
-        arrays[f"conv{i}_b"] = b.detach().numpy().astype(np.float32)
-    arrays["readout_w"] = net.readout.weight.detach().numpy().T.astype(np.float32)
-    arrays["readout_b"] = net.readout.bias.detach().numpy().astype(np.float32)
+    for i in range(len(cfg.dilations)):
+        # (members, Cout, Cin, K), the layout of videoretalk.motion.model
+        arrays[f"conv{i}_w"] = np.stack(
+            [n.weights[i].detach().numpy().transpose(2, 1, 0) for n in nets]
+        ).astype(np.float32)
+        arrays[f"conv{i}_b"] = np.stack([n.biases[i].detach().numpy() for n in nets])
+    arrays["readout_w"] = np.concatenate(
+        [n.readout.weight.detach().numpy().T / len(nets) for n in nets]
+    ).astype(np.float32)
+    arrays["readout_b"] = np.mean([n.readout.bias.detach().numpy() for n in nets], axis=0)
     generic_rest = np.mean([c.rest for c in clips], axis=0)
     arrays.update(
         basis=basis.astype(np.float32),

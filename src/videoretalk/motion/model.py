@@ -38,8 +38,9 @@ def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int) -> np.ndar
 class MouthModel:
     """Trained weights plus the shape basis the outputs live in."""
 
-    convs: tuple[tuple[np.ndarray, np.ndarray, int], ...]  # (weight, bias, dilation)
-    readout_w: np.ndarray  # (C, P)
+    # One trunk per ensemble member, each a stack of (weight, bias, dilation) layers.
+    members: tuple[tuple[tuple[np.ndarray, np.ndarray, int], ...], ...]
+    readout_w: np.ndarray  # (members * C, P): the members' read-outs stacked, each / members
     readout_b: np.ndarray  # (P,)
     basis: np.ndarray  # (P, len(points) * 3): deformation = coefs @ basis
     points: np.ndarray  # (n,) mesh indices the basis covers
@@ -56,14 +57,19 @@ class MouthModel:
         path = Path(path)
         with np.load(path) as z:
             dilations = z["dilations"].tolist()
-            convs = tuple(
-                (z[f"conv{i}_w"].astype(np.float32), z[f"conv{i}_b"].astype(np.float32), int(d))
-                for i, d in enumerate(dilations)
+            # conv{i}_w is (members, Cout, Cin, K); a single-member file may drop the first axis.
+            ws = [np.asarray(z[f"conv{i}_w"], np.float32) for i in range(len(dilations))]
+            bs = [np.asarray(z[f"conv{i}_b"], np.float32) for i in range(len(dilations))]
+            if ws[0].ndim == 3:
+                ws, bs = [w[None] for w in ws], [b[None] for b in bs]
+            members = tuple(
+                tuple((ws[i][m], bs[i][m], int(d)) for i, d in enumerate(dilations))
+                for m in range(ws[0].shape[0])
             )
             manifest_path = path.with_suffix(".json")
             manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
             return cls(
-                convs=convs,
+                members=members,
                 readout_w=z["readout_w"].astype(np.float32),
                 readout_b=z["readout_b"].astype(np.float32),
                 basis=z["basis"].astype(np.float32),
@@ -78,12 +84,20 @@ class MouthModel:
         return int(self.basis.shape[0])
 
     def hidden(self, log_mel: np.ndarray) -> np.ndarray:
-        """Trunk features on the 10 ms grid, (S, C) float32."""
-        h = log_mel.astype(np.float32)
-        for i, (w, b, d) in enumerate(self.convs):
-            y = np.maximum(_conv(h, w, b, d), 0.0)
-            h = y if i == 0 else h + y  # residual after the input projection
-        return h
+        """Trunk features of every member side by side on the 10 ms grid, (S, members * C).
+
+        The stacked read-out then averages the members' outputs (a seed ensemble: each
+        trunk errs differently on unseen voices), and speaker adaptation sees them all.
+        """
+        x = log_mel.astype(np.float32)
+        out = []
+        for layers in self.members:
+            h = x
+            for i, (w, b, d) in enumerate(layers):
+                y = np.maximum(_conv(h, w, b, d), 0.0)
+                h = y if i == 0 else h + y  # residual after the input projection
+            out.append(h)
+        return np.concatenate(out, axis=1)
 
     def coefficients(
         self, hidden: np.ndarray, readout: tuple[np.ndarray, np.ndarray] | None = None
