@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 MIN_ADAPT_SECONDS = 2.0  # less own speech than this: adaptation would only add noise
 MIN_PRESENT_FOR_REST = 10  # frames with a face needed to trust the person's rest shape
 RANGE_SCALE_LIMITS = (0.5, 2.0)
+MAX_OPEN_FACTOR = 1.5  # x the 95th-percentile opening (the person's, else the training mean)
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,19 @@ def predict_mouth_motion(
 
     feats = analyse_audio(audio, settings.vad)  # 1
     hidden = model.hidden(feats.log_mel)  # 2
-    rest, readout, scale = _person(model, face_track, source_audio, settings)  # 3
+    rest, readout, scale, span = _person(model, face_track, source_audio, settings)  # 3
     coefs = model.coefficients(hidden, readout)
     coefs = _smooth(coefs, settings.smooth_s) * speech_gate(feats, settings)[:, None]  # 4
     at_frames = sample_at(coefs, times)  # 5
     at_frames[times > feats.duration + settings.release_s] = 0.0  # past the audio: rest
+    deform = model.deformation(at_frames) * scale
     full = np.broadcast_to(rest, (times.size,) + rest.shape).copy()
-    full[:, model.points] += model.deformation(at_frames) * scale
+    full[:, model.points] += deform
+    # Out-of-distribution sound (a pure tone, a scream) must not tear the mouth open:
+    # no frame opens wider than MAX_OPEN_FACTOR x the person's own wide opening.
+    excess = (mouth_opening(full) - mouth_opening(rest[None])[0]) / (MAX_OPEN_FACTOR * span)
+    shrink = np.where(excess > 1.0, 1.0 / np.maximum(excess, 1.0), 1.0).astype(np.float32)
+    full[:, model.points] = rest[model.points] + deform * shrink[:, None, None]
     gate_frames = sample_at(speech_gate(feats, settings), times)
     gate_frames[times > feats.duration] = 0.0
     return MouthMotion(
@@ -123,20 +130,22 @@ def _person(
     face_track: Any | None,
     source_audio: AudioTrack | None,
     settings: MotionSettings,
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None, float]:
-    """Rest shape, read-out and deformation scale for the person in the source video."""
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None, float, float]:
+    """Rest shape, read-out, deformation scale and opening range of the person."""
+    generic = (model.rest_shape, None, 1.0, model.typical_range)
     if face_track is None:
-        return model.rest_shape, None, 1.0
+        return generic
     present = np.asarray(face_track.present, bool)
     if present.sum() < MIN_PRESENT_FOR_REST:
-        return model.rest_shape, None, 1.0
+        return generic
     canonical = np.asarray(face_track.canonical, np.float32)
     rest, opening_range = rest_and_range(canonical, present)
     scale = float(np.clip(opening_range / model.typical_range, *RANGE_SCALE_LIMITS))
+    span = model.typical_range * scale
     if source_audio is None or not settings.adapt:
-        return rest, None, scale
+        return rest, None, scale, span
     readout = adapt_to_speaker(model, face_track, source_audio, rest, settings)
-    return (rest, readout, 1.0) if readout is not None else (rest, None, scale)
+    return (rest, readout, 1.0, span) if readout is not None else (rest, None, scale, span)
 
 
 def adapt_to_speaker(
