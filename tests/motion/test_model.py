@@ -1,0 +1,69 @@
+"""The NumPy mouth model: packaged weights load, and it matches its PyTorch twin."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videoretalk.motion import MOUTH_REGION, MouthModel, load_model
+from videoretalk.motion.model import adapt_readout
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_mouth_model.py"
+
+
+def test_packaged_weights_and_manifest() -> None:
+    model = load_model()
+    assert set(MOUTH_REGION) <= set(model.points.tolist())
+    assert model.basis.shape == (model.n_components, model.points.size * 3)
+    assert model.rest_shape.shape == (478, 3)
+    assert model.manifest["trained_on"], "manifest must record the training clips"
+    weights = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
+    assert weights.stat().st_size < 5_000_000
+
+
+def test_hidden_features_are_finite_and_sized() -> None:
+    model = load_model()
+    h = model.hidden(np.random.default_rng(0).standard_normal((300, 40)).astype(np.float32))
+    assert h.shape == (300, model.readout_w.shape[0])
+    assert np.isfinite(h).all()
+
+
+def test_adapt_readout_with_no_data_weight_returns_generic() -> None:
+    model = load_model()
+    h = np.random.default_rng(1).standard_normal((50, model.readout_w.shape[0])).astype(np.float32)
+    y = np.random.default_rng(2).standard_normal((50, model.n_components)).astype(np.float32)
+    w, b = adapt_readout(model, h, y, strength=1e9)
+    assert np.allclose(w, model.readout_w, atol=1e-4) and np.allclose(b, model.readout_b, atol=1e-4)
+
+
+def test_numpy_model_matches_torch_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("train_mouth_model", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    monkeypatch.setitem(sys.modules, "train_mouth_model", mod)  # dataclasses look their module up
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    torch.manual_seed(0)
+    cfg = mod.TrainConfig(channels=8, components=3, dilations=(1, 1, 2, 4))
+    net = mod.Net(cfg).eval()
+    arrays = {"dilations": np.array(cfg.dilations)}
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"conv{i}_w"] = w.detach().numpy().transpose(2, 1, 0)
+        arrays[f"conv{i}_b"] = b.detach().numpy()
+    arrays.update(
+        readout_w=net.readout.weight.detach().numpy().T,
+        readout_b=net.readout.bias.detach().numpy(),
+        basis=np.eye(3, 6, dtype=np.float32),
+        points=np.array([13, 14]),
+        rest_shape=np.zeros((478, 3), np.float32),
+        typical_range=np.float32(0.1),
+    )
+    np.savez(tmp_path / "m.npz", **arrays)
+    model = MouthModel.load(tmp_path / "m.npz")
+    x = np.random.default_rng(3).standard_normal((120, 40)).astype(np.float32)
+    expected = net(torch.from_numpy(x[None]))[0].detach().numpy()
+    got = model.coefficients(model.hidden(x))
+    assert np.allclose(got, expected, atol=1e-4)
