@@ -16,7 +16,8 @@ from pathlib import Path
 from .config import Settings
 from .engine import LipSyncEngine, load_engine
 from .errors import InvalidParameter
-from .media.decode import DecodedFrame, VideoReader, read_audio
+from .face.settings import check_query_face_threshold
+from .media.decode import AudioTrack, DecodedFrame, VideoReader, read_audio
 from .media.encode import VideoWriter
 from .media.timeline import Timeline, plan_timeline
 from .media.validate import validate_audio, validate_image, validate_video
@@ -98,25 +99,13 @@ def retalk(
     )
 
 
-QUERY_FACE_THRESHOLD_RANGE = (120, 200)  # DashScope's documented range; 170 by default
-
-
 def _check_options(video_extension: object, query_face_threshold: object) -> None:
     if not isinstance(video_extension, bool):
         raise InvalidParameter(
             f"parameters.video_extension must be true or false, not {video_extension!r}."
         )
     if query_face_threshold is not None:
-        low, high = QUERY_FACE_THRESHOLD_RANGE
-        if (
-            isinstance(query_face_threshold, bool)
-            or not isinstance(query_face_threshold, int)
-            or not low <= query_face_threshold <= high
-        ):
-            raise InvalidParameter(
-                f"parameters.query_face_threshold must be an integer from {low} to {high}, "
-                f"not {query_face_threshold!r}."
-            )
+        check_query_face_threshold(query_face_threshold)  # type: ignore[arg-type]
 
 
 def _render_and_encode(
@@ -127,7 +116,7 @@ def _render_and_encode(
     width: int,
     height: int,
     fps: float,
-    audio: object,
+    audio: AudioTrack,
     settings: Settings,
     report: ProgressCallback,
 ) -> int:
@@ -139,7 +128,7 @@ def _render_and_encode(
     partial = Path(partial_name)
     edited = 0
     try:
-        with VideoWriter(partial, width, height, fps, audio, timeline.duration, settings.encode) as writer:  # type: ignore[arg-type]
+        with VideoWriter(partial, width, height, fps, audio, timeline.duration, settings.encode) as writer:
             total = timeline.frame_count
             for t, frame in enumerate(timeline_frames(reader, timeline)):
                 image = engine.render(t, frame)

@@ -68,11 +68,13 @@ def _check(ok: bool, name: str, expected: str) -> None:
 
 def check_query_face_threshold(value: int) -> int:
     """Validate DashScope's `query_face_threshold` the way its API does."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameter("query_face_threshold must be an integer between 120 and 200")
-    if not QUERY_FACE_THRESHOLD_MIN <= value <= QUERY_FACE_THRESHOLD_MAX:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not QUERY_FACE_THRESHOLD_MIN <= value <= QUERY_FACE_THRESHOLD_MAX
+    ):
         raise InvalidParameter(
-            f"query_face_threshold={value} is out of range: use an integer between "
-            f"{QUERY_FACE_THRESHOLD_MIN} and {QUERY_FACE_THRESHOLD_MAX} (default 170)"
+            f"parameters.query_face_threshold must be an integer from {QUERY_FACE_THRESHOLD_MIN} "
+            f"to {QUERY_FACE_THRESHOLD_MAX} (default 170), not {value!r}."
         )
     return value
