@@ -15,9 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from render_support import MeshTrack, inner_opening, read_frames, track_images  # noqa: E402
+from render_support import MeshTrack, inner_opening, read_frames, track_images
 
-from videoretalk.media.decode import DecodedFrame  # noqa: E402
+from videoretalk.media.decode import DecodedFrame
 
 CLIP_FRAMES = 36
 

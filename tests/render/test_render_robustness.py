@@ -78,3 +78,29 @@ def test_driven_jaw_cannot_drop_past_its_band(talk1: Clip) -> None:
     moved = move_lower_face(cur, r.mouth_indices, small)
     driven_jaw = r.mouth_indices[in_jaw]
     assert np.allclose(moved[driven_jaw] - cur[driven_jaw, :2], down * 0.05 * iod, atol=0.01 * iod)
+
+
+def test_recoloured_lips_are_not_taken_for_a_cover(talk1: Clip) -> None:
+    """Lips lighter than in every exemplar (light, make-up, a lip line the tracker misses) are no
+    cover: the source mouth is never pasted over the new one (the torn upper lip of issue 5)."""
+    import cv2
+
+    from videoretalk.render.settings import RenderSettings
+    from videoretalk.render.topology import LIPS_OUTER
+
+    guarded = _renderer(talk1)
+    plain = MouthRenderer(RenderSettings(keep_occluders=False))
+    plain.prepare(talk1.track)
+    for f in talk1.frames:
+        plain.observe(f)
+    target = talk1.track.canonical[int(np.argmax(talk1.opening))][guarded.mouth_indices]
+    for k, frame in enumerate(talk1.frames[:16]):
+        image = frame.image
+        if k >= 8:
+            lips = np.zeros(image.shape[:2], np.uint8)
+            cv2.fillPoly(lips, [np.round(talk1.track.landmarks[k][LIPS_OUTER, :2]).astype(np.int32)], 1)
+            image = image.copy()
+            image[lips > 0] = np.clip(image[lips > 0].astype(np.int16) + 70, 0, 255).astype(np.uint8)
+        shown = DecodedFrame(k, frame.time, image)
+        out = guarded.render(shown, k, target)
+        assert np.array_equal(out, plain.render(shown, k, target)), f"frame {k}: source lips kept over the new mouth"

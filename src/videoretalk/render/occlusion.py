@@ -29,9 +29,19 @@ _ALIGN = np.concatenate([LIPS_OUTER, JAW, [NOSE_BOTTOM]])
 # levels on the dev clips; a hand, a microphone or a sleeve over the lips by more.
 DIFF_LEVELS = 48
 # Blur (inter-ocular units) before comparing, so a lip contour a pixel or two off is no
-# disagreement; and the opening that removes thin disagreeing slivers along contours.
+# disagreement; and the opening that removes thin disagreeing slivers along contours. The
+# opening is wider than any band a misplaced lip line or a change of lip colour leaves along
+# the lips (up to ~0.08 iod on the dev clips: talk3's upper lip), narrower than a finger.
 BLUR_IOD = 0.025
-OPEN_IOD = 0.05
+OPEN_IOD = 0.1
+# A cover lies over the lips *and* the skin beside them: a disagreeing area must reach this
+# far beyond the outer lip line (a lip colour change, a shadow under the lower lip do not).
+# Kept source pixels are the source's mouth in its own shape, pasted over the new one: a
+# false alarm tears the lip (issue 5, talk3 output frame 165), so the test is strict.
+BEYOND_LIPS_IOD = 0.06
+# ... and cover at least a square this size (a finger across the lips is ~0.25 x 0.5 iod);
+# talk3's first frames, whose lip landmarks miss the upper lip, leave ~0.14 iod squares.
+MIN_COVER_IOD = 0.2
 # How far beyond the outer lip line the comparison reaches (skin a hand would cover too).
 TEST_REACH_IOD = 0.12
 # Fraction of the lips disagreeing at which the whole mouth counts as covered.
@@ -113,9 +123,25 @@ def _decide(disagree: np.ndarray, valid: np.ndarray, dist: np.ndarray, local: np
     bad = ((disagree > DIFF_LEVELS) & tested).astype(np.uint8) * 255
     k = max(3, round(OPEN_IOD * iod) | 1)
     bad = cv2.morphologyEx(bad, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    bad = _over_lips_and_skin(bad, lips, dist, BEYOND_LIPS_IOD * iod, (MIN_COVER_IOD * iod) ** 2)
     # The lips are what a cover hides first and what differs most from skin, hands and
     # microphones alike: how much of them disagrees decides "covered".
     return bad, float((bad[lips] > 0).sum()) / float(lips.sum())
+
+
+def _over_lips_and_skin(bad: np.ndarray, lips: np.ndarray, dist: np.ndarray, beyond_px: float,
+                        min_area_px: float) -> np.ndarray:
+    """Only the disagreeing areas of `min_area_px` or more that cover lip pixels and reach
+    `beyond_px` out onto the skin."""
+    count, labels = cv2.connectedComponents(bad, connectivity=8)
+    if count <= 1:
+        return bad
+    on_lips = np.bincount(labels[lips], minlength=count) > 0
+    reach = np.zeros(count, np.float32)
+    np.maximum.at(reach, labels.ravel(), dist.ravel())
+    keep = on_lips & (reach >= beyond_px) & (np.bincount(labels.ravel(), minlength=count) >= min_area_px)
+    keep[0] = False
+    return (keep[labels] * 255).astype(np.uint8)
 
 
 def keep_mask(occlusion: Occlusion, grow_px: float, feather_px: float) -> np.ndarray:
