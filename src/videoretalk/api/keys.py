@@ -50,6 +50,16 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def new_key(name: str, submits_per_second: float | None,
+            max_active_tasks: int | None) -> tuple[ApiKey, str]:
+    """A fresh key record and its secret; every key store persists what this makes."""
+    secret = KEY_PREFIX + secrets.token_hex(16)
+    key = ApiKey(key_id="key-" + secrets.token_hex(6), name=name, hint=secret[:7] + "…",
+                 created=time.time(), submits_per_second=submits_per_second,
+                 max_active_tasks=max_active_tasks)
+    return key, secret
+
+
 class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -63,10 +73,7 @@ class KeyStore:
     def create(self, name: str, submits_per_second: float | None = None,
                max_active_tasks: int | None = None) -> tuple[ApiKey, str]:
         """A new key record and its secret (the only time the secret is seen)."""
-        secret = KEY_PREFIX + secrets.token_hex(16)
-        key = ApiKey(key_id="key-" + secrets.token_hex(6), name=name, hint=secret[:7] + "…",
-                     created=time.time(), submits_per_second=submits_per_second,
-                     max_active_tasks=max_active_tasks)
+        key, secret = new_key(name, submits_per_second, max_active_tasks)
         with self._db() as db:
             db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
                        (key.key_id, key.name, _digest(secret), key.hint, key.created,

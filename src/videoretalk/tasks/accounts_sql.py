@@ -7,14 +7,13 @@ tables are `sql_schema.api_keys` and `sql_schema.uploads`.
 
 from __future__ import annotations
 
-import secrets
 import time
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from ..api.keys import KEY_PREFIX, ApiKey, _digest
+from ..api.keys import ApiKey, _digest, new_key
 from .sql_schema import api_keys, uploads
 
 __all__ = ["SQLKeyStore", "SQLUploadIndex"]
@@ -26,10 +25,7 @@ class SQLKeyStore:
 
     def create(self, name: str, submits_per_second: float | None = None,
                max_active_tasks: int | None = None) -> tuple[ApiKey, str]:
-        secret = KEY_PREFIX + secrets.token_hex(16)
-        key = ApiKey(key_id="key-" + secrets.token_hex(6), name=name, hint=secret[:7] + "…",
-                     created=time.time(), submits_per_second=submits_per_second,
-                     max_active_tasks=max_active_tasks)
+        key, secret = new_key(name, submits_per_second, max_active_tasks)
         with self.engine.begin() as db:
             db.execute(insert(api_keys).values(
                 key_id=key.key_id, name=key.name, digest=_digest(secret), hint=key.hint,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .records import TaskInputs, TaskProgress, TaskRecord, TaskResult, TaskStatus
 
@@ -139,7 +139,7 @@ class SQLiteTaskStore:
     def get(self, task_id: str) -> TaskRecord | None:
         with self._db() as db:
             row = db.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     def query(self, query: TaskQuery) -> TaskPage:
         where, args = ["owner = ?"], [query.owner]
@@ -163,7 +163,7 @@ class SQLiteTaskStore:
                 f"SELECT * FROM tasks WHERE {clause} ORDER BY submit_time DESC, task_id"
                 " LIMIT ? OFFSET ?", [*args, query.page_size, offset],
             ).fetchall()
-        return TaskPage(total=total, tasks=[_record(r) for r in rows])
+        return TaskPage(total=total, tasks=[record_from_row(r) for r in rows])
 
     def count_active(self, owner: str) -> int:
         with self._db() as db:
@@ -218,7 +218,7 @@ class SQLiteTaskStore:
                 "SELECT * FROM tasks WHERE status = ? AND result IS NOT NULL AND end_time < ?",
                 (TaskStatus.SUCCEEDED.value, before),
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def drop_result(self, task_id: str) -> None:
         # The usage stays reported; only the blob reference goes.
@@ -232,7 +232,7 @@ class SQLiteTaskStore:
             rows = db.execute(
                 "SELECT * FROM tasks WHERE status = ? ORDER BY submit_time", (status.value,),
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def _finish(self, task_id: str, attempt: int, status: TaskStatus, code: str | None,
                 message: str | None, result: TaskResult | None) -> bool:
@@ -257,7 +257,8 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE tasks ADD COLUMN progress TEXT")
 
 
-def _record(row: sqlite3.Row) -> TaskRecord:
+def record_from_row(row: Any) -> TaskRecord:
+    """A task row (SQLite or SQLAlchemy: both index by column name) as a `TaskRecord`."""
     result = json.loads(row["result"]) if row["result"] else None
     progress = json.loads(row["progress"]) if row["progress"] else None
     return TaskRecord(

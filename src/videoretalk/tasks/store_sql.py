@@ -14,13 +14,13 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from .records import TaskInputs, TaskProgress, TaskRecord, TaskResult, TaskStatus
+from .records import TaskProgress, TaskRecord, TaskResult, TaskStatus
 from .sql_schema import open_engine, tasks
 from .stats import TaskStats, recent_runs
-from .store import TaskPage, TaskQuery
+from .store import TaskPage, TaskQuery, record_from_row
 
 __all__ = ["SQLTaskStore"]
 
@@ -42,7 +42,7 @@ class SQLTaskStore:
     def get(self, task_id: str) -> TaskRecord | None:
         with self.engine.connect() as db:
             row = db.execute(select(tasks).where(tasks.c.task_id == task_id)).mappings().first()
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     def query(self, query: TaskQuery) -> TaskPage:
         where: list[ColumnElement[bool]] = [tasks.c.owner == query.owner]
@@ -61,7 +61,7 @@ class SQLTaskStore:
                 .order_by(tasks.c.submit_time.desc(), tasks.c.task_id)
                 .limit(query.page_size).offset((query.page_no - 1) * query.page_size)
             ).mappings().all()
-        return TaskPage(total=int(total), tasks=[_record(r) for r in rows])
+        return TaskPage(total=int(total), tasks=[record_from_row(r) for r in rows])
 
     def count_active(self, owner: str) -> int:
         with self.engine.connect() as db:
@@ -111,7 +111,7 @@ class SQLTaskStore:
             rows = db.execute(select(tasks).where(
                 tasks.c.status == TaskStatus.SUCCEEDED.value, tasks.c.result.is_not(None),
                 tasks.c.end_time < before)).mappings().all()
-        return [_record(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def drop_result(self, task_id: str) -> None:
         # The usage stays reported; only the blob reference goes.
@@ -145,7 +145,7 @@ class SQLTaskStore:
         with self.engine.connect() as db:
             rows = db.execute(select(tasks).where(tasks.c.status == status.value)
                               .order_by(tasks.c.submit_time)).mappings().all()
-        return [_record(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def _finish(self, task_id: str, attempt: int, status: TaskStatus, code: str | None,
                 message: str | None, result: TaskResult | None) -> bool:
@@ -157,25 +157,3 @@ class SQLTaskStore:
     def _update(self, where: list[ColumnElement[bool]], **values: Any) -> bool:
         with self.engine.begin() as db:
             return db.execute(update(tasks).where(*where).values(**values)).rowcount == 1
-
-
-def _record(row: RowMapping) -> TaskRecord:
-    result = json.loads(row["result"]) if row["result"] else None
-    progress = json.loads(row["progress"]) if row["progress"] else None
-    return TaskRecord(
-        task_id=row["task_id"],
-        owner=row["owner"],
-        model=row["model"],
-        request_id=row["request_id"],
-        status=TaskStatus(row["status"]),
-        inputs=TaskInputs(**json.loads(row["inputs"])),
-        submit_time=row["submit_time"],
-        scheduled_time=row["scheduled_time"],
-        end_time=row["end_time"],
-        attempts=row["attempts"],
-        worker=row["worker"],
-        code=row["code"],
-        message=row["message"],
-        result=TaskResult(**result) if result else None,
-        progress=TaskProgress(**progress) if progress else None,
-    )
