@@ -104,3 +104,21 @@ def test_recoloured_lips_are_not_taken_for_a_cover(talk1: Clip) -> None:
         shown = DecodedFrame(k, frame.time, image)
         out = guarded.render(shown, k, target)
         assert np.array_equal(out, plain.render(shown, k, target)), f"frame {k}: source lips kept over the new mouth"
+
+
+def test_a_wide_target_leaves_a_closed_exemplar() -> None:
+    """Hysteresis must not keep a barely open exemplar under a wide target (stretched lips)."""
+    from videoretalk.render.exemplars import Exemplar, ExemplarChooser
+
+    def exemplar(index: int, opening: float, shift: float) -> Exemplar:
+        feature = np.zeros((40, 2), np.float32)
+        feature[:, 1] = shift
+        return Exemplar(index, np.zeros((4, 4, 3), np.uint8), (0, 0), np.zeros((496, 2), np.float32),
+                        feature, opening, 1.0)
+
+    # Two exemplars whose shape features differ by less than the switching cost.
+    bank = [exemplar(0, 0.02, 0.0), exemplar(1, 0.09, 0.008)]
+    chooser = ExemplarChooser(bank, switch_cost=0.012, crossfade_frames=4)
+    closed, wide = bank[0].feature, bank[1].feature
+    assert chooser.choose(closed, 0.02)[0] == 0
+    assert chooser.choose(wide, 0.09)[0] == 1  # shapes alone are within the switching cost

@@ -27,6 +27,13 @@ CROP_MARGIN_IOD = 0.4
 # cross-faded: the mouth itself moves a lot on that frame, which hides the change, while a
 # fade would show a closed mouth stretched over an open one (a smear) for several frames.
 CUT_OPENING_IOD = 0.05
+# Shape cost added per inter-ocular unit of lip-gap mismatch when choosing an exemplar. The
+# shape feature dilutes the gap over every driven point (jaw, outer lips): on its own it
+# differs by ~0.01 between a barely open and a wide exemplar, less than `switch_cost`, so
+# hysteresis kept a closed mouth under a wide target and stretched its lips and teeth into
+# streaks (issue 5, talk4 driven by talk5: gap 0.026 under a 0.083 target). At 0.5 a gap
+# 0.024 iod off (~1.5 mm) outweighs the switching cost.
+OPENING_COST = 0.5
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class ExemplarChooser:
     def __init__(self, bank: list[Exemplar], switch_cost: float, crossfade_frames: int) -> None:
         self.bank = bank
         self._features = np.stack([e.feature for e in bank]) if bank else np.zeros((0, 1, 2))
+        self._openings = np.array([e.opening for e in bank], np.float32)
         self.switch_cost = switch_cost
         self.crossfade_frames = crossfade_frames
         self.reset()
@@ -110,14 +118,24 @@ class ExemplarChooser:
         self.previous: int | None = None
         self.fade = 1.0
 
+    def _cost(self, feature: np.ndarray, opening: float | None) -> np.ndarray:
+        cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
+        if opening is not None:
+            cost = cost + OPENING_COST * np.abs(self._openings - opening)
+        return cost
+
     def nearest(self, feature: np.ndarray, count: int = 1) -> list[int]:
         """The `count` exemplars nearest in shape, nearest first (no hysteresis, no state)."""
-        cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
+        cost = self._cost(feature, None)
         return [int(k) for k in np.argsort(cost, kind="stable")[:count]]
 
-    def choose(self, feature: np.ndarray) -> tuple[int, int | None, float]:
-        """(current, previous, weight of current); previous is None when not fading."""
-        cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
+    def choose(self, feature: np.ndarray, opening: float | None = None) -> tuple[int, int | None, float]:
+        """(current, previous, weight of current); previous is None when not fading.
+
+        `opening` is the target's inner-lip gap (the exemplars' `opening` units): exemplars
+        whose gap differs cost more, so a mouth is not stretched far open or squashed shut.
+        """
+        cost = self._cost(feature, opening)
         best = int(np.argmin(cost))
         if self.current is None:
             self.current, self.fade = best, 1.0

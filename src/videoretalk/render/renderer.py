@@ -218,7 +218,7 @@ class MouthRenderer:
         offset: np.ndarray | float = 0.0
         ex_open = 0.0
         if chooser.bank:
-            cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights))
+            cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights), t_open)
             mouth = self._warp_exemplar(pm, chooser.bank[cur_k], mbox)
             ex_open = chooser.bank[cur_k].opening
             if prev_k is not None:
