@@ -122,3 +122,31 @@ def test_a_wide_target_leaves_a_closed_exemplar() -> None:
     closed, wide = bank[0].feature, bank[1].feature
     assert chooser.choose(closed, 0.02)[0] == 0
     assert chooser.choose(wide, 0.09)[0] == 1  # shapes alone are within the switching cost
+
+
+def test_crossed_or_swollen_target_lips_are_made_plausible(talk1: Clip) -> None:
+    """Inner upper lip below the inner lower one, a lip three times as thick: fixed before warping."""
+    from videoretalk.render.renderer import _plausible_lips
+
+    r = _renderer(talk1)
+    assert r._lip_limits is not None
+    down, lo, hi = r._lip_limits
+    rows = r._lip_rows
+    k = int(np.argmax(talk1.opening))
+    target = talk1.track.canonical[k][r.mouth_indices].copy()
+    assert np.array_equal(_plausible_lips(target, rows, *r._lip_limits)[:, :2], target[:, :2])  # a real shape stays
+    bad = target.copy()
+    bad[rows[1], :2] = target[rows[2], :2] + 0.03 * down            # inner upper 0.03 iod below inner lower
+    bad[rows[0], :2] = bad[rows[1], :2] - 3 * (hi[:len(rows[0])])[:, None] * down  # and very thick
+    fixed = _plausible_lips(bad, rows, *r._lip_limits)[:, :2]
+    assert ((fixed[rows[2]] - fixed[rows[1]]) @ down >= -1e-6).all()
+    upper = (fixed[rows[1]] - fixed[rows[0]]) @ down
+    assert (upper <= hi[:len(rows[0])] + 1e-5).all() and (upper >= lo[:len(rows[0])] - 1e-5).all()
+    # The renderer applies it: the bad target renders exactly as the fixed one.
+    frame = talk1.frames[k]
+    full_fixed = bad.copy()
+    full_fixed[:, :2] = fixed
+    r.reset()
+    once = r.render(frame, k, bad)
+    r.reset()
+    assert np.array_equal(once, r.render(frame, k, full_fixed))

@@ -32,7 +32,17 @@ from ..media.decode import DecodedFrame
 from . import composite, interior, occlusion
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
-from .topology import LIPS_INNER, LIPS_OUTER, NOSE_BOTTOM, NUM_POINTS, default_mouth_region
+from .topology import (
+    INNER_LOWER,
+    INNER_UPPER,
+    LIPS_INNER,
+    LIPS_OUTER,
+    NOSE_BOTTOM,
+    NUM_POINTS,
+    OUTER_LOWER,
+    OUTER_UPPER,
+    default_mouth_region,
+)
 from .warp import (
     Box,
     MeshTopology,
@@ -82,6 +92,10 @@ class MouthRenderer:
         outer = set(LIPS_OUTER.tolist())
         self._weights = np.array([2.0 if p in inner else 1.0 if p in outer else 0.5 for p in self.mouth_indices],
                                  np.float32)
+        row = {p: k for k, p in enumerate(self.mouth_indices.tolist())}
+        self._lip_rows = tuple(np.array([row[p] for p in pts]) for pts in (OUTER_UPPER, INNER_UPPER,
+                                                                            INNER_LOWER, OUTER_LOWER))
+        self._lip_limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # down, thickness lo, hi
         self._track: FaceTrackLike | None = None
         self._slots: list[list[int]] = []
         self._wanted: dict[int, int] = {}          # frame index -> slot
@@ -109,6 +123,7 @@ class MouthRenderer:
             present = present & allowed
         candidates = np.flatnonzero(present)
         self._keep = _control_points(track, np.asarray(track.present, bool), set(self.mouth_indices.tolist()))
+        self._lip_limits = _lip_thickness_range(track, np.asarray(track.present, bool))
         if len(candidates) == 0:
             self._slots, self._wanted = [], {}
             return
@@ -168,6 +183,8 @@ class MouthRenderer:
                              f"the renderer's mouth_indices, got {target.shape}")
         if not bool(track.present[face_index]) or not np.isfinite(target).all():
             return frame.image
+        if self._lip_limits is not None:
+            target = _plausible_lips(target, self._lip_rows, *self._lip_limits)
         try:
             return self._render(frame.image, face_index, target)
         except (QhullError, cv2.error, np.linalg.LinAlgError) as exc:  # degenerate geometry
@@ -345,6 +362,49 @@ def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int])
                  or level[p] < -ABOVE_NOSE_IOD * iod)]
     keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
     return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
+
+
+# Lip thickness (outer to inner lip line) allowed in a target, as a factor on the range the
+# person shows in the source (2nd..98th percentile per point): lips stretch thinner and
+# purse thicker a little beyond what a short clip shows, not twice as thick.
+LIP_THICKNESS_SLACK = (0.8, 1.25)
+
+
+def _lip_thickness_range(track: FaceTrackLike, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(canonical down vector, per-pair lower / upper thickness bounds), upper lip pairs first."""
+    if not present.any():
+        return None
+    canon = np.asarray(track.canonical, np.float32)[present][..., :2]
+    down, _ = face_axes(canon.mean(0))
+    upper = (canon[:, INNER_UPPER] - canon[:, OUTER_UPPER]) @ down
+    lower = (canon[:, OUTER_LOWER] - canon[:, INNER_LOWER]) @ down
+    both = np.concatenate([upper, lower], axis=1)
+    lo = np.maximum(np.percentile(both, 2, axis=0), 0) * LIP_THICKNESS_SLACK[0]
+    hi = np.percentile(both, 98, axis=0) * LIP_THICKNESS_SLACK[1]
+    return down.astype(np.float32), lo.astype(np.float32), hi.astype(np.float32)
+
+
+def _plausible_lips(target: np.ndarray, rows: tuple[np.ndarray, ...], down: np.ndarray, lo: np.ndarray,
+                    hi: np.ndarray) -> np.ndarray:
+    """The target with its inner lips in order and its lips no thinner or thicker than the person's.
+
+    A target whose inner upper lip dips below the inner lower one, or whose lip is far
+    thicker than the person's, folds the warp or stretches the exemplar's lip and the skin
+    above it into pale streaks; inner points (the opening) stay, outer points move.
+    """
+    uo, ui, li, lo_ = rows
+    out = np.array(target, np.float32, copy=True)
+    xy = out[:, :2]
+    gap = (xy[li] - xy[ui]) @ down
+    crossed = np.minimum(gap, 0)[:, None] * down / 2
+    xy[ui] += crossed
+    xy[li] -= crossed
+    n = len(uo)
+    upper = (xy[ui] - xy[uo]) @ down
+    xy[uo] -= (np.clip(upper, lo[:n], hi[:n]) - upper)[:, None] * down
+    lower = (xy[lo_] - xy[li]) @ down
+    xy[lo_] += (np.clip(lower, lo[n:], hi[n:]) - lower)[:, None] * down
+    return out
 
 
 def _lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:

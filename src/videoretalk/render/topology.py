@@ -17,6 +17,9 @@ LIPS_INNER = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324,
 # Upper / lower inner-lip points facing each other across the mouth opening.
 INNER_UPPER = np.array([191, 80, 81, 82, 13, 312, 311, 310, 415])
 INNER_LOWER = np.array([95, 88, 178, 87, 14, 317, 402, 318, 324])
+# Outer-lip points above / below those, in the same order (lip thickness pairs).
+OUTER_UPPER = np.array([185, 40, 39, 37, 0, 267, 269, 270, 409])
+OUTER_LOWER = np.array([146, 91, 181, 84, 17, 314, 405, 321, 375])
 INNER_CORNERS = (78, 308)
 OUTER_CORNERS = (61, 291)
 LOWER_LIP_MID = 17
