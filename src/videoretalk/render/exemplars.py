@@ -32,8 +32,10 @@ CUT_OPENING_IOD = 0.05
 # differs by ~0.01 between a barely open and a wide exemplar, less than `switch_cost`, so
 # hysteresis kept a closed mouth under a wide target and stretched its lips and teeth into
 # streaks (issue 5, talk4 driven by talk5: gap 0.026 under a 0.083 target). At 0.5 a gap
-# 0.024 iod off (~1.5 mm) outweighs the switching cost.
+# 0.024 iod beyond the tolerance outweighs the switching cost. Within the tolerance the warp
+# stretches the exemplar invisibly, and a gap-driven switch would only add cross-fades.
 OPENING_COST = 0.5
+OPENING_TOLERANCE_IOD = 0.02
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ class ExemplarChooser:
     def _cost(self, feature: np.ndarray, opening: float | None) -> np.ndarray:
         cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
         if opening is not None:
-            cost = cost + OPENING_COST * np.abs(self._openings - opening)
+            cost = cost + OPENING_COST * np.maximum(np.abs(self._openings - opening) - OPENING_TOLERANCE_IOD, 0)
         return cost
 
     def nearest(self, feature: np.ndarray, count: int = 1) -> list[int]:
@@ -139,7 +141,10 @@ class ExemplarChooser:
         best = int(np.argmin(cost))
         if self.current is None:
             self.current, self.fade = best, 1.0
-        elif best != self.current and cost[best] + self.switch_cost < cost[self.current]:
+        elif (best != self.current and self.previous is None
+              and cost[best] + self.switch_cost < cost[self.current]):
+            # No switch while a cross-fade runs: switching every frame or two kept the mouth
+            # a blend of two exemplars' teeth (ghosted, smeared teeth in talk4 frame 238).
             jump = abs(self.bank[best].opening - self.bank[self.current].opening)
             self.previous, self.current = self.current, best
             self.fade = 1.0 if jump > CUT_OPENING_IOD else 0.0
