@@ -21,7 +21,7 @@ import importlib.util
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -119,16 +119,15 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
     cut_time = times[cut]
     source = AudioTrack(audio.samples[:, : int(cut_time * audio.sample_rate)], audio.sample_rate)
     track = Track(times[:cut], present[:cut], canonical[:cut])
-    s = MotionSettings(
-        weights=weights, adapt=settings.adapt, adapt_strength=settings.adapt_strength
-    )
+    s = replace(settings, weights=weights)
     model = load_model(weights)
 
     # The clip's own A/V offset, measured on the adaptation part only.
     from videoretalk.audio.analyse import analyse_audio
     from videoretalk.motion.predict import _generic_opening_grid
 
-    grid = _generic_opening_grid(model, model.hidden(analyse_audio(source).log_mel))
+    src_feats = analyse_audio(source, with_phones=model.uses_phones and s.phones)
+    grid = _generic_opening_grid(model, model.hidden(src_feats.log_mel, src_feats.phones))
     keep = present[:cut]
     lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)
 
@@ -218,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         "--weights-dir", type=Path, help="fold models: each clip scored by one that excluded it"
     )
     ap.add_argument("--no-adapt", action="store_true")
+    ap.add_argument("--no-phones", action="store_true", help="as if pocketsphinx were missing")
     ap.add_argument("--speed", type=float, default=1.0, help="voice check: drive at this speed")
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
+    ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
     ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
     args = ap.parse_args(argv)
     ex = _extractor()
@@ -229,7 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         for man in sorted(args.weights_dir.glob("*/mouth_model.json")):
             for name in json.loads(man.read_text())["excluded"]:
                 folds[name] = str(man.with_suffix(".npz"))
-    settings = MotionSettings(adapt=not args.no_adapt, adapt_strength=args.adapt_strength)
+    settings = MotionSettings(
+        adapt=not args.no_adapt,
+        adapt_strength=args.adapt_strength,
+        phones=not args.no_phones,
+        smooth_s=args.smooth_s,
+    )
     rows = []
     for clip in clips:
         npz = ex.extract(Path(clip))

@@ -40,14 +40,17 @@ def test_adapt_readout_with_no_data_weight_returns_generic() -> None:
     assert np.allclose(w, model.readout_w, atol=1e-4) and np.allclose(b, model.readout_b, atol=1e-4)
 
 
-def test_numpy_model_matches_torch_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("phones", [False, True])
+def test_numpy_model_matches_torch_twin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, phones: bool
+) -> None:
     torch = pytest.importorskip("torch")
     spec = importlib.util.spec_from_file_location("train_mouth_model", SCRIPT)
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     monkeypatch.setitem(sys.modules, "train_mouth_model", mod)  # dataclasses look their module up
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
     torch.manual_seed(0)
-    cfg = mod.TrainConfig(channels=8, components=3, dilations=(1, 1, 2, 4))
+    cfg = mod.TrainConfig(channels=8, components=3, dilations=(1, 1, 2, 4), phones=phones)
     net = mod.Net(cfg).eval()
     arrays = {"dilations": np.array(cfg.dilations)}
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -63,7 +66,37 @@ def test_numpy_model_matches_torch_twin(tmp_path: Path, monkeypatch: pytest.Monk
     )
     np.savez(tmp_path / "m.npz", **arrays)
     model = MouthModel.load(tmp_path / "m.npz")
-    x = np.random.default_rng(3).standard_normal((120, 40)).astype(np.float32)
+    x = np.random.default_rng(3).standard_normal((120, cfg.n_inputs)).astype(np.float32)
     expected = net(torch.from_numpy(x[None]))[0].detach().numpy()
-    got = model.coefficients(model.hidden(x))
+    got = model.coefficients(model.hidden(x[:, :40], x[:, 40:] if phones else None))
+    assert model.uses_phones == phones
     assert np.allclose(got, expected, atol=1e-4)
+    if phones:  # no recogniser: the phone inputs are blanked, as in training
+        blank = x.copy()
+        blank[:, 40:] = 0.0
+        expected = net(torch.from_numpy(blank[None]))[0].detach().numpy()
+        assert np.allclose(model.coefficients(model.hidden(x[:, :40])), expected, atol=1e-4)
+
+
+def test_merged_ensemble_averages_its_models(tmp_path: Path) -> None:
+    script = SCRIPT.with_name("merge_mouth_models.py")
+    spec = importlib.util.spec_from_file_location("merge_mouth_models", script)
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    packaged = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
+    # A second, smaller model on the same basis: the packaged one with half its members.
+    with np.load(packaged) as z:
+        arrays = dict(z)
+    half = {k: v[:1] for k, v in arrays.items() if k.startswith("conv")}
+    channels = arrays["conv0_w"].shape[1]
+    members = arrays["conv0_w"].shape[0]
+    arrays.update(half, readout_w=arrays["readout_w"][:channels] * members)
+    np.savez(tmp_path / "one.npz", **arrays)
+    (tmp_path / "one.json").write_text(packaged.with_suffix(".json").read_text())
+    merged = mod.merge([packaged, tmp_path / "one.npz"], tmp_path / "merged")
+    a, b, m = (MouthModel.load(p) for p in (packaged, tmp_path / "one.npz", merged))
+    assert len(m.members) == len(a.members) + 1
+    x = np.random.default_rng(4).standard_normal((200, 40)).astype(np.float32)
+    expected = (members * a.coefficients(a.hidden(x)) + b.coefficients(b.hidden(x))) / (members + 1)
+    assert np.allclose(m.coefficients(m.hidden(x)), expected, atol=1e-4)
+    assert m.manifest["trained_on"] == a.manifest["trained_on"]

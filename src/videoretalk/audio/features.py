@@ -127,6 +127,7 @@ class AudioFeatures:
     speech: np.ndarray  # (S,) bool, voice activity
     energy_db: np.ndarray  # (S,) float32 dBFS
     duration: float  # seconds of audio
+    phones: np.ndarray | None = None  # (S, N_PHONE_INPUTS) one-hot phone classes, if asked for
 
     @property
     def times(self) -> np.ndarray:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.features import N_MELS
+
 WEIGHTS_FILE = "mouth_model.npz"
 MANIFEST_FILE = "mouth_model.json"
 
@@ -34,12 +36,50 @@ def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int) -> np.ndar
     return out
 
 
+Layers = tuple[tuple[np.ndarray, np.ndarray, int], ...]  # (weight, bias, dilation) per layer
+
+
+def _members(z: np.lib.npyio.NpzFile) -> tuple[Layers, ...]:
+    """Trunks of the ensemble, from either layout of the weights file.
+
+    Same-shaped members: `dilations` + `conv{i}_w` (members, Cout, Cin, K) (a single member
+    may drop the first axis). Members of different sizes (a merged ensemble):
+    `member{m}_dilations` + `member{m}_conv{i}_w` (Cout, Cin, K).
+    """
+    if "dilations" in z:
+        dilations = z["dilations"].tolist()
+        ws = [np.asarray(z[f"conv{i}_w"], np.float32) for i in range(len(dilations))]
+        bs = [np.asarray(z[f"conv{i}_b"], np.float32) for i in range(len(dilations))]
+        if ws[0].ndim == 3:
+            ws, bs = [w[None] for w in ws], [b[None] for b in bs]
+        return tuple(
+            tuple((ws[i][m], bs[i][m], int(d)) for i, d in enumerate(dilations))
+            for m in range(ws[0].shape[0])
+        )
+    members = []
+    m = 0
+    while f"member{m}_dilations" in z:
+        dilations = z[f"member{m}_dilations"].tolist()
+        members.append(
+            tuple(
+                (
+                    np.asarray(z[f"member{m}_conv{i}_w"], np.float32),
+                    np.asarray(z[f"member{m}_conv{i}_b"], np.float32),
+                    int(d),
+                )
+                for i, d in enumerate(dilations)
+            )
+        )
+        m += 1
+    return tuple(members)
+
+
 @dataclass(frozen=True)
 class MouthModel:
     """Trained weights plus the shape basis the outputs live in."""
 
     # One trunk per ensemble member, each a stack of (weight, bias, dilation) layers.
-    members: tuple[tuple[tuple[np.ndarray, np.ndarray, int], ...], ...]
+    members: tuple[Layers, ...]
     readout_w: np.ndarray  # (members * C, P): the members' read-outs stacked, each / members
     readout_b: np.ndarray  # (P,)
     basis: np.ndarray  # (P, len(points) * 3): deformation = coefs @ basis
@@ -56,16 +96,7 @@ class MouthModel:
                 return cls.load(p)
         path = Path(path)
         with np.load(path) as z:
-            dilations = z["dilations"].tolist()
-            # conv{i}_w is (members, Cout, Cin, K); a single-member file may drop the first axis.
-            ws = [np.asarray(z[f"conv{i}_w"], np.float32) for i in range(len(dilations))]
-            bs = [np.asarray(z[f"conv{i}_b"], np.float32) for i in range(len(dilations))]
-            if ws[0].ndim == 3:
-                ws, bs = [w[None] for w in ws], [b[None] for b in bs]
-            members = tuple(
-                tuple((ws[i][m], bs[i][m], int(d)) for i, d in enumerate(dilations))
-                for m in range(ws[0].shape[0])
-            )
+            members = _members(z)
             manifest_path = path.with_suffix(".json")
             manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
             return cls(
@@ -83,13 +114,30 @@ class MouthModel:
     def n_components(self) -> int:
         return int(self.basis.shape[0])
 
-    def hidden(self, log_mel: np.ndarray) -> np.ndarray:
+    @property
+    def n_inputs(self) -> int:
+        """Input channels per step: the log-mel bands, then phone classes if it uses them."""
+        return int(self.members[0][0][0].shape[1])
+
+    @property
+    def uses_phones(self) -> bool:
+        return self.n_inputs > N_MELS
+
+    def hidden(self, log_mel: np.ndarray, phones: np.ndarray | None = None) -> np.ndarray:
         """Trunk features of every member side by side on the 10 ms grid, (S, members * C).
 
         The stacked read-out then averages the members' outputs (a seed ensemble: each
         trunk errs differently on unseen voices), and speaker adaptation sees them all.
+        A phone model given no `phones` sees all-zero phone inputs, the "recogniser
+        unavailable" case it was trained on (phone inputs randomly blanked).
         """
         x = log_mel.astype(np.float32)
+        if self.uses_phones:
+            extra = np.zeros((x.shape[0], self.n_inputs - x.shape[1]), np.float32)
+            if phones is not None:
+                n = min(x.shape[0], phones.shape[0])
+                extra[:n] = phones[:n]
+            x = np.hstack([x, extra])
         out = []
         for layers in self.members:
             h = x

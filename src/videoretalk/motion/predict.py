@@ -64,8 +64,10 @@ def predict_mouth_motion(
         raise ValueError("frame_times must be a 1-D array of seconds")
     model = load_model(settings.weights)
 
-    feats = analyse_audio(audio, settings.vad)  # 1
-    hidden = model.hidden(feats.log_mel)  # 2
+    feats = analyse_audio(
+        audio, settings.vad, with_phones=model.uses_phones and settings.phones
+    )  # 1
+    hidden = model.hidden(feats.log_mel, feats.phones)  # 2
     rest, readout, scale, span = _person(model, face_track, source_audio, settings)  # 3
     coefs = model.coefficients(hidden, readout)
     coefs = _smooth(coefs, settings.smooth_s) * speech_gate(feats, settings)[:, None]  # 4
@@ -158,13 +160,15 @@ def adapt_to_speaker(
     """Fit the read-out on the source video's own frame/audio pairs (a few ms of algebra)."""
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
-    feats = analyse_audio(source_audio, settings.vad)
+    feats = analyse_audio(
+        source_audio, settings.vad, with_phones=model.uses_phones and settings.phones
+    )
     keep = present & (times <= feats.duration)
     frame_step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
     seen_seconds = keep.sum() * frame_step
     if min(seen_seconds, feats.speech.sum() * STEP_SECONDS) < MIN_ADAPT_SECONDS:
         return None
-    hidden = model.hidden(feats.log_mel)
+    hidden = model.hidden(feats.log_mel, feats.phones)
     canonical = np.asarray(face_track.canonical, np.float32)
     real_open = mouth_opening(canonical[keep])
     # The source's own A/V offset: shift that best lines up the generic prediction.

@@ -18,6 +18,9 @@ class MotionSettings:
     adapt: bool = True
     adapt_strength: float = 0.3  # ridge pull towards the generic read-out (see benchmark)
     adapt_max_lag_s: float = 0.2  # A/V offset searched in the source video
+    # English phone recogniser (pocketsphinx) as extra model inputs when the weights take
+    # them; False, or pocketsphinx not installed, runs the model on log-mel alone.
+    phones: bool = True
     vad: VadSettings = field(default_factory=VadSettings)
 
     def __post_init__(self) -> None:
