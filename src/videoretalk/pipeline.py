@@ -17,8 +17,8 @@ from .config import Settings
 from .engine import LipSyncEngine, load_engine
 from .errors import InvalidParameter
 from .face.settings import check_query_face_threshold
-from .media.decode import AudioTrack, DecodedFrame, VideoReader, read_audio
-from .media.encode import VideoWriter
+from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio
+from .media.encode import VideoWriter, WriteBehind
 from .media.timeline import Timeline, plan_timeline
 from .media.validate import validate_audio, validate_image, validate_video
 
@@ -74,7 +74,7 @@ def retalk(
 
     with VideoReader(video) as reader:
         # 2. First pass: exact frame times, and whatever the engine learns from the source.
-        for frame in reader.frames():
+        for frame in prefetch(reader.frames()):
             engine.observe(frame)
             report("analyse", (frame.index + 1) / max(video_info.frame_count, 1))
         frame_times = reader.frame_times
@@ -128,9 +128,12 @@ def _render_and_encode(
     partial = Path(partial_name)
     edited = 0
     try:
-        with VideoWriter(partial, width, height, fps, audio, timeline.duration, settings.encode) as writer:
+        with (
+            VideoWriter(partial, width, height, fps, audio, timeline.duration, settings.encode) as encoder,
+            WriteBehind(encoder) as writer,
+        ):
             total = timeline.frame_count
-            for t, frame in enumerate(timeline_frames(reader, timeline)):
+            for t, frame in enumerate(prefetch(timeline_frames(reader, timeline))):
                 image = engine.render(t, frame)
                 if image is not frame.image:
                     edited += 1

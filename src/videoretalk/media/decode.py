@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -236,3 +238,52 @@ def read_audio(
     if declared is not None:
         samples = samples[:, : round(declared * rate)]
     return AudioTrack(samples=samples.astype(np.float32, copy=False), sample_rate=rate)
+
+
+_DONE = object()
+
+
+def prefetch(frames: Iterator[DecodedFrame], depth: int = 4) -> Iterator[DecodedFrame]:
+    """Decode up to `depth` frames ahead on a helper thread.
+
+    FFmpeg decodes and converts pixels without holding the GIL, so decoding the next
+    frames overlaps the face model, the renderer and x264 working on this one. The
+    thread is stopped and joined before this generator returns (also on error or
+    when the consumer stops early), so the container is never closed under it.
+    """
+    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        slots.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, raised there
+            slots.put(error)
+
+    worker = threading.Thread(target=produce, name="videoretalk-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:  # unblock a producer waiting on a full queue
+                slots.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(timeout=0.05)

@@ -9,6 +9,8 @@ interleaved for progressive playback.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Self
@@ -128,3 +130,41 @@ def _resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
 
     g = np.gcd(rate, new_rate)
     return resample_poly(samples, new_rate // g, rate // g, axis=1).astype(np.float32)
+
+
+class WriteBehind:
+    """Hand frames to `VideoWriter.write` on a helper thread, `depth` frames deep.
+
+    Colour conversion and x264 run without the GIL, so encoding frame t overlaps
+    rendering frame t+1. Errors from the writer are raised in the caller, at the
+    next `write` or on leaving the block; the thread is always joined.
+    """
+
+    def __init__(self, writer: VideoWriter, depth: int = 4) -> None:
+        self._writer = writer
+        self._slots: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="videoretalk-encode", daemon=True)
+
+    def _run(self) -> None:
+        while (item := self._slots.get()) is not None:
+            if self._error is None:
+                try:
+                    self._writer.write(*item)
+                except BaseException as error:  # noqa: BLE001 - raised in the caller
+                    self._error = error
+
+    def write(self, image: np.ndarray, time: float) -> None:
+        if self._error is not None:
+            raise self._error
+        self._slots.put((image, time))
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._slots.put(None)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
