@@ -23,6 +23,17 @@ from videoretalk.motion.model import MouthModel
 SHARED_ARRAYS = ("basis", "points", "rest_shape", "typical_range")
 
 
+def _describe(members: int, manifest: dict) -> str:
+    config = manifest["config"]
+    if isinstance(config, list):  # already a merged ensemble
+        return f"({manifest['model']})"
+    return (
+        f"{members} x {manifest['model']} (channels {config['channels']}, "
+        f"dilations {config['dilations']}, dropout {config['dropout']}, "
+        f"weight decay {config['weight_decay']})"
+    )
+
+
 def merge(paths: list[Path], out: Path) -> Path:
     models = [MouthModel.load(p) for p in paths]
     manifests = [m.manifest for m in models]
@@ -56,11 +67,10 @@ def merge(paths: list[Path], out: Path) -> Path:
     np.savez_compressed(weights, **arrays)
     manifest = dict(manifests[0])
     manifest["model"] = "ensemble of: " + "; ".join(
-        f"{len(m.members)} x {man['model']} (channels {man['config']['channels']}, "
-        f"dilations {man['config']['dilations']})"
-        for m, man in zip(models, manifests)
+        _describe(len(m.members), man) for m, man in zip(models, manifests)
     )
-    manifest["config"] = [man["config"] for man in manifests]
+    configs = [man["config"] for man in manifests]
+    manifest["config"] = [c for cfg in configs for c in (cfg if isinstance(cfg, list) else [cfg])]
     manifest["train_seconds"] = round(sum(man.get("train_seconds", 0.0) for man in manifests), 1)
     manifest["merged_from"] = [man.get("sha1_weights") for man in manifests]
     manifest["sha1_weights"] = hashlib.sha1(weights.read_bytes()).hexdigest()

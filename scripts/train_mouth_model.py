@@ -23,6 +23,10 @@ Augmentation for voice/recording invariance: vocal-tract-length warp of the mel 
     .venv/bin/python scripts/train_mouth_model.py --exclude talk1 talk2 --out /tmp/fold1
     .venv/bin/python scripts/train_mouth_model.py --offsets-from src/videoretalk/motion/mouth_model.json
 
+The shipped weights are two runs merged (`scripts/merge_mouth_models.py`): the defaults and
+`--dropout 0.3 --weight-decay 1e-3`, both with `--offsets-from`; 3-fold CV median r 0.328
+(0.359 at best lag) against 0.313 (0.352) for either run's kind alone.
+
 Held-out figures: train 3 folds with `--exclude` into `DIR/foldK/`, then
 `benchmarks/motion_benchmark.py --weights-dir DIR` scores each clip with the fold that
 did not see it.

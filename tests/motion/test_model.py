@@ -84,17 +84,21 @@ def test_merged_ensemble_averages_its_models(tmp_path: Path) -> None:
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
     packaged = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
-    # A second, smaller model on the same basis: the packaged one with half its members.
+    # A second model on the same basis: the packaged one's first trunk on its own.
+    a = MouthModel.load(packaged)
+    members = len(a.members)
     with np.load(packaged) as z:
-        arrays = dict(z)
-    half = {k: v[:1] for k, v in arrays.items() if k.startswith("conv")}
-    channels = arrays["conv0_w"].shape[1]
-    members = arrays["conv0_w"].shape[0]
-    arrays.update(half, readout_w=arrays["readout_w"][:channels] * members)
+        arrays = {k: z[k] for k in ("basis", "points", "rest_shape", "typical_range")}
+    layers = a.members[0]
+    arrays["member0_dilations"] = np.array([d for _, _, d in layers])
+    for i, (w, b, _) in enumerate(layers):
+        arrays[f"member0_conv{i}_w"], arrays[f"member0_conv{i}_b"] = w, b
+    channels = layers[-1][0].shape[0]
+    arrays.update(readout_w=a.readout_w[:channels] * members, readout_b=a.readout_b)
     np.savez(tmp_path / "one.npz", **arrays)
     (tmp_path / "one.json").write_text(packaged.with_suffix(".json").read_text())
     merged = mod.merge([packaged, tmp_path / "one.npz"], tmp_path / "merged")
-    a, b, m = (MouthModel.load(p) for p in (packaged, tmp_path / "one.npz", merged))
+    b, m = (MouthModel.load(p) for p in (tmp_path / "one.npz", merged))
     assert len(m.members) == len(a.members) + 1
     x = np.random.default_rng(4).standard_normal((200, 40)).astype(np.float32)
     expected = (members * a.coefficients(a.hidden(x)) + b.coefficients(b.hidden(x))) / (members + 1)
