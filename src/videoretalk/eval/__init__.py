@@ -15,8 +15,7 @@ MediaPipe just because the CLI registers the `eval` subcommand.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_attributes
 
 _EXPORTS = {
     "ClipJob": "batch",
@@ -33,10 +32,20 @@ _EXPORTS = {
     "summary_lines": "run",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ClipJob",
+    "ClipReport",
+    "ClipScores",
+    "MouthScores",
+    "Sync",
+    "evaluate_clip",
+    "evaluate_jobs",
+    "load_manifest",
+    "scan_folder",
+    "summary_lines",
+    "to_json",
+    "write_report",
+]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

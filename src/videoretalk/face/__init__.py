@@ -11,8 +11,9 @@ canonical face), `smoothing`, `trackbuild`, `track` (`FaceTrack`), `analyser`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from . import landmarks
 from .settings import FaceSettings
 from .track import FaceTrack, FrameStatus
@@ -42,9 +43,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -7,8 +7,9 @@ pulling in OpenCV and SciPy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from .settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -17,9 +18,4 @@ if TYPE_CHECKING:
 __all__ = ["FaceTrackLike", "MouthRenderer", "RenderSettings"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("MouthRenderer", "FaceTrackLike"):
-        from . import renderer
-
-        return getattr(renderer, name)
-    raise AttributeError(name)
+__getattr__ = lazy_attributes(__name__, {"MouthRenderer": "renderer", "FaceTrackLike": "renderer"})
