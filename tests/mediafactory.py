@@ -56,12 +56,12 @@ def make_video(
 ) -> Path:
     """Write a synthetic video; `times` (seconds) gives variable frame timing."""
     if times is None:
-        times = [i / fps for i in range(int(round(seconds * fps)))]
+        times = [i / fps for i in range(round(seconds * fps))]
     time_base = Fraction(1, 30000)  # mpeg4 refuses time bases finer than 1/65535
     with av.open(str(path), mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p" if codec != "mpeg4" else "yuv420p"
+        stream.pix_fmt = "yuv420p"
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
         if codec in ("libx264", "libx265"):
@@ -74,30 +74,39 @@ def make_video(
             audio_stream.codec_context.layout = "mono"
         for i, t in enumerate(times):
             frame = av.VideoFrame.from_ndarray(frame_image(i, width, height), format="rgb24")
-            frame.pts = int(round(t / time_base))
+            frame.pts = round(t / time_base)
             frame.time_base = time_base
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
         if audio_stream is not None:
             duration = times[-1] + (times[-1] - times[0]) / max(len(times) - 1, 1)
-            _encode_audio(out, audio_stream, tone(duration, audio_tone_hz, 44100))
+            encode_audio(out, audio_stream, tone(duration, audio_tone_hz, 44100))
     return path
 
 
-def _encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
+def encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
+    """Encode float samples ((n,) mono or (channels, n)) into `stream`, then flush it.
+
+    Frames are built as float and FFmpeg converts them to whatever the encoder takes.
+    """
+    planar = np.atleast_2d(samples).astype(np.float32)
     rate = stream.codec_context.sample_rate
-    for start in range(0, samples.shape[-1], 1024):
-        chunk = samples[None, start : start + 1024].astype(np.float32)
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+    layout = "mono" if planar.shape[0] == 1 else "stereo"
+    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout=layout, rate=rate)
+    step = stream.codec_context.frame_size or 1024
+    for start in range(0, planar.shape[1], step):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planar[:, start : start + step]), format="fltp", layout=layout)
         frame.sample_rate = rate
         frame.pts = start
         frame.time_base = Fraction(1, rate)
-        out.mux(stream.encode(frame))
+        for converted in resampler.resample(frame):
+            out.mux(stream.encode(converted))
     out.mux(stream.encode(None))
 
 
 def tone(seconds: float, hz: float = 440.0, rate: int = 16000, amplitude: float = 0.3) -> np.ndarray:
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
@@ -122,18 +131,7 @@ def make_audio(
     with av.open(str(path), mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=rate)
         stream.codec_context.layout = layout
-        frame_size = stream.codec_context.frame_size or 1024
-        # Build float frames and let FFmpeg convert them to whatever the encoder takes.
-        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout=layout, rate=rate)
-        for start in range(0, planar.shape[1], frame_size):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(planar[:, start : start + frame_size]), format="fltp", layout=layout)
-            frame.sample_rate = rate
-            frame.pts = start
-            frame.time_base = Fraction(1, rate)
-            for converted in resampler.resample(frame):
-                out.mux(stream.encode(converted))
-        out.mux(stream.encode(None))
+        encode_audio(out, stream, planar)
     return path
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from mediafactory import encode_audio
 
 from videoretalk.eval.signals import INNER_LIP_PAIRS
 from videoretalk.face.landmarks import (
@@ -106,13 +107,13 @@ def write_video(path: Path, frames: list[np.ndarray], audio: np.ndarray | None =
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
         if sound is not None and audio is not None:
-            _write_audio(out, sound, audio)
+            encode_audio(out, sound, audio)
     return path
 
 
 def write_wav(path: Path, samples: np.ndarray) -> Path:
     with av.open(str(path), mode="w") as out:
-        _write_audio(out, _audio_stream(out, "pcm_s16le"), samples)
+        encode_audio(out, _audio_stream(out, "pcm_s16le"), samples)
     return path
 
 
@@ -122,20 +123,3 @@ def _audio_stream(out: av.container.OutputContainer, codec: str) -> av.AudioStre
     return stream
 
 
-def _write_audio(
-    out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray
-) -> None:
-    resampler = av.AudioResampler(
-        format=stream.codec_context.format.name, layout="mono", rate=SPEECH_RATE
-    )
-    step = stream.codec_context.frame_size or 1024
-    for start in range(0, samples.size, step):
-        frame = av.AudioFrame.from_ndarray(
-            samples[None, start : start + step].copy(), format="fltp", layout="mono"
-        )
-        frame.sample_rate = SPEECH_RATE
-        frame.pts = start
-        frame.time_base = Fraction(1, SPEECH_RATE)
-        for converted in resampler.resample(frame):
-            out.mux(stream.encode(converted))
-    out.mux(stream.encode(None))
