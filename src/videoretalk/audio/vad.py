@@ -55,6 +55,16 @@ def detect_speech(mono16k: np.ndarray, settings: VadSettings | None = None) -> n
     return _fill_runs(speech, True, round(settings.min_speech_s / 0.01) - 1)
 
 
+def widen(mask: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Step i is on if `mask` is on anywhere in [i - after, i + before].
+
+    That is, each run of speech grows `before` steps earlier and `after` steps later.
+    """
+    cs = np.r_[0, np.cumsum(mask)]
+    i = np.arange(mask.size)
+    return (cs[np.minimum(i + before + 1, mask.size)] - cs[np.maximum(i - after, 0)]) > 0
+
+
 def _fill_runs(mask: np.ndarray, value: bool, max_len: int) -> np.ndarray:
     """Flip interior runs of `value` no longer than `max_len` steps (edges kept for gaps)."""
     out = mask.copy()

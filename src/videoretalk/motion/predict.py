@@ -18,6 +18,7 @@ import numpy as np
 
 from ..audio.analyse import analyse_audio
 from ..audio.features import STEP_SECONDS, AudioFeatures, sample_at
+from ..audio.vad import widen
 from ..media.decode import AudioTrack
 from .model import MouthModel, adapt_readout
 from .settings import MotionSettings
@@ -94,18 +95,9 @@ def predict_mouth_motion(
 
 def speech_gate(feats: AudioFeatures, settings: MotionSettings) -> np.ndarray:
     """0..1 per 10 ms step: 1 from `lead_s` before speech to `release_s` after it."""
-    speech = feats.speech.astype(np.float32)
     lead = round(settings.lead_s / STEP_SECONDS)
     release = round(settings.release_s / STEP_SECONDS)
-    idx = np.flatnonzero(speech)
-    gate = np.zeros_like(speech)
-    if idx.size:
-        # Dilate: step i is on if any speech in [i - release, i + lead].
-        cs = np.r_[0, np.cumsum(speech)]
-        i = np.arange(speech.size)
-        hi = np.minimum(i + lead + 1, speech.size)
-        lo = np.maximum(i - release, 0)
-        gate = ((cs[hi] - cs[lo]) > 0).astype(np.float32)
+    gate = widen(feats.speech, lead, release).astype(np.float32)
     ramp = round(settings.ramp_s / STEP_SECONDS)
     if ramp > 1:
         # Erode-then-blur keeps the gate fully off outside the dilated window.
