@@ -53,6 +53,7 @@ ADAPT_SHARE = 0.6
 MAX_LAG_FRAMES = 4  # the data README scores at the best lag within ±4 frames
 CLOSED_ABOVE_REST = 0.02  # opening within 2 % of inter-ocular of rest = closed
 MIN_FACE_FRAMES = 10
+MOUTH_CORNERS = [61, 291]  # outer lip corners in the 478-point mesh
 SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
 
 
@@ -158,6 +159,13 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
     # the mouth whatever the speaker really did (some hold their lips parted).
     talking = ok & motion.speech
     r_speech = _pearson(pred[talking], real[talking]) if talking.sum() > 10 else float("nan")
+    # Lip rounding narrows the mouth: corner-to-corner width, inter-ocular units, in speech.
+    corners = [int(np.flatnonzero(motion.point_indices == p)[0]) for p in MOUTH_CORNERS]
+    pred_width = np.linalg.norm(np.diff(motion.shapes[:, corners, :2], axis=1)[:, 0], axis=-1)
+    real_width = np.linalg.norm(np.diff(canonical[:, MOUTH_CORNERS, :2], axis=1)[:, 0], axis=-1)
+    r_width = (
+        _pearson(pred_width[talking], real_width[talking]) if talking.sum() > 10 else float("nan")
+    )
     # What the closed-in-silence rule costs: the same prediction, but resting in pauses at
     # the speaker's own pause opening seen in the adaptation part (not what we render).
     own_pause = present & ~scored & ~motion.speech
@@ -202,6 +210,7 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
         "r_best": r_best,
         "r_speech": r_speech,
         "r_own_pause": r_own_pause,
+        "r_width": r_width,
         "lip_err": lip_err,
         "rest_err": rest_err,
         "silent": int(silent.sum()),
@@ -289,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f}, speech {r['r_speech']:+.2f})"
             f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
             f"  silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%}, real {r['real_silent_closed']:.0%})"
-            f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})",
+            f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})"
+            f"  width r={r['r_width']:+.2f}",
             flush=True,
         )
     if not rows:
@@ -317,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"
         f" (baseline {sum(r['base_hit'] for r in rows)})"
     )
+    print(f"mouth width (rounding) in speech: median r={med('r_width'):.3f}")
     print(
         f"speed: 60 s of audio in {speed(args.weights if not args.weights_dir else next(iter(folds.values()))):.2f} s"
     )
