@@ -190,6 +190,8 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
     mono = to_mono_16k(audio)
     silent = silent_frames(mono, times + lag) & scored
     rest_open = float(mouth_opening(rest[None])[0])
+    # The most any model can score while closing pauses: real opening in speech, rest elsewhere.
+    r_ceiling = _pearson(np.where(motion.speech, real, rest_open)[ok], real[ok])
     closed = pred <= rest_open + CLOSED_ABOVE_REST
     # Loudness baseline: 40 ms RMS envelope at the frame, fitted linearly on the first 60 %.
     env = sample_at(np.convolve(step_energy_db(mono), np.ones(4) / 4, mode="same"), times + lag)
@@ -210,6 +212,7 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
         "r_best": r_best,
         "r_speech": r_speech,
         "r_own_pause": r_own_pause,
+        "r_ceiling": r_ceiling,
         "r_width": r_width,
         "lip_err": lip_err,
         "rest_err": rest_err,
@@ -316,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         silent_share, ("silent_closed", "real_silent_closed", "base_silent_closed")
     )
     print(
-        f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f}, in speech {med('r_speech'):.3f}, pauses at own posture {med('r_own_pause'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
+        f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f}, in speech {med('r_speech'):.3f}, pauses at own posture {med('r_own_pause'):.3f}; a perfect model closed in pauses {med('r_ceiling'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
         f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})"
     )
     print(

@@ -44,6 +44,7 @@ def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:
     assert row["silent"] > 0 and row["silent_closed"] == 1.0
     assert 0.0 <= row["real_silent_closed"] <= 1.0
     assert math.isfinite(row["r_own_pause"])
+    assert row["r_ceiling"] >= row["r"]  # real opening in speech beats any prediction
     assert -1.0 <= row["r_width"] <= 1.0  # NaN (no corners found, no speech) fails too
 
 
