@@ -63,6 +63,9 @@ def test_sdk_submit_fetch_wait_list(sdk: str, key: str, service: Service,
     part = httpx.get(done.output.video_url, headers={"Range": "bytes=2-5"})
     assert part.status_code == 206 and part.content == b"deo-"
     assert part.headers["content-range"] == "bytes 2-5/11"
+    beyond = httpx.get(done.output.video_url, headers={"Range": "bytes=11-"})
+    _error(beyond, 416, "InvalidParameter")
+    assert beyond.headers["content-range"] == "bytes */11"
     tampered = done.output.video_url.replace("Expires=", "Expires=1")
     _error(httpx.get(tampered), 403, "AccessDenied")
     listed = VideoSynthesis.list(api_key=key, status="SUCCEEDED", page_size=50)

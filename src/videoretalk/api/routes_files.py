@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..errors import AccessDenied, InvalidParameter
 from ..tasks.records import TaskRecord
-from .context import ServiceContext, get_context
+from .context import ServiceContext, get_context, request_id
+from .middleware import error_body
 
 __all__ = ["result_url", "router"]
 
@@ -61,8 +62,10 @@ def download(task_id: str, request: Request, ctx: ServiceContext = Depends(get_c
             else:  # suffix: the last N bytes
                 start = max(size - int(match[2]), 0)
             if start > end or start >= size:
+                # RFC 9110: a 416 names the full length so the client can ask again.
                 error = RangeNotSatisfiable(f"range {header!r} is outside the {size} bytes")
-                raise error
+                return JSONResponse(error_body(request_id(request), error), status_code=416,
+                                    headers={"content-range": f"bytes */{size}"})
             status = 206
     headers = {"accept-ranges": "bytes", "content-length": str(end - start + 1),
                "content-disposition": f'inline; filename="{task_id}.mp4"'}
