@@ -35,3 +35,12 @@ def talk1(dev_dir: Path) -> Clip:
     track = track_images(f.image for f in frames)
     assert track.present.all()
     return Clip(frames, track, inner_opening(track.canonical))
+
+
+@pytest.fixture(scope="session")
+def talk4(dev_dir: Path) -> Clip:
+    """100 frames of talk4: closed-mouth frames (13, 42, 78) and wide ones (92-96)."""
+    frames = read_frames(dev_dir / "talk4.mp4", 100)
+    track = track_images(f.image for f in frames)
+    assert track.present.all()
+    return Clip(frames, track, inner_opening(track.canonical))

@@ -148,3 +148,43 @@ def test_interior_is_painted_when_the_source_never_opens(talk1: Clip) -> None:
     assert len(luma) > 50
     assert luma.max() > 120, "teeth (bright) expected in a wide-open mouth"
     assert luma.min() < 90, "a darker cavity expected behind the teeth"
+
+
+def _band_above_upper_lip(image: np.ndarray, lm: np.ndarray) -> float:
+    """Lightness (CIELAB L, 0-255) of the skin just above the upper lip minus the skin above it."""
+    import cv2
+
+    from videoretalk.render.topology import LIPS_OUTER, OUTER_UPPER
+    from videoretalk.render.warp import face_axes
+
+    _, iod = face_axes(lm)
+    h, w = image.shape[:2]
+    outside = np.full((h, w), 255, np.uint8)
+    cv2.fillPoly(outside, [np.round(lm[LIPS_OUTER, :2]).astype(np.int32)], 0)
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 5)
+    ys, xs = np.mgrid[0:h, 0:w]
+    x0, x1 = lm[OUTER_UPPER, 0].min(), lm[OUTER_UPPER, 0].max()
+    middle = (xs > x0 + 0.25 * (x1 - x0)) & (xs < x1 - 0.25 * (x1 - x0)) & (ys < lm[OUTER_UPPER, 1].max())
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    band = middle & (dist > 0.01 * iod) & (dist < 0.06 * iod)
+    above = middle & (dist > 0.08 * iod) & (dist < 0.14 * iod)
+    return float(lightness[band].mean() - lightness[above].mean())
+
+
+def test_no_pale_arc_above_an_upper_lip_driven_open(talk4: Clip) -> None:
+    """A closed frame driven wide open must not get the exemplar frame's skin as a pale arc.
+
+    Pasting the exemplar 0.05 inter-ocular beyond the lip line (the old default) made the
+    skin just above the upper lip 8-14 L brighter than the skin above it on these frames.
+    """
+    from render_support import track_images
+
+    r = _renderer(talk4)
+    wide = int(np.argmax(talk4.opening))
+    exemplar_band = _band_above_upper_lip(talk4.frames[wide].image, talk4.track.landmarks[wide])
+    for i in np.argsort(talk4.opening)[:3]:
+        r.reset()
+        out = r.render(talk4.frames[i], int(i), _shape(talk4, r, wide))
+        source_band = _band_above_upper_lip(talk4.frames[i].image, talk4.track.landmarks[i])
+        out_band = _band_above_upper_lip(out, track_images([out]).landmarks[0])
+        assert out_band <= max(source_band, exemplar_band) + 3.0, (int(i), out_band, source_band)
