@@ -68,9 +68,12 @@ SYNTH_MIN_OPENING = (0.04, 0.08)
 class FaceTrackLike(Protocol):
     """What the renderer reads from `videoretalk.face.FaceTrack`."""
 
-    present: np.ndarray     # bool[N]
-    landmarks: np.ndarray   # float32[N,478,3] image px
-    canonical: np.ndarray   # float32[N,478,3] pose-normalised
+    @property
+    def present(self) -> np.ndarray: ...     # bool[N]
+    @property
+    def landmarks(self) -> np.ndarray: ...   # float32[N,478,3] image px
+    @property
+    def canonical(self) -> np.ndarray: ...   # float32[N,478,3] pose-normalised
 
     def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray: ...
 
