@@ -125,7 +125,7 @@ def _api_sized(source: Path, target: Path) -> Path:
     if target.is_file():
         return target
     scale = MIN_SIDE / min(info.width, info.height)
-    width, height = (int(math.ceil(side * scale / 2)) * 2 for side in (info.width, info.height))
+    width, height = (math.ceil(side * scale / 2) * 2 for side in (info.width, info.height))
     audio = read_audio(source)
     with (
         VideoReader(source) as reader,

@@ -28,10 +28,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from render_support import MeshTrack, inner_opening, mouth_shapes, read_frames, retarget, track_images  # noqa: E402
+from render_support import (
+    MeshTrack,
+    inner_opening,
+    mouth_shapes,
+    read_frames,
+    retarget,
+    track_images,
+)
 
-from videoretalk.render import MouthRenderer  # noqa: E402
-from videoretalk.render.topology import JAW, LIPS_OUTER  # noqa: E402
+from videoretalk.render import MouthRenderer
+from videoretalk.render.topology import JAW, LIPS_OUTER
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 CLIPS = ["talk1", "talk2", "talk3", "talk4", "talk5"]
@@ -47,7 +54,7 @@ class Identity:
         # locate its model files without executing it.
         spec = importlib.util.find_spec("face_recognition_models")
         assert spec is not None and spec.submodule_search_locations
-        models = Path(list(spec.submodule_search_locations)[0]) / "models"
+        models = Path(next(iter(spec.submodule_search_locations))) / "models"
         self.detect = dlib.get_frontal_face_detector()
         self.pose = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
         self.net = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))

@@ -147,5 +147,14 @@ def retarget(driver: MeshTrack, target: MeshTrack, length: int, indices: np.ndar
     return shapes
 
 
-__all__ = ["MeshTrack", "track_video", "track_images", "read_frames", "inner_opening", "mouth_shapes",
-           "retarget", "LIPS_INNER", "LIPS_OUTER"]
+__all__ = [
+    "LIPS_INNER",
+    "LIPS_OUTER",
+    "MeshTrack",
+    "inner_opening",
+    "mouth_shapes",
+    "read_frames",
+    "retarget",
+    "track_images",
+    "track_video",
+]

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "service"))
-from servicekit import MediaServer, Service  # noqa: E402
+from servicekit import MediaServer, Service
 
 SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis"
 
