@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # servicekit.py, fake_engine.py
 from servicekit import MediaServer, Service  # noqa: E402
 
+
 @pytest.fixture(scope="session")
 def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
     server = MediaServer(tmp_path_factory.mktemp("media"))

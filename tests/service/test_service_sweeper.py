@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from videoretalk.config import Settings
+from videoretalk.storage.sweeper import sweep
 from videoretalk.tasks.backends import open_backends
 from videoretalk.tasks.records import TaskInputs, TaskRecord, TaskResult
-from videoretalk.storage.sweeper import sweep
 
 DAY = 24 * 3600
 

@@ -18,7 +18,6 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-
 from scipy.optimize import linear_sum_assignment
 
 from .landmarks import (
