@@ -174,8 +174,9 @@ def _band_above_upper_lip(image: np.ndarray, lm: np.ndarray) -> float:
 def test_no_pale_arc_above_an_upper_lip_driven_open(talk4: Clip) -> None:
     """A closed frame driven wide open must not get the exemplar frame's skin as a pale arc.
 
-    Pasting the exemplar 0.05 inter-ocular beyond the lip line (the old default) made the
-    skin just above the upper lip 8-14 L brighter than the skin above it on these frames.
+    Pasting the exemplar 0.05 + 0.08 inter-ocular beyond the lip line in this direction too
+    (the first renderer) made the skin just above the upper lip 8-14 L brighter than the
+    skin above it on these frames.
     """
     from render_support import track_images
 
@@ -188,3 +189,18 @@ def test_no_pale_arc_above_an_upper_lip_driven_open(talk4: Clip) -> None:
         source_band = _band_above_upper_lip(talk4.frames[i].image, talk4.track.landmarks[i])
         out_band = _band_above_upper_lip(out, track_images([out]).landmarks[0])
         assert out_band <= max(source_band, exemplar_band) + 3.0, (int(i), out_band, source_band)
+
+
+def test_exemplar_paste_margin_applies_only_when_closing_a_mouth(talk4: Clip) -> None:
+    """Closing an open source mouth, the exemplar covers the squeezed lip edges beyond the
+    lip line (`mouth_margin_iod`); opening a closed one, it stops at the line (pale arc)."""
+    wide, closed = int(np.argmax(talk4.opening)), int(np.argmin(talk4.opening))
+
+    def render(margin: float, i: int, j: int) -> np.ndarray:
+        r = _renderer(talk4, mouth_margin_iod=margin)
+        return r.render(talk4.frames[i], i, _shape(talk4, r, j))
+
+    closing = np.abs(render(0.05, wide, closed).astype(int) - render(0.0, wide, closed))
+    assert (closing.max(axis=2) > 8).sum() > 50, "closing: the margin must widen the paste"
+    opening = np.abs(render(0.05, closed, wide).astype(int) - render(0.0, closed, wide))
+    assert opening.max() <= 1, "opening: the exemplar must stop at the lip line"

@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 COLOUR_RING_IOD = 0.12
 # Target/exemplar opening ratio where painted interior starts / fully replaces stretching.
 SYNTH_RATIO = (1.6, 3.0)
+# Source opening minus target opening (inter-ocular units) over which the exemplar's paste
+# margin grows from none (opening a mouth) to the full `mouth_margin_iod` (closing one).
+CLOSING_SPAN = 0.05
 # Openings below this (inter-ocular units) are a lip gap, not an interior worth painting.
 SYNTH_MIN_OPENING = (0.04, 0.08)
 
@@ -216,7 +219,18 @@ class MouthRenderer:
         # The map is sampled finely only in a box just around the lips (their feather and
         # the colour ring), where lip contours must land exactly; over the rest of the lower
         # face the displacement is smooth and a coarser grid gives the same pixels.
-        reach = (s.mouth_margin_iod + s.mouth_feather_iod) * iod
+        full = np.array(track.canonical[i], np.float32, copy=True)
+        full[self.mouth_indices] = target
+        t_open = inner_gap(full)
+        # How far beyond the lip line the exemplar is pasted depends on which way the mouth
+        # moves. Closing a mouth the source shows open squeezes the current frame's lip edges
+        # into a ghost line just outside the new lip line: the exemplar must cover it. Opening
+        # a closed mouth only stretches clean skin, while the exemplar's skin beside its lips
+        # (lit or stretched differently in its own frame) would show as a pale arc: there the
+        # exemplar stops at the lip line and fades out over the feather.
+        closing = _smoothstep(inner_gap(track.canonical[i]) - t_open, 0.0, CLOSING_SPAN)
+        feather_px = max(s.mouth_feather_iod * iod, 1e-3)
+        reach = closing * s.mouth_margin_iod * iod + feather_px
         ring_px = COLOUR_RING_IOD * iod if s.colour_match else 0.0
         mbox = _intersect(lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2), box)
         local = (slice(mbox.y0 - box.y0, mbox.y1 - box.y0), slice(mbox.x0 - box.x0, mbox.x1 - box.x0))
@@ -231,10 +245,7 @@ class MouthRenderer:
 
         # c. mouth from exemplars
         dist = composite.outside_distance(moved[LIPS_OUTER], mbox.shape, (mbox.x0, mbox.y0))
-        mouth_alpha = composite.smoothstep((reach - dist) / max(s.mouth_feather_iod * iod, 1e-3))
-        full = np.array(track.canonical[i], np.float32, copy=True)
-        full[self.mouth_indices] = target
-        t_open = inner_gap(full)
+        mouth_alpha = composite.smoothstep((reach - dist) / feather_px)
         offset: np.ndarray | float = 0.0
         ex_open = 0.0
         if chooser.bank:

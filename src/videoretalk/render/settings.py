@@ -19,10 +19,9 @@ class RenderSettings:
     # by before it replaces the current one: hysteresis against texture flicker.
     switch_cost: float = 0.012
     # Soft edges, in inter-ocular units (inter-ocular ~ 0.4 x face width).
-    # The exemplar is pasted fully up to the outer lip line and fades out over the feather
-    # beyond it. Wider, it carried the exemplar's own skin above the lip (lit or stretched
-    # differently in that frame) and showed as a pale arc over the upper lip.
-    mouth_margin_iod: float = 0.0
+    # Exemplar pasted this far beyond the outer lip line when the mouth is closed from an
+    # open source frame (none when opening one: see the renderer), then faded over the feather.
+    mouth_margin_iod: float = 0.05
     mouth_feather_iod: float = 0.05
     face_feather_iod: float = 0.15
     # Coarse-grid spacing of the warp map in output pixels (texture is always full resolution):
