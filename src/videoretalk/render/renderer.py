@@ -216,9 +216,6 @@ class MouthRenderer:
             hidden = self._occluder(image, i, cur, moved, iod, box)
             if self._covered >= 1.0:
                 return image
-        # The map is sampled finely only in a box just around the lips (their feather and
-        # the colour ring), where lip contours must land exactly; over the rest of the lower
-        # face the displacement is smooth and a coarser grid gives the same pixels.
         full = np.array(track.canonical[i], np.float32, copy=True)
         full[self.mouth_indices] = target
         t_open = inner_gap(full)
@@ -231,6 +228,9 @@ class MouthRenderer:
         closing = _smoothstep(inner_gap(track.canonical[i]) - t_open, 0.0, CLOSING_SPAN)
         feather_px = max(s.mouth_feather_iod * iod, 1e-3)
         reach = closing * s.mouth_margin_iod * iod + feather_px
+        # The map is sampled finely only in a box just around the lips (their feather and
+        # the colour ring), where lip contours must land exactly; over the rest of the lower
+        # face the displacement is smooth and a coarser grid gives the same pixels.
         ring_px = COLOUR_RING_IOD * iod if s.colour_match else 0.0
         mbox = _intersect(lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2), box)
         local = (slice(mbox.y0 - box.y0, mbox.y1 - box.y0), slice(mbox.x0 - box.x0, mbox.x1 - box.x0))
