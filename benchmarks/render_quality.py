@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render_support import (
     MeshTrack,
     inner_opening,
+    mouth_patches,
     mouth_shapes,
     read_frames,
     retarget,
@@ -85,16 +86,6 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-def _mouth_patches(track: MeshTrack, images: list[np.ndarray]) -> np.ndarray:
-    centre = track.canonical[0][[61, 291], :2].mean(0)
-    out = []
-    for k, im in enumerate(images):
-        a = np.linalg.inv(track.scale[k] * track.rotation[k][:2, :2])
-        m = np.hstack([150 * a, (150 * (-a @ track.offset[k][:2] - centre) + [100, 60])[:, None]])
-        out.append(cv2.warpAffine(im, m, (200, 140)).astype(np.float32))
-    return np.stack(out)
-
-
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
     if a.std() < 1e-9 or b.std() < 1e-9:
         return float("nan")
@@ -127,8 +118,8 @@ def evaluate(name: str, driver: str | None, n: int, ident: Identity) -> dict[str
     psnrs = [_psnr(o[~m], f.image[~m]) for o, f in zip(outs, frames, strict=True)
              for m in [_lower_face(track, f.index, o.shape)]]
     ids = [d for k in range(0, len(frames), 5) if (d := ident.distance(frames[k].image, outs[k])) is not None]
-    flick_out = np.abs(np.diff(_mouth_patches(track, outs), axis=0)).mean()
-    flick_in = np.abs(np.diff(_mouth_patches(track, [f.image for f in frames]), axis=0)).mean()
+    flick_out = np.abs(np.diff(mouth_patches(track, outs), axis=0)).mean()
+    flick_in = np.abs(np.diff(mouth_patches(track, [f.image for f in frames]), axis=0)).mean()
     res = {
         "corr_drive": _corr(measured[ok], drive[ok]),
         "corr_real": _corr(measured[ok], real[ok]),

@@ -147,11 +147,26 @@ def retarget(driver: MeshTrack, target: MeshTrack, length: int, indices: np.ndar
     return shapes
 
 
+def mouth_patches(track: MeshTrack, images: list[np.ndarray]) -> np.ndarray:
+    """200x140 mouth patches in the head's frame (pose removed with the track's similarity),
+    so frame-to-frame differences measure mouth motion, not head motion."""
+    import cv2
+
+    centre = track.canonical[0][[61, 291], :2].mean(0)
+    out = []
+    for k, im in enumerate(images):
+        a = np.linalg.inv(track.scale[k] * track.rotation[k][:2, :2])
+        m = np.hstack([150 * a, (150 * (-a @ track.offset[k][:2] - centre) + [100, 60])[:, None]])
+        out.append(cv2.warpAffine(im, m, (200, 140)).astype(np.float32))
+    return np.stack(out)
+
+
 __all__ = [
     "LIPS_INNER",
     "LIPS_OUTER",
     "MeshTrack",
     "inner_opening",
+    "mouth_patches",
     "mouth_shapes",
     "read_frames",
     "retarget",

@@ -80,28 +80,16 @@ def test_mouth_opens_where_target_opens(talk1: Clip) -> None:
     assert measured > talk1.opening[i] + 0.5 * (talk1.opening[j] - talk1.opening[i])
 
 
-def _mouth_patches(clip: Clip, images: list[np.ndarray]) -> np.ndarray:
-    """Mouth patches in the head's frame (pose removed with the track's similarity)."""
-    import cv2
-
-    tr = clip.track
-    centre = tr.canonical[0][[61, 291], :2].mean(0)
-    out = []
-    for k, im in enumerate(images):
-        a = np.linalg.inv(tr.scale[k] * tr.rotation[k][:2, :2])
-        m = np.hstack([150 * a, (150 * (-a @ tr.offset[k][:2] - centre) + [100, 60])[:, None]])
-        out.append(cv2.warpAffine(im, m, (200, 140)).astype(np.float32))
-    return np.stack(out)
-
-
 def test_closed_still_target_gives_a_still_mouth(talk1: Clip) -> None:
     """The source speaks; driven with one closed shape, the mouth must stop moving."""
+    from render_support import mouth_patches
+
     r = _renderer(talk1)
     closed = _shape(talk1, r, int(np.argmin(talk1.opening)))
     outs = [r.render(f, k, closed) for k, f in enumerate(talk1.frames)]
 
     def motion(images: list[np.ndarray]) -> float:
-        return float(np.abs(np.diff(_mouth_patches(talk1, images), axis=0)).mean())
+        return float(np.abs(np.diff(mouth_patches(talk1.track, images), axis=0)).mean())
 
     assert motion(outs) < 0.7 * motion([f.image for f in talk1.frames])
 
