@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from scriptload import load_script
 
 from videoretalk.motion import MotionSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load(path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 @pytest.fixture()
 def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, ModuleType]:
-    extract = _load(REPO / "scripts" / "extract_mouth_landmarks.py", "extract_bench", monkeypatch)
+    extract = load_script(REPO / "scripts" / "extract_mouth_landmarks.py", monkeypatch)
     monkeypatch.setattr(extract, "CACHE", tmp_path)  # keep the repo's cache untouched
-    return _load(REPO / "benchmarks" / "motion_benchmark.py", "motion_bench", monkeypatch), extract
+    return load_script(REPO / "benchmarks" / "motion_benchmark.py", monkeypatch), extract
 
 
 def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:

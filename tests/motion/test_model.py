@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scriptload import load_script
 
 from videoretalk.motion import MOUTH_REGION, MouthModel, load_model
 from videoretalk.motion.model import adapt_readout
@@ -45,10 +44,7 @@ def test_numpy_model_matches_torch_twin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, phones: bool
 ) -> None:
     torch = pytest.importorskip("torch")
-    spec = importlib.util.spec_from_file_location("train_mouth_model", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    monkeypatch.setitem(sys.modules, "train_mouth_model", mod)  # dataclasses look their module up
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    mod = load_script(SCRIPT, monkeypatch)
     torch.manual_seed(0)
     cfg = mod.TrainConfig(channels=8, components=3, dilations=(1, 1, 2, 4), phones=phones)
     net = mod.Net(cfg).eval()
@@ -78,11 +74,10 @@ def test_numpy_model_matches_torch_twin(
         assert np.allclose(model.coefficients(model.hidden(x[:, :40])), expected, atol=1e-4)
 
 
-def test_merged_ensemble_averages_its_models(tmp_path: Path) -> None:
-    script = SCRIPT.with_name("merge_mouth_models.py")
-    spec = importlib.util.spec_from_file_location("merge_mouth_models", script)
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+def test_merged_ensemble_averages_its_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mod = load_script(SCRIPT.with_name("merge_mouth_models.py"), monkeypatch)
     packaged = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
     # A second model on the same basis: the packaged one's first trunk on its own.
     a = MouthModel.load(packaged)
