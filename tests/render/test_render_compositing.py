@@ -116,26 +116,55 @@ def test_wrong_target_shape_is_a_programming_error(talk1: Clip) -> None:
     assert np.array_equal(r.render(talk1.frames[0], 0, nan), talk1.frames[0].image)
 
 
-def test_interior_is_painted_when_the_source_never_opens(talk1: Clip) -> None:
-    closed = np.flatnonzero(talk1.opening <= np.percentile(talk1.opening, 25))
-    r = MouthRenderer()
-    r.prepare(talk1.track, exemplar_frames=closed)
-    for f in talk1.frames:
-        r.observe(f)
-    i = int(closed[0])
-    j = int(np.argmax(talk1.opening))
-    out = r.render(talk1.frames[i], i, _shape(talk1, r, j))
-    # The opening, where the target puts it: not a black hole, not a flat smear.
+def _painted_wide_open(clip: Clip, brightness: float = 1.0) -> tuple[np.ndarray, float]:
+    """Luma inside a wide target mouth rendered from closed exemplars only, and lip luma.
+
+    `brightness` scales the clip's frames (a dimly lit video) before anything sees them.
+    """
     import cv2
 
-    target_pts = talk1.track.to_image(i, talk1.track.canonical[j])
-    mask = np.zeros(out.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(target_pts[LIPS_INNER, :2]).astype(np.int32)], 1)
-    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
-    luma = out[mask > 0].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    from videoretalk.render.topology import LIPS_OUTER
+
+    frames = [
+        DecodedFrame(f.index, f.time, np.clip(f.image * brightness, 0, 255).astype(np.uint8))
+        for f in clip.frames
+    ]
+    closed = np.flatnonzero(clip.opening <= np.percentile(clip.opening, 25))
+    r = MouthRenderer()
+    r.prepare(clip.track, exemplar_frames=closed)
+    for f in frames:
+        r.observe(f)
+    i = int(closed[0])
+    j = int(np.argmax(clip.opening))
+    out = r.render(frames[i], i, _shape(clip, r, j))
+    target_pts = clip.track.to_image(i, clip.track.canonical[j])
+    inner, lips = np.zeros(out.shape[:2], np.uint8), np.zeros(out.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(target_pts[LIPS_INNER, :2]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(target_pts[LIPS_OUTER, :2]).astype(np.int32)], 1)
+    lips = cv2.erode(lips & ~cv2.dilate(inner, np.ones((5, 5), np.uint8)), np.ones((3, 3), np.uint8))
+    inner = cv2.erode(inner, np.ones((5, 5), np.uint8))
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    return out[inner > 0].astype(np.float32) @ weights, float(
+        np.median(out[lips > 0].astype(np.float32) @ weights)
+    )
+
+
+def test_interior_is_painted_when_the_source_never_opens(talk1: Clip) -> None:
+    # The opening, where the target puts it: not a black hole, not a flat smear.
+    luma, lip = _painted_wide_open(talk1)
     assert len(luma) > 50
-    assert luma.max() > 120, "teeth (bright) expected in a wide-open mouth"
-    assert luma.min() < 90, "a darker cavity expected behind the teeth"
+    assert luma.max() > 1.2 * lip, "teeth (brighter than the lips) expected in a wide mouth"
+    assert luma.min() < 0.8 * lip, "a darker cavity expected behind the teeth"
+
+
+def test_painted_teeth_follow_the_lighting_of_a_dim_video(talk1: Clip) -> None:
+    """Teeth the source never shows are painted as bright as its lighting allows.
+
+    (A fixed off-white was 4-5x the lip luma in a video at 45 % brightness: a glowing band.)
+    """
+    luma, lip = _painted_wide_open(talk1, brightness=0.45)
+    assert 1.2 * lip < luma.max() < 2.2 * lip
+    assert luma.min() < 0.8 * lip
 
 
 def _band_above_upper_lip(image: np.ndarray, lm: np.ndarray) -> float:

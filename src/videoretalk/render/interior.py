@@ -16,8 +16,12 @@ import numpy as np
 
 from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER
 
-# Teeth colour when the source never shows teeth: off-white, slightly warm (linear RGB 0..1).
+# Teeth colour when the source never shows teeth: off-white, slightly warm (RGB 0..1),
+# at the exposure of the person's lips (see `fallback_teeth`).
 DEFAULT_TEETH_RGB = np.array([0.90, 0.87, 0.80], np.float32)
+# Teeth luma / lip luma where the dev clips show teeth: 1.29, 1.37, 1.84, 1.36, 1.66.
+TEETH_OVER_LIP_LUMA = 1.4
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Upper incisors are ~10 mm tall, a wide speech opening ~25 mm: teeth fill ~40 % of v.
 UPPER_TEETH_V = 0.42
 LOWER_TEETH_V = 0.82
@@ -84,6 +88,17 @@ def paint_interior(points: np.ndarray, shape: tuple[int, int], teeth_rgb: np.nda
     return out * 255.0, alpha
 
 
+def fallback_teeth(lip_rgb: np.ndarray) -> np.ndarray:
+    """Teeth for a person never seen with teeth: off-white as bright as their lighting allows.
+
+    A fixed near-white painted into a dim video is a glowing band; the lips' brightness
+    tells the exposure, and real teeth sit about 1.4x brighter than lips.
+    """
+    luma = TEETH_OVER_LIP_LUMA * float(np.asarray(lip_rgb, np.float32) @ LUMA)
+    scale = min(1.0, luma / float(DEFAULT_TEETH_RGB @ LUMA))
+    return (DEFAULT_TEETH_RGB * scale).astype(np.float32)
+
+
 def teeth_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     """Mean colour (0..1) of the brightest interior pixels, or None if no teeth show."""
     from .topology import LIPS_INNER
@@ -94,7 +109,7 @@ def teeth_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     pix = image[mask > 0].astype(np.float32) / 255.0
     if len(pix) < 30:
         return None
-    luma = pix @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = pix @ LUMA
     bright = pix[luma >= np.percentile(luma, 85)]
     colour = bright.mean(0)
     sat = float(colour.max() - colour.min())

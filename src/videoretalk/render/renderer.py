@@ -163,11 +163,12 @@ class MouthRenderer:
             bank = _consistent_bank([c for _, c in sorted(self._captured.items())])
             self._chooser = ExemplarChooser(bank, self.settings.switch_cost, self.settings.crossfade_frames)
             if bank:
-                widest = max(bank, key=lambda e: e.opening)
-                teeth = interior.teeth_colour(widest.image, widest.points)
-                if teeth is not None:
-                    self._teeth = teeth
                 self._lips = np.median([_lip_colour(e.image, e.points) for e in bank], axis=0).astype(np.float32)
+                # Teeth from the widest exemplar that shows them, else matched to the lighting.
+                found = (interior.teeth_colour(e.image, e.points)
+                         for e in sorted(bank, key=lambda e: -e.opening))
+                teeth = next((t for t in found if t is not None), None)
+                self._teeth = teeth if teeth is not None else interior.fallback_teeth(self._lips)
             log.debug("mouth exemplar bank: %d frames %s", len(bank), [e.index for e in bank])
         return self._chooser
 
