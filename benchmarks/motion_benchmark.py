@@ -54,6 +54,14 @@ MAX_LAG_FRAMES = 4  # the data README scores at the best lag within ±4 frames
 CLOSED_ABOVE_REST = 0.02  # opening within 2 % of inter-ocular of rest = closed
 MIN_FACE_FRAMES = 10
 MOUTH_CORNERS = [61, 291]  # outer lip corners in the 478-point mesh
+CLOSURE_SHARE = 0.25  # a closure gets within 25 % of the speaker's range of their rest
+# English phone classes (pocketsphinx labels) for the articulation table.
+PHONE_CLASSES = {
+    "bilabial": ("M", "B", "P"),
+    "open": ("AA", "AE", "AY", "AW"),
+    "rounded": ("UW", "OW", "UH", "AO"),
+    "spread": ("IY", "IH", "EY"),
+}
 SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
 
 
@@ -97,7 +105,10 @@ def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
     """Frames where the lips close between two openings (mostly p/b/m), from the real video."""
     out = []
     for i in range(2, real.size - 2):
-        if real[i] > rest_open + 0.25 * span or real[i] != real[max(0, i - 2) : i + 3].min():
+        if (
+            real[i] > rest_open + CLOSURE_SHARE * span
+            or real[i] != real[max(0, i - 2) : i + 3].min()
+        ):
             continue
         left, right = real[max(0, i - 6) : i].max(), real[i + 1 : i + 7].max()
         if min(left, right) - real[i] >= 0.3 * span:
@@ -105,10 +116,46 @@ def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
     return np.array(out, int)
 
 
+def closure_reached(pred: np.ndarray, i: int, rest_open: float, span: float) -> bool:
+    """The prediction itself closes (as far as a real closure must) within ±2 frames."""
+    return bool(pred[max(0, i - 2) : i + 3].min() <= rest_open + CLOSURE_SHARE * span)
+
+
 def closure_hit(pred: np.ndarray, i: int) -> bool:
     local = pred[max(0, i - 2) : i + 3].min()
     around = pred[max(0, i - 8) : i + 9].max()
     return local <= 0.5 * around + 0.5 * pred[max(0, i - 8) : i + 9].min()
+
+
+def phone_class_openings(
+    mono: np.ndarray,
+    times: np.ndarray,
+    frames: np.ndarray,
+    pred: np.ndarray,
+    real: np.ndarray,
+    rest_open: float,
+    span: float,
+) -> dict:
+    """Per phone class: frames, and summed predicted and real opening (speaker's range units).
+
+    Labels come from pocketsphinx's English phone recogniser; empty without it.
+    """
+    from videoretalk.audio.phones import PHONES, phone_inputs
+
+    labels = phone_inputs(mono)
+    if labels is None:
+        return {}
+    step = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, labels.shape[0] - 1)
+    phone = np.array(PHONES)[labels[step, : len(PHONES)].argmax(axis=1)]
+    out = {}
+    for name, members in PHONE_CLASSES.items():
+        sel = frames & np.isin(phone, members)
+        out[name] = [
+            int(sel.sum()),
+            float(((pred[sel] - rest_open) / span).sum()),
+            float(((real[sel] - rest_open) / span).sum()),
+        ]
+    return out
 
 
 def unscorable(npz: Path) -> str:
@@ -203,9 +250,25 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
     )
     cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
     hits = sum(closure_hit(pred, i) for i in cl)
+    reached = sum(closure_reached(pred, i, rest_open, span) for i in cl)
+    # Range of motion in speech: regression damps it; 1 = as lively as the real mouth.
+    range_ratio = (
+        float(pred[talking].std() / max(real[talking].std(), 1e-6))
+        if talking.sum() > 10
+        else float("nan")
+    )
+    # Jitter check: mean frame-to-frame change of the opening in speech, against the real.
+    steps = talking[1:] & talking[:-1]
+    speed_ratio = (
+        float(np.abs(np.diff(pred))[steps].mean() / max(np.abs(np.diff(real))[steps].mean(), 1e-6))
+        if steps.sum() > 10
+        else float("nan")
+    )
     base_hits = sum(closure_hit(base, i) for i in cl)
+    by_class = phone_class_openings(mono, times + lag, talking, pred, real, rest_open, span)
     return {
         "clip": npz.stem,
+        "by_class": by_class,
         "frames": int(ok.sum()),
         "lag_ms": round(lag * 1000),
         "r": r0,
@@ -227,6 +290,9 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
         else float("nan"),
         "closures": len(cl),
         "hit": hits,
+        "reached": reached,
+        "range_ratio": range_ratio,
+        "speed_ratio": speed_ratio,
         "base_hit": base_hits,
         "base_r": base_r,
         "base_r_best": base_rb,
@@ -266,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", type=float, default=1.0, help="voice check: drive at this speed")
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
     ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
+    ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
     ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
     args = ap.parse_args(argv)
     ex = _extractor()
@@ -280,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         adapt_strength=args.adapt_strength,
         phones=not args.no_phones,
         smooth_s=args.smooth_s,
+        articulation=args.articulation,
     )
     rows = []
     for clip in clips:
@@ -330,7 +398,26 @@ def main(argv: list[str] | None = None) -> int:
         f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"
         f" (baseline {sum(r['base_hit'] for r in rows)})"
     )
+    print(
+        f"closures the prediction itself closes: {sum(r['reached'] for r in rows)}/"
+        f"{sum(r['closures'] for r in rows)};  range of motion in speech, predicted / real:"
+        f" median {med('range_ratio'):.2f}; frame-to-frame change {med('speed_ratio'):.2f}"
+    )
     print(f"mouth width (rounding) in speech: median r={med('r_width'):.3f}")
+    pooled = {}
+    for r in rows:
+        for name, (n, p, q) in r["by_class"].items():
+            total = pooled.setdefault(name, [0, 0.0, 0.0])
+            total[0], total[1], total[2] = total[0] + n, total[1] + p, total[2] + q
+    if pooled:
+        print(
+            "mean opening in speech by English phone class (pocketsphinx labels; 1 = the"
+            " speaker's wide opening), predicted / real: "
+            + ", ".join(
+                f"{name} {p / max(n, 1):.2f} / {q / max(n, 1):.2f} (n={n})"
+                for name, (n, p, q) in pooled.items()
+            )
+        )
     print(
         f"speed: 60 s of audio in {speed(args.weights if not args.weights_dir else next(iter(folds.values()))):.2f} s"
     )

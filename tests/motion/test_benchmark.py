@@ -37,6 +37,12 @@ def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:
     assert math.isfinite(row["r_own_pause"])
     assert row["r_ceiling"] >= row["r"]  # real opening in speech beats any prediction
     assert -1.0 <= row["r_width"] <= 1.0  # NaN (no corners found, no speech) fails too
+    assert row["closures"] > 0 and 0 < row["reached"] <= row["hit"] <= row["closures"]
+    # Range restored by the articulation gain: about the real one (0.56 without it).
+    assert 0.75 < row["range_ratio"] < 1.3
+    assert 0.3 < row["speed_ratio"] < 1.5
+    # Phone-class table: only with pocketsphinx installed (not a dependency).
+    assert set(row["by_class"]) in (set(), set(mb.PHONE_CLASSES))
 
 
 def test_clip_without_a_face_is_skipped_with_a_reason(bench, tmp_path: Path) -> None:

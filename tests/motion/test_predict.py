@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from videoretalk.errors import InvalidParameter
-from videoretalk.media.decode import AudioTrack
+from videoretalk.media.decode import AudioTrack, read_audio
 from videoretalk.motion import (
     MOUTH_REGION,
     MotionSettings,
@@ -16,6 +17,7 @@ from videoretalk.motion import (
     mouth_opening,
     predict_mouth_motion,
 )
+from videoretalk.motion.shape import INNER_GAP_PAIRS
 
 CLOSED_TOL = 1e-5
 
@@ -134,3 +136,39 @@ def test_adaptation_to_own_speech_runs_and_stays_finite() -> None:
 def test_settings_are_validated() -> None:
     with pytest.raises(InvalidParameter, match="lead_s"):
         MotionSettings(lead_s=-1)
+
+
+def vertical_gap(motion) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Mean signed inner-lip gap per frame (canonical y grows downwards: + = parted)."""
+    column = {int(p): i for i, p in enumerate(motion.point_indices)}
+    pairs = [(column[u], column[lo]) for u, lo in INNER_GAP_PAIRS]
+    return np.mean([motion.shapes[:, lo, 1] - motion.shapes[:, u, 1] for u, lo in pairs], axis=0)
+
+
+def test_articulation_widens_the_motion_in_speech() -> None:
+    audio, times = voiced(4.0, 0.5, 3.5), np.arange(100) / 25.0
+    inside = (times > 0.7) & (times < 3.3)
+    damped = predict_mouth_motion(audio, times, settings=MotionSettings(articulation=1.0))
+    lively = predict_mouth_motion(audio, times, settings=MotionSettings(articulation=1.7))
+    assert damped.opening[inside].std() > 0.005  # the burst moves the mouth at all
+    ratio = lively.opening[inside].std() / damped.opening[inside].std()
+    assert 1.3 < ratio < 2.2
+    # Silence is untouched: the gain acts on speech only.
+    outside = times < 0.3
+    assert np.abs(lively.shapes[outside] - damped.shapes[outside]).max() < CLOSED_TOL
+
+
+def test_lips_never_close_past_the_rest_shape(dev_dir: Path) -> None:
+    """A strong gain on real speech pushes closures below rest; they stop at the rest gap.
+
+    (Without the floor, this clip at gain 2.5 goes below rest on 14 of 120 frames.)
+    """
+    track = person_track()
+    silence = AudioTrack(np.zeros((1, 64_000), np.float32), 16_000)
+    rest_gap = vertical_gap(predict_mouth_motion(silence, np.arange(100) / 25.0, track))[0]
+    speech = read_audio(dev_dir / "talk2.mp4")
+    settings = MotionSettings(articulation=2.5)
+    motion = predict_mouth_motion(speech, np.arange(120) / 25.0, track, settings=settings)
+    gap = vertical_gap(motion)
+    assert gap.max() > rest_gap + 0.05  # it does open
+    assert gap.min() >= rest_gap - 1e-5

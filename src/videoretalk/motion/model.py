@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.features import N_MELS
+from .shape import EYE_OUTER, INNER_GAP_PAIRS
 
 WEIGHTS_FILE = "mouth_model.npz"
 MANIFEST_FILE = "mouth_model.json"
@@ -152,6 +153,25 @@ class MouthModel:
     ) -> np.ndarray:
         w, b = readout if readout is not None else (self.readout_w, self.readout_b)
         return hidden @ w + b
+
+    @property
+    def gap_direction(self) -> np.ndarray:
+        """(P,) how much each shape coefficient parts the inner lips vertically.
+
+        The mean vertical inner-lip gap (canonical space, positive = parted) of a shape
+        rest + coefs @ basis is the rest's gap + coefs @ gap_direction: linear in coefs.
+        """
+        column = {int(p): i for i, p in enumerate(self.points)}
+        basis = self.basis.reshape(self.n_components, -1, 3)
+        rest = self.rest_shape
+        down = np.sign(
+            rest[INNER_GAP_PAIRS].mean(axis=(0, 1))[1] - rest[list(EYE_OUTER)].mean(0)[1]
+        )
+        gap = np.zeros(self.n_components, np.float64)
+        for upper, lower in INNER_GAP_PAIRS:
+            if upper in column and lower in column:
+                gap += down * (basis[:, column[int(lower)], 1] - basis[:, column[int(upper)], 1])
+        return (gap / len(INNER_GAP_PAIRS)).astype(np.float32)
 
     def deformation(self, coefs: np.ndarray) -> np.ndarray:
         """(T, P) coefficients -> (T, len(points), 3) displacement from the rest shape."""

@@ -4,8 +4,10 @@
 2. run the trunk of the mouth model over it;
 3. pick the read-out: adapted to the speaker when the source video carries their own
    speech, else the generic one scaled to how wide this person opens their mouth;
-4. gate by voice activity (mouth at rest outside speech, opening `lead_s` early);
-5. sample at the exact frame times and add to the person's rest shape.
+4. restore the range regression damps (`articulation`), then gate by voice activity
+   (mouth at rest outside speech, opening `lead_s` early);
+5. sample at the exact frame times, never closing past the rest shape, and add to the
+   person's rest shape.
 """
 
 from __future__ import annotations
@@ -71,8 +73,9 @@ def predict_mouth_motion(
     hidden = model.hidden(feats.log_mel, feats.phones)  # 2
     rest, readout, scale, span = _person(model, face_track, source_audio, settings)  # 3
     coefs = model.coefficients(hidden, readout)
-    coefs = _smooth(coefs, settings.smooth_s) * speech_gate(feats, settings)[:, None]  # 4
-    at_frames = sample_at(coefs, times)  # 5
+    coefs = _articulate(_smooth(coefs, settings.smooth_s), feats.speech, settings.articulation)
+    coefs = coefs * speech_gate(feats, settings)[:, None]  # 4
+    at_frames = _no_tighter_than_rest(model, sample_at(coefs, times))  # 5
     at_frames[times > feats.duration + settings.release_s] = 0.0  # past the audio: rest
     deform = model.deformation(at_frames) * scale
     full = np.broadcast_to(rest, (times.size,) + rest.shape).copy()
@@ -104,6 +107,27 @@ def speech_gate(feats: AudioFeatures, settings: MotionSettings) -> np.ndarray:
         kernel = np.ones(ramp, np.float32) / ramp
         gate = np.convolve(gate, kernel, mode="same") * gate
     return gate
+
+
+def _articulate(coefs: np.ndarray, speech: np.ndarray, gain: float) -> np.ndarray:
+    """Scale each step's distance from the mean mouth in speech by `gain`."""
+    if gain == 1.0 or not speech.any():
+        return coefs
+    mean = coefs[speech].mean(axis=0)
+    return mean + gain * (coefs - mean)
+
+
+def _no_tighter_than_rest(model: MouthModel, coefs: np.ndarray) -> np.ndarray:
+    """Remove any closing past the rest shape (lips would press through each other).
+
+    The vertical inner-lip gap is linear in the coefficients, so frames that go below
+    the rest gap are moved back onto it along the gap direction alone; width and
+    rounding are kept.
+    """
+    direction = model.gap_direction
+    below = coefs @ direction
+    fix = np.minimum(below, 0.0) / max(float(direction @ direction), 1e-12)
+    return coefs - fix[:, None] * direction[None, :]
 
 
 def _smooth(values: np.ndarray, sigma_s: float) -> np.ndarray:
