@@ -74,7 +74,8 @@ def predict_mouth_motion(
     rest, readout, scale, span = _person(model, face_track, source_audio, settings)  # 3
     coefs = model.coefficients(hidden, readout)
     coefs = _articulate(_smooth(coefs, settings.smooth_s), feats.speech, settings.articulation)
-    coefs = coefs * speech_gate(feats, settings)[:, None]  # 4
+    gate = speech_gate(feats, settings)
+    coefs = coefs * gate[:, None]  # 4
     at_frames = _no_tighter_than_rest(model, sample_at(coefs, times))  # 5
     at_frames[times > feats.duration + settings.release_s] = 0.0  # past the audio: rest
     deform = model.deformation(at_frames) * scale
@@ -85,7 +86,7 @@ def predict_mouth_motion(
     excess = (mouth_opening(full) - mouth_opening(rest[None])[0]) / (MAX_OPEN_FACTOR * span)
     shrink = np.where(excess > 1.0, 1.0 / np.maximum(excess, 1.0), 1.0).astype(np.float32)
     full[:, model.points] = rest[model.points] + deform * shrink[:, None, None]
-    gate_frames = sample_at(speech_gate(feats, settings), times)
+    gate_frames = sample_at(gate, times)
     gate_frames[times > feats.duration] = 0.0
     return MouthMotion(
         frame_times=times,
