@@ -41,6 +41,7 @@ from videoretalk.errors import VideoRetalkError
 from videoretalk.media.decode import AudioTrack
 from videoretalk.motion.predict import (
     MotionSettings,
+    MouthMotion,
     _pearson,
     best_lag,
     load_model,
@@ -99,6 +100,12 @@ def silent_frames(mono: np.ndarray, times: np.ndarray) -> np.ndarray:
     w = int(SILENT_WINDOW_S / STEP_SECONDS)
     idx = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, steps - 1)
     return ~widen(speech, w, w)[idx]
+
+
+def predicted_width(motion: MouthMotion) -> np.ndarray:
+    """Corner-to-corner mouth width per frame, inter-ocular units (narrows when rounding)."""
+    corners = [int(np.flatnonzero(motion.point_indices == p)[0]) for p in MOUTH_CORNERS]
+    return np.linalg.norm(np.diff(motion.shapes[:, corners, :2], axis=1)[:, 0], axis=-1)
 
 
 def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
@@ -207,8 +214,7 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
     talking = ok & motion.speech
     r_speech = _pearson(pred[talking], real[talking]) if talking.sum() > 10 else float("nan")
     # Lip rounding narrows the mouth: corner-to-corner width, inter-ocular units, in speech.
-    corners = [int(np.flatnonzero(motion.point_indices == p)[0]) for p in MOUTH_CORNERS]
-    pred_width = np.linalg.norm(np.diff(motion.shapes[:, corners, :2], axis=1)[:, 0], axis=-1)
+    pred_width = predicted_width(motion)
     real_width = np.linalg.norm(np.diff(canonical[:, MOUTH_CORNERS, :2], axis=1)[:, 0], axis=-1)
     r_width = (
         _pearson(pred_width[talking], real_width[talking]) if talking.sum() > 10 else float("nan")
@@ -259,7 +265,7 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
     )
     # Jitter check: mean frame-to-frame change of the opening in speech, against the real.
     steps = talking[1:] & talking[:-1]
-    speed_ratio = (
+    change_ratio = (
         float(np.abs(np.diff(pred))[steps].mean() / max(np.abs(np.diff(real))[steps].mean(), 1e-6))
         if steps.sum() > 10
         else float("nan")
@@ -292,7 +298,7 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
         "hit": hits,
         "reached": reached,
         "range_ratio": range_ratio,
-        "speed_ratio": speed_ratio,
+        "change_ratio": change_ratio,
         "base_hit": base_hits,
         "base_r": base_r,
         "base_r_best": base_rb,
@@ -401,20 +407,19 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"closures the prediction itself closes: {sum(r['reached'] for r in rows)}/"
         f"{sum(r['closures'] for r in rows)};  range of motion in speech, predicted / real:"
-        f" median {med('range_ratio'):.2f}; frame-to-frame change {med('speed_ratio'):.2f}"
+        f" median {med('range_ratio'):.2f}; frame-to-frame change {med('change_ratio'):.2f}"
     )
     print(f"mouth width (rounding) in speech: median r={med('r_width'):.3f}")
-    pooled = {}
+    pooled: dict[str, np.ndarray] = {}  # class -> frames, summed predicted, summed real
     for r in rows:
-        for name, (n, p, q) in r["by_class"].items():
-            total = pooled.setdefault(name, [0, 0.0, 0.0])
-            total[0], total[1], total[2] = total[0] + n, total[1] + p, total[2] + q
+        for name, sums in r["by_class"].items():
+            pooled[name] = pooled.get(name, 0) + np.asarray(sums)
     if pooled:
         print(
             "mean opening in speech by English phone class (pocketsphinx labels; 1 = the"
             " speaker's wide opening), predicted / real: "
             + ", ".join(
-                f"{name} {p / max(n, 1):.2f} / {q / max(n, 1):.2f} (n={n})"
+                f"{name} {p / max(n, 1):.2f} / {q / max(n, 1):.2f} (n={n:.0f})"
                 for name, (n, p, q) in pooled.items()
             )
         )

@@ -26,6 +26,7 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
+from motion_benchmark import CLOSED_ABOVE_REST, predicted_width
 
 from videoretalk.media.decode import AudioTrack
 from videoretalk.motion.predict import load_model, predict_mouth_motion
@@ -36,8 +37,6 @@ SENTENCE_GAP_S = 0.6  # silence between sentences, so every clip has real pauses
 WINDOW_PAD_S = 0.02  # a phone's frames: its interval widened by 20 ms each side
 CLOSED_SHARE = 0.2  # a bilabial is hit if the opening dips below 20 % of the typical range
 PAUSE_MARGIN_S = 0.1  # pause frames: no phone within 100 ms
-CLOSED_ABOVE_REST = 0.02  # as in motion_benchmark.py: closed = within 2 % iod of rest
-MOUTH_CORNERS = (61, 291)
 
 SENTENCES = {
     "cmn": [
@@ -190,10 +189,7 @@ def score(utterance: Utterance) -> dict:
     motion = predict_mouth_motion(audio, times)
     rest_open = float(mouth_opening(model.rest_shape[None])[0])
     above = (motion.opening - rest_open) / model.typical_range  # 1 = a typical wide opening
-    corners = [int(np.flatnonzero(motion.point_indices == p)[0]) for p in MOUTH_CORNERS]
-    width = np.linalg.norm(
-        motion.shapes[:, corners[0], :2] - motion.shapes[:, corners[1], :2], axis=1
-    )
+    width = predicted_width(motion)
 
     def frames_of(phone: Phone) -> np.ndarray:
         return (times >= phone.start - WINDOW_PAD_S) & (times <= phone.end + WINDOW_PAD_S)

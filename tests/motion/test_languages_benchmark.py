@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_scores_phone_classes_and_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # it shares motion_benchmark's parts
     ml = load_script(REPO / "benchmarks" / "motion_languages.py", monkeypatch)
     rate = 16_000
     t = np.arange(int(4.0 * rate)) / rate
