@@ -8,6 +8,8 @@ loudness-envelope baseline, then the time to predict 60 s of audio.
     .venv/bin/python benchmarks/motion_benchmark.py                    # shared train + dev clips
     .venv/bin/python benchmarks/motion_benchmark.py my_clip.mp4 ...    # any clips
     .venv/bin/python benchmarks/motion_benchmark.py --weights-dir .cache/folds  # held-out folds
+    ... --stretch 2.0   # driving speech twice as long at the same pitch (held, sung vowels)
+    ... --speed 1.2     # driving speech faster and higher (a smaller voice)
 
 With `--weights-dir`, each clip is scored by a model whose manifest lists it as excluded
 (cross-validation); otherwise the packaged weights are used (the shared clips are in
@@ -165,6 +167,33 @@ def phone_class_openings(
     return out
 
 
+def stretch_keep_pitch(mono: np.ndarray, factor: float) -> np.ndarray:
+    """`mono` (16 kHz) played `factor` times longer at the same pitch: a phase vocoder.
+
+    Slowed speech holds each vowel longer, as singing does, without the pitch and formant
+    shift of `--speed`; the mouth model has only seen speech at its natural tempo.
+    """
+    if factor == 1.0:
+        return mono
+    from scipy.signal import istft, stft
+
+    n_fft, hop = 512, 128
+    _, _, spec = stft(mono, SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
+    positions = np.arange(0.0, spec.shape[1] - 1, 1.0 / factor)
+    bin_advance = 2 * np.pi * hop * np.arange(spec.shape[0]) / n_fft
+    phase = np.angle(spec[:, 0])
+    out = np.empty((spec.shape[0], positions.size), np.complex64)
+    for k, pos in enumerate(positions):
+        i, w = int(pos), pos - int(pos)
+        magnitude = (1 - w) * np.abs(spec[:, i]) + w * np.abs(spec[:, i + 1])
+        out[:, k] = magnitude * np.exp(1j * phase)
+        # Advance each bin by its measured frequency over one hop (wrapped deviation).
+        delta = np.angle(spec[:, i + 1]) - np.angle(spec[:, i]) - bin_advance
+        phase = phase + bin_advance + (delta + np.pi) % (2 * np.pi) - np.pi
+    _, slowed = istft(out, SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
+    return slowed.astype(np.float32)
+
+
 def unscorable(npz: Path) -> str:
     """Why a clip cannot be scored (empty if it can): both parts need a face and speech."""
     d = np.load(npz)
@@ -177,7 +206,9 @@ def unscorable(npz: Path) -> str:
     return ""
 
 
-def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float = 1.0) -> dict:
+def score_clip(
+    npz: Path, weights: str, settings: MotionSettings, speed: float = 1.0, stretch: float = 1.0
+) -> dict:
     d = np.load(npz)
     times = d["frame_times"] - float(d["stream_offset"])  # video frames on the audio clock
     present = d["present"].astype(bool)
@@ -203,7 +234,9 @@ def score_clip(npz: Path, weights: str, settings: MotionSettings, speed: float =
     # --speed: play the driving audio faster (pitch and formants x speed, like a smaller
     # voice); the real mouth is then expected at the scaled times.
     driving = AudioTrack(audio.samples, round(audio.sample_rate * speed))
-    motion = predict_mouth_motion(driving, (times + lag) / speed, track, source, s)
+    if stretch != 1.0:  # --stretch: longer at the same pitch; the real mouth at scaled times
+        driving = AudioTrack(stretch_keep_pitch(to_mono_16k(audio), stretch)[None], SAMPLE_RATE)
+    motion = predict_mouth_motion(driving, (times + lag) / speed * stretch, track, source, s)
     scored = np.arange(n) >= cut
     real = mouth_opening(canonical)
     ok = scored & present
@@ -336,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-adapt", action="store_true")
     ap.add_argument("--no-phones", action="store_true", help="as if pocketsphinx were missing")
     ap.add_argument("--speed", type=float, default=1.0, help="voice check: drive at this speed")
+    ap.add_argument(
+        "--stretch",
+        type=float,
+        default=1.0,
+        help="sustained-vowel check: audio this many times longer, same pitch",
+    )
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
     ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
@@ -369,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         if why_not:
             print(f"{npz.stem:30s} skipped: {why_not}", flush=True)
             continue
-        rows.append(score_clip(npz, weights, settings, args.speed))
+        rows.append(score_clip(npz, weights, settings, args.speed, args.stretch))
         r = rows[-1]
         print(
             f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f}, speech {r['r_speech']:+.2f})"
