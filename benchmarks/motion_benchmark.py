@@ -226,7 +226,7 @@ def score_clip(
     from videoretalk.audio.analyse import analyse_audio
     from videoretalk.motion.predict import _generic_opening_grid
 
-    src_feats = analyse_audio(source, with_phones=model.uses_phones and s.phones)
+    src_feats = analyse_audio(source, s.vad, model.uses_phones and s.phones, s.normalise_voice)
     grid = _generic_opening_grid(model, model.hidden(src_feats.log_mel, src_feats.phones))
     keep = present[:cut]
     lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)
@@ -367,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         "--weights-dir", type=Path, help="fold models: each clip scored by one that excluded it"
     )
     ap.add_argument("--no-adapt", action="store_true")
+    ap.add_argument(
+        "--no-voice-warp", action="store_true", help="no vocal-tract normalisation of the bands"
+    )
     ap.add_argument("--no-phones", action="store_true", help="as if pocketsphinx were missing")
     ap.add_argument("--speed", type=float, default=1.0, help="voice check: drive at this speed")
     ap.add_argument(
@@ -393,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         phones=not args.no_phones,
         smooth_s=args.smooth_s,
         articulation=args.articulation,
+        normalise_voice=not args.no_voice_warp,
     )
     rows = []
     for clip in clips:

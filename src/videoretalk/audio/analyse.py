@@ -6,22 +6,30 @@ from ..media.decode import AudioTrack
 from .features import AudioFeatures, log_mel, mel_power, normalise, step_energy_db, to_mono_16k
 from .phones import phone_inputs
 from .vad import VadSettings, detect_speech
+from .vocal_tract import voice_warp
 
 
 def analyse_audio(
-    audio: AudioTrack, vad: VadSettings | None = None, with_phones: bool = False
+    audio: AudioTrack,
+    vad: VadSettings | None = None,
+    with_phones: bool = False,
+    normalise_voice: bool = True,
 ) -> AudioFeatures:
     """Mono 16 kHz, voice activity, then log-mel normalised over the speech steps.
 
-    `with_phones` adds English phone classes (None where pocketsphinx is missing).
+    `normalise_voice` warps the mel bands to the voice's vocal-tract length, so a child's
+    or a deep voice's vowels land where the model learned them. `with_phones` adds
+    English phone classes (None where pocketsphinx is missing).
     """
     mono = to_mono_16k(audio)
     speech = detect_speech(mono, vad or VadSettings())
-    features = normalise(log_mel(mel_power(mono)), speech)
+    warp = voice_warp(mono, speech) if normalise_voice else 1.0
+    features = normalise(log_mel(mel_power(mono, warp)), speech)
     return AudioFeatures(
         log_mel=features,
         speech=speech,
         energy_db=step_energy_db(mono),
         duration=mono.size / 16_000,
         phones=phone_inputs(mono) if with_phones else None,
+        voice_warp=warp,
     )

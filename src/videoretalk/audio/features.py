@@ -47,15 +47,21 @@ def n_steps(n_samples: int) -> int:
     return n_samples // HOP + 1
 
 
-@lru_cache(maxsize=1)
-def _mel_filterbank() -> np.ndarray:
+@lru_cache(maxsize=16)
+def mel_filterbank(warp: float = 1.0) -> np.ndarray:
+    """(N_MELS, N_FFT // 2 + 1) triangular mel filters, band edges scaled by `warp`.
+
+    A warp above 1 moves every band up in frequency, so a voice whose formants are that
+    much higher (a shorter vocal tract) fills the same bands as the reference voice.
+    """
+
     def hz_to_mel(f: np.ndarray) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + f / 700.0)
 
     def mel_to_hz(m: np.ndarray) -> np.ndarray:
         return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
-    edges = mel_to_hz(
+    edges = warp * mel_to_hz(
         np.linspace(hz_to_mel(np.array(F_MIN)), hz_to_mel(np.array(F_MAX)), N_MELS + 2)
     )
     bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
@@ -68,14 +74,18 @@ def _mel_filterbank() -> np.ndarray:
     return fb
 
 
-def mel_power(mono: np.ndarray) -> np.ndarray:
-    """Linear mel power, (n_steps, N_MELS) float32, frame i centred at sample i * HOP."""
+def power_spectrum(mono: np.ndarray) -> np.ndarray:
+    """|FFT|^2 of 25 ms Hann windows, (n_steps, N_FFT // 2 + 1), step i centred at i * HOP."""
     steps = n_steps(mono.size)
     padded = np.pad(mono, (WINDOW // 2, WINDOW // 2 + HOP))
     idx = np.arange(WINDOW)[None, :] + HOP * np.arange(steps)[:, None]
-    frames = padded[idx] * np.hanning(WINDOW).astype(np.float32)
-    spectrum = np.abs(np.fft.rfft(frames, n=N_FFT, axis=1)) ** 2
-    return (spectrum.astype(np.float32) @ _mel_filterbank().T).astype(np.float32)
+    frames = padded[idx] * np.hanning(WINDOW)
+    return (np.abs(np.fft.rfft(frames, n=N_FFT, axis=1)) ** 2).astype(np.float32)
+
+
+def mel_power(mono: np.ndarray, warp: float = 1.0) -> np.ndarray:
+    """Linear mel power, (n_steps, N_MELS) float32, frame i centred at sample i * HOP."""
+    return (power_spectrum(mono) @ mel_filterbank(round(warp, 3)).T).astype(np.float32)
 
 
 def log_mel(power: np.ndarray) -> np.ndarray:
@@ -128,6 +138,7 @@ class AudioFeatures:
     energy_db: np.ndarray  # (S,) float32 dBFS
     duration: float  # seconds of audio
     phones: np.ndarray | None = None  # (S, N_PHONE_INPUTS) one-hot phone classes, if asked for
+    voice_warp: float = 1.0  # mel band edges were scaled by this (vocal_tract.voice_warp)
 
     @property
     def times(self) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Mouth motion for every output frame: the public entry point of the motion stage.
 
-1. analyse the driving audio (10 ms log-mel + voice activity);
+1. analyse the driving audio (10 ms log-mel, its bands warped to the voice's vocal-tract
+   length, + voice activity);
 2. run the trunk of the mouth model over it;
 3. pick the read-out: adapted to the speaker when the source video carries their own
    speech, else the generic one scaled to how wide this person opens their mouth;
@@ -68,7 +69,7 @@ def predict_mouth_motion(
     model = load_model(settings.weights)
 
     feats = analyse_audio(
-        audio, settings.vad, with_phones=model.uses_phones and settings.phones
+        audio, settings.vad, model.uses_phones and settings.phones, settings.normalise_voice
     )  # 1
     hidden = model.hidden(feats.log_mel, feats.phones)  # 2
     rest, readout, scale, span = _person(model, face_track, source_audio, settings)  # 3
@@ -178,7 +179,7 @@ def adapt_to_speaker(
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
     feats = analyse_audio(
-        source_audio, settings.vad, with_phones=model.uses_phones and settings.phones
+        source_audio, settings.vad, model.uses_phones and settings.phones, settings.normalise_voice
     )
     keep = present & (times <= feats.duration)
     frame_step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
