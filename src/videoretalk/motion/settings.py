@@ -26,7 +26,7 @@ class MotionSettings:
     # them; False, or pocketsphinx not installed, runs the model on log-mel alone.
     phones: bool = True
     # Warp the mel bands to the voice's vocal-tract length (audio/vocal_tract.py): held-out
-    # r in speech on speech played 1.2x / 0.85x faster 0.46 / 0.46 -> 0.54 / 0.52.
+    # r in speech on speech played 1.2x / 0.85x faster 0.46 / 0.46 -> 0.54 / 0.51.
     normalise_voice: bool = True
     vad: VadSettings = field(default_factory=VadSettings)
 
