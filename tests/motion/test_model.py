@@ -31,6 +31,28 @@ def test_hidden_features_are_finite_and_sized() -> None:
     assert np.isfinite(h).all()
 
 
+def _member_by_member(model: MouthModel, x: np.ndarray) -> np.ndarray:
+    """The trunks written out plainly: each member, each layer, each tap, zero padding."""
+    out = []
+    for layers in model.members:
+        h = x
+        for i, (w, b, d) in enumerate(layers):
+            k = w.shape[2]
+            half = (k - 1) // 2 * d
+            padded = np.pad(h, ((half, half), (0, 0)))
+            y = b + sum(padded[j * d : j * d + h.shape[0]] @ w[:, :, j].T for j in range(k))
+            h = np.maximum(y, 0) if i == 0 else h + np.maximum(y, 0)
+        out.append(h)
+    return np.concatenate(out, axis=1)
+
+
+def test_batched_trunks_match_the_members_run_one_by_one() -> None:
+    model = MouthModel.load()  # a fresh instance: the batched layout is built on first use
+    x = np.random.default_rng(3).standard_normal((257, 40)).astype(np.float32)
+    assert model._stacked is not None  # the packaged members share one layout
+    assert np.allclose(model.hidden(x), _member_by_member(model, x), atol=1e-4)
+
+
 def test_adapt_readout_with_no_data_weight_returns_generic() -> None:
     model = load_model()
     h = np.random.default_rng(1).standard_normal((50, model.readout_w.shape[0])).astype(np.float32)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -38,6 +39,36 @@ def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int) -> np.ndar
 
 
 Layers = tuple[tuple[np.ndarray, np.ndarray, int], ...]  # (weight, bias, dilation) per layer
+# Per layer: (members, K * Cin, Cout) weights, (members, 1, Cout) biases, dilation.
+StackedLayers = tuple[tuple[np.ndarray, np.ndarray, int], ...]
+
+
+def _taps(x: np.ndarray, k: int, dilation: int) -> np.ndarray:
+    """(..., S, C) -> (..., S, K * C): the K zero-padded shifts a 'same' conv reads."""
+    half = (k - 1) // 2 * dilation
+    pad = [(0, 0)] * (x.ndim - 2) + [(half, half), (0, 0)]
+    padded = np.pad(x, pad)
+    steps = x.shape[-2]
+    return np.concatenate(
+        [padded[..., j * dilation : j * dilation + steps, :] for j in range(k)], axis=-1
+    )
+
+
+def _stacked_trunks(x: np.ndarray, layers: StackedLayers) -> np.ndarray:
+    """Every member's trunk over x (S, Cin) at once -> (S, members * C), as `hidden`."""
+    h: np.ndarray | None = None
+    for i, (w, b, d) in enumerate(layers):
+        k = w.shape[1] // (x.shape[1] if i == 0 else w.shape[2])
+        if i == 0:  # all members read the same input: one product for all of them
+            members, kc, c = w.shape
+            y = _taps(x, k, d) @ w.transpose(1, 0, 2).reshape(kc, members * c)
+            y = y.reshape(x.shape[0], members, c).transpose(1, 0, 2) + b
+            h = np.maximum(y, 0.0)
+        else:
+            assert h is not None
+            h = h + np.maximum(np.matmul(_taps(h, k, d), w) + b, 0.0)
+    assert h is not None
+    return h.transpose(1, 0, 2).reshape(x.shape[0], -1)
 
 
 def _members(z: np.lib.npyio.NpzFile) -> tuple[Layers, ...]:
@@ -139,6 +170,8 @@ class MouthModel:
                 n = min(x.shape[0], phones.shape[0])
                 extra[:n] = phones[:n]
             x = np.hstack([x, extra])
+        if self._stacked is not None:
+            return _stacked_trunks(x, self._stacked)
         out = []
         for layers in self.members:
             h = x
@@ -147,6 +180,28 @@ class MouthModel:
                 h = y if i == 0 else h + y  # residual after the input projection
             out.append(h)
         return np.concatenate(out, axis=1)
+
+    @cached_property
+    def _stacked(self) -> StackedLayers | None:
+        """All members' layers as one batched product per layer, when they share a layout.
+
+        Six members of 64 channels run as 36 small matmuls per tap otherwise; one batched
+        product per layer over the taps side by side is ~3x faster on a 2-core CPU.
+        """
+        layouts = {tuple((w.shape, d) for w, _, d in layers) for layers in self.members}
+        if len(layouts) != 1:
+            return None
+        stacked = []
+        for i in range(len(self.members[0])):
+            d = self.members[0][i][2]
+            # Tap j of weight (Cout, Cin, K) multiplies the input shifted by j * d: taps
+            # side by side along the input channels, (members, K * Cin, Cout).
+            w = np.stack(
+                [np.concatenate(list(m[i][0].transpose(2, 1, 0)), axis=0) for m in self.members]
+            )
+            b = np.stack([m[i][1] for m in self.members])[:, None, :]
+            stacked.append((w.astype(np.float32), b.astype(np.float32), d))
+        return tuple(stacked)
 
     def coefficients(
         self, hidden: np.ndarray, readout: tuple[np.ndarray, np.ndarray] | None = None
