@@ -121,3 +121,15 @@ def test_merged_ensemble_averages_its_models(
     expected = (members * a.coefficients(a.hidden(x)) + b.coefficients(b.hidden(x))) / (members + 1)
     assert np.allclose(m.coefficients(m.hidden(x)), expected, atol=1e-4)
     assert m.manifest["trained_on"] == a.manifest["trained_on"]
+
+
+def test_members_of_different_layouts_run_one_by_one() -> None:
+    from dataclasses import replace
+
+    model = MouthModel.load()
+    # A member with one layer fewer (another depth) cannot be batched with the rest.
+    members = (model.members[0][:-1],) + model.members[1:]
+    mixed = replace(model, members=members)
+    x = np.random.default_rng(5).standard_normal((120, 40)).astype(np.float32)
+    assert mixed._stacked is None
+    assert np.allclose(mixed.hidden(x), _member_by_member(mixed, x), atol=1e-4)
