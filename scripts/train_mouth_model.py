@@ -56,7 +56,7 @@ from videoretalk.audio.features import (
 )
 from videoretalk.audio.phones import N_PHONE_INPUTS, PHONES, phone_inputs
 from videoretalk.audio.vad import detect_speech, widen
-from videoretalk.audio.vocal_tract import formant_spacing, voice_warp
+from videoretalk.audio.vocal_tract import formant_spacing, warp_for_spacing
 from videoretalk.motion.shape import (
     JAW,
     LIPS,
@@ -65,17 +65,6 @@ from videoretalk.motion.shape import (
     canonicalise,
     mouth_opening,
 )
-
-
-def _median_formant_spacing(names: list[str]) -> float:
-    """Median over the clips of each voice's formant spacing (c / 4L, Hz)."""
-    spacings = []
-    for name in names:
-        mono = np.load(CACHE / f"{name}.npz")["audio"].astype(np.float32)
-        spacing = formant_spacing(mono, detect_speech(mono))
-        if spacing is not None:
-            spacings.append(spacing)
-    return float(np.median(spacings))
 
 
 def _version(package: str) -> str:
@@ -158,6 +147,7 @@ class Clip:
     feats: list[np.ndarray]  # [clean, augmented...] each (S, N_MELS)
     phones: np.ndarray  # (S, N_PHONE_INPUTS) from the clean audio; zero-width if unused
     talking: np.ndarray  # (S,) bool: speech within ±talk_margin_s of the step
+    formant_spacing: float | None  # c / 4L of this copy's voice (Hz), None if unmeasured
     coefs: np.ndarray | None = None
     lag: float = 0.0
     tempo: float = 1.0  # audio played this much faster; frame times divide by it
@@ -210,6 +200,8 @@ def load_clips(
         for tempo in (1.0, *cfg.tempos):
             sped = _speed_up(mono, tempo)
             speech = detect_speech(sped)
+            spacing = formant_spacing(sped, speech)
+            warp = warp_for_spacing(spacing) if cfg.normalise_voice else 1.0
             clips.append(
                 Clip(
                     name,
@@ -219,11 +211,12 @@ def load_clips(
                     mouth_opening(canon),
                     rest,
                     rng_,
-                    _augmented_features(sped, speech, cfg.variants, rng, cfg.normalise_voice),
+                    _augmented_features(sped, speech, cfg.variants, rng, warp),
                     _cached_phones(name, mono)
                     if cfg.phones and tempo == 1.0
                     else np.zeros((len(speech), 0)),
                     widen(speech, margin, margin),
+                    spacing,
                     tempo=tempo,
                 )
             )
@@ -247,15 +240,14 @@ def _augmented_features(
     speech: np.ndarray,
     variants: int,
     rng: np.random.Generator,
-    normalise_voice: bool = False,
+    own: float = 1.0,
 ) -> list[np.ndarray]:
     """Clean log-mel, then `variants` copies with a vocal-tract warp and added noise.
 
-    With `normalise_voice` every copy starts from the clip's own warp to the reference
-    voice, as inference does (`analyse_audio`).
+    Every copy starts from the clip's own warp `own` (to the reference voice, as
+    inference does in `analyse_audio`; 1 = as recorded).
     """
     spec = power_spectrum(mono)
-    own = voice_warp(mono, speech) if normalise_voice else 1.0
     feats = [normalise(log_mel(spec @ mel_filterbank(own).T), speech)]
     noise_spec = power_spectrum(rng.standard_normal(mono.size).astype(np.float32))
     for _ in range(variants):
@@ -527,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     weights = args.out / "mouth_model.npz"
     np.savez_compressed(weights, **arrays)
+    spacings = [c.formant_spacing for c in clips if c.tempo == 1.0 and c.formant_spacing]
     manifest = {
         "model": "dilated 1-D conv over 40-band log-mel (10 ms)"
         + (" + English phone classes" if cfg.phones else "")
@@ -552,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         "pca_explained": round(explained, 4),
         "typical_range": round(typical, 4),
         # Compare with audio/vocal_tract.REFERENCE_SPACING_HZ, the voice inference warps to.
-        "formant_spacing_hz": round(_median_formant_spacing(names), 1),
+        "formant_spacing_hz": round(float(np.median(spacings)), 1),
         "av_offsets": offsets,
         "landmarks": "MediaPipe face mesh 478 (refined), canonicalised by videoretalk.motion.shape.canonicalise",
         "torch": torch.__version__,

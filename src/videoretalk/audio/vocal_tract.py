@@ -28,8 +28,9 @@ MAX_FRAMES = 1500
 MIN_FRAMES = 30  # fewer voiced frames than this: no estimate, no warp
 MAX_BANDWIDTH_HZ = 400.0  # wider poles are spectral shaping, not formants
 FORMANT_BAND_HZ = (200.0, 5000.0)
-# Median formant spacing of the 25 training clips by this estimator (printed by
-# scripts/train_mouth_model.py); the voice the mouth model knows best.
+# Median formant spacing of the 25 training clips by this estimator (the manifest's
+# `formant_spacing_hz`, written by scripts/train_mouth_model.py); the voice the mouth
+# model knows best.
 REFERENCE_SPACING_HZ = 560.0
 # The warps the model saw in training (its vocal-tract augmentation spans 0.85-1.18).
 WARP_LIMITS = (0.85, 1.2)
@@ -87,9 +88,13 @@ def formant_spacing(mono: np.ndarray, speech: np.ndarray) -> float | None:
     return float(np.median(per_frame))
 
 
-def voice_warp(mono: np.ndarray, speech: np.ndarray) -> float:
-    """Factor to scale the mel band edges by so this voice's formants meet the model's."""
-    spacing = formant_spacing(mono, speech)
+def warp_for_spacing(spacing: float | None) -> float:
+    """Factor to scale the mel band edges by so a voice of this spacing meets the model's."""
     if spacing is None:
         return 1.0
     return float(np.clip(spacing / REFERENCE_SPACING_HZ, *WARP_LIMITS))
+
+
+def voice_warp(mono: np.ndarray, speech: np.ndarray) -> float:
+    """`warp_for_spacing` of the voice in `mono` (16 kHz) over its speech steps."""
+    return warp_for_spacing(formant_spacing(mono, speech))
