@@ -235,7 +235,7 @@ def score_clip(
     # voice); the real mouth is then expected at the scaled times.
     driving = AudioTrack(audio.samples, round(audio.sample_rate * speed))
     if stretch != 1.0:  # --stretch: longer at the same pitch; the real mouth at scaled times
-        driving = AudioTrack(stretch_keep_pitch(to_mono_16k(audio), stretch)[None], SAMPLE_RATE)
+        driving = AudioTrack(stretch_keep_pitch(to_mono_16k(driving), stretch)[None], SAMPLE_RATE)
     motion = predict_mouth_motion(driving, (times + lag) / speed * stretch, track, source, s)
     scored = np.arange(n) >= cut
     real = mouth_opening(canonical)
