@@ -29,18 +29,20 @@ class Clip:
     opening: np.ndarray
 
 
-@pytest.fixture(scope="session")
-def talk1(dev_dir: Path) -> Clip:
-    frames = read_frames(dev_dir / "talk1.mp4", CLIP_FRAMES)
+def _tracked(video: Path, n_frames: int) -> Clip:
+    """The first `n_frames` of `video` with their face track; every frame must have a face."""
+    frames = read_frames(video, n_frames)
     track = track_images(f.image for f in frames)
     assert track.present.all()
     return Clip(frames, track, inner_opening(track.canonical))
+
+
+@pytest.fixture(scope="session")
+def talk1(dev_dir: Path) -> Clip:
+    return _tracked(dev_dir / "talk1.mp4", CLIP_FRAMES)
 
 
 @pytest.fixture(scope="session")
 def talk4(dev_dir: Path) -> Clip:
     """100 frames of talk4: closed-mouth frames (13, 42, 78) and wide ones (92-96)."""
-    frames = read_frames(dev_dir / "talk4.mp4", 100)
-    track = track_images(f.image for f in frames)
-    assert track.present.all()
-    return Clip(frames, track, inner_opening(track.canonical))
+    return _tracked(dev_dir / "talk4.mp4", 100)
