@@ -44,6 +44,31 @@ def test_vad_finds_burst_only_inside_its_window() -> None:
     assert not speech[(t < 1.4) | (t > 2.6)].any()
 
 
+def _tone(hz: float, seconds: float, start: float, stop: float, level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (level * np.sin(2 * np.pi * hz * t) * ((t >= start) & (t < stop))).astype(np.float32)
+
+
+# webrtcvad alone took 440, 880 and 1000-2500 Hz but dropped 100-400, 500-800 and 3000 Hz.
+@pytest.mark.parametrize("hz", [100, 200, 300, 500, 800, 1000, 3000, 4000])
+def test_a_tone_burst_is_voice_inside_its_window_only(hz: float) -> None:
+    speech = detect_speech(_tone(hz, 4.0, 1.5, 2.5))
+    t = np.arange(speech.size) * 0.01
+    assert speech[(t > 1.55) & (t < 2.45)].all()
+    assert not speech[(t < 1.4) | (t > 2.6)].any()
+
+
+def test_a_tone_blip_or_a_quiet_tone_under_speech_is_not_voice() -> None:
+    blip = detect_speech(_tone(500, 3.0, 1.0, 1.1))
+    assert not blip.any()
+    # A steady 500 Hz tone 30 dB under a speech burst, alone before and after it.
+    track = to_mono_16k(_burst(16_000, 4.0, 1.5, 2.5)) + _tone(500, 4.0, 0.0, 4.0, 0.01)
+    speech = detect_speech(track)
+    t = np.arange(speech.size) * 0.01
+    assert not speech[(t < 1.3) | (t > 2.7)].any()
+    assert speech[(t > 1.6) & (t < 2.4)].mean() > 0.8
+
+
 def test_loudness_does_not_change_features() -> None:
     quiet, loud = _burst(16_000, 3.0, 1.0, 2.0), _burst(16_000, 3.0, 1.0, 2.0)
     loud = type(loud)(loud.samples * 3.0, loud.sample_rate)

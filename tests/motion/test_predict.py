@@ -73,7 +73,9 @@ def test_digital_silence_rests_closed_on_every_frame(with_face: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "audio", [voiced(4.0, 1.5, 2.5), tone(4.0, 1.5, 2.5)], ids=["speechlike", "tone"]
+    "audio",
+    [voiced(4.0, 1.5, 2.5), tone(4.0, 1.5, 2.5), tone(4.0, 1.5, 2.5, 200.0)],
+    ids=["speechlike", "tone", "low tone"],
 )
 def test_burst_opens_mouth_inside_its_window_only(audio: AudioTrack) -> None:
     times = np.arange(100) / 25.0

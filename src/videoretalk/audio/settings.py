@@ -14,6 +14,7 @@ class VadSettings:
     above_floor_db: float = 8.0  # steps must rise this far above the noise floor
     bridge_gap_s: float = 0.08  # gaps shorter than this inside speech are bridged
     min_speech_s: float = 0.05  # speech runs shorter than this are dropped
+    min_tone_s: float = 0.15  # a steady pure tone this long counts as voice (a bleep)
 
     def __post_init__(self) -> None:
         if self.aggressiveness not in (0, 1, 2, 3):
