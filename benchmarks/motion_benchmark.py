@@ -10,6 +10,7 @@ loudness-envelope baseline, then the time to predict 60 s of audio.
     .venv/bin/python benchmarks/motion_benchmark.py --weights-dir .cache/folds  # held-out folds
     ... --stretch 2.0   # driving speech twice as long at the same pitch (held, sung vowels)
     ... --speed 1.2     # driving speech faster and higher (a smaller voice)
+    ... --music 10      # a synthetic music bed 10 dB under the speech (a song's band: ~0)
 
 With `--weights-dir`, each clip is scored by a model whose manifest lists it as excluded
 (cross-validation); otherwise the packaged weights are used (the shared clips are in
@@ -68,13 +69,24 @@ PHONE_CLASSES = {
 SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
 
 
-def _extractor():
-    spec = importlib.util.spec_from_file_location(
-        "extract", REPO / "scripts" / "extract_mouth_landmarks.py"
-    )
+def _script(name: str):
+    """A module from scripts/ (landmark extraction, the synthetic music)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+def with_music(audio: AudioTrack, snr_db: float, seed: int = 2026) -> AudioTrack:
+    """`audio` as mono 16 kHz with a synthetic music bed `snr_db` under its speech level."""
+    mono = to_mono_16k(audio)
+    steps = n_steps(mono.size)
+    by_step = np.pad(mono, (0, steps * HOP - mono.size)).reshape(steps, HOP)
+    talk = by_step[~silent_frames(mono, np.arange(steps) * STEP_SECONDS)]
+    level = float(np.sqrt(np.mean((talk if talk.size else mono) ** 2)))
+    music = _script("synthetic_music").accompaniment(mono.size / SAMPLE_RATE + 0.1, seed)
+    mixed = mono + music[: mono.size] * level * 10 ** (-snr_db / 20)
+    return AudioTrack(mixed[None].astype(np.float32), SAMPLE_RATE)
 
 
 @dataclass
@@ -207,13 +219,21 @@ def unscorable(npz: Path) -> str:
 
 
 def score_clip(
-    npz: Path, weights: str, settings: MotionSettings, speed: float = 1.0, stretch: float = 1.0
+    npz: Path,
+    weights: str,
+    settings: MotionSettings,
+    speed: float = 1.0,
+    stretch: float = 1.0,
+    music_snr: float | None = None,
 ) -> dict:
     d = np.load(npz)
     times = d["frame_times"] - float(d["stream_offset"])  # video frames on the audio clock
     present = d["present"].astype(bool)
     canonical = canonicalise(d["landmarks"])
     audio = AudioTrack(d["audio"][None].astype(np.float32), int(d["sample_rate"]))
+    clean = to_mono_16k(audio)  # pauses and phone labels come from the speech alone
+    if music_snr is not None:  # --music: the model and the baseline hear speech + music
+        audio = with_music(audio, music_snr)
     n = times.size
     cut = int(n * ADAPT_SHARE)
     cut_time = times[cut]
@@ -274,7 +294,7 @@ def score_clip(
     )
     # Silence: frames with no speech within ±100 ms.
     mono = to_mono_16k(audio)
-    silent = silent_frames(mono, times + lag) & scored
+    silent = silent_frames(clean, times + lag) & scored
     rest_open = float(mouth_opening(rest[None])[0])
     # The most any model can score while closing pauses: real opening in speech, rest elsewhere.
     r_ceiling = _pearson(np.where(motion.speech, real, rest_open)[ok], real[ok])
@@ -304,7 +324,7 @@ def score_clip(
         else float("nan")
     )
     base_hits = sum(closure_hit(base, i) for i in cl)
-    by_class = phone_class_openings(mono, times + lag, talking, pred, real, rest_open, span)
+    by_class = phone_class_openings(clean, times + lag, talking, pred, real, rest_open, span)
     return {
         "clip": npz.stem,
         "by_class": by_class,
@@ -373,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-phones", action="store_true", help="as if pocketsphinx were missing")
     ap.add_argument("--speed", type=float, default=1.0, help="voice check: drive at this speed")
     ap.add_argument(
+        "--music",
+        type=float,
+        metavar="SNR_DB",
+        help="mix a synthetic music bed this many dB under the speech into the clip's audio",
+    )
+    ap.add_argument(
         "--stretch",
         type=float,
         default=1.0,
@@ -383,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
     ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
     args = ap.parse_args(argv)
-    ex = _extractor()
+    ex = _script("extract_mouth_landmarks")
     clips = args.clips or ex.default_clips()
     folds = {}
     if args.weights_dir:
@@ -412,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         if why_not:
             print(f"{npz.stem:30s} skipped: {why_not}", flush=True)
             continue
-        rows.append(score_clip(npz, weights, settings, args.speed, args.stretch))
+        rows.append(score_clip(npz, weights, settings, args.speed, args.stretch, args.music))
         r = rows[-1]
         print(
             f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f}, speech {r['r_speech']:+.2f})"

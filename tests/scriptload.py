@@ -12,7 +12,9 @@ import pytest
 
 def load_script(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The script at `path` as module `path.stem`, registered for the test's duration
-    (dataclasses look their module up in `sys.modules`)."""
+    (dataclasses look their module up in `sys.modules`); its folder is importable, as
+    when it is run, for the modules beside it."""
+    monkeypatch.syspath_prepend(str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)

@@ -133,3 +133,18 @@ def test_members_of_different_layouts_run_one_by_one() -> None:
     x = np.random.default_rng(5).standard_normal((120, 40)).astype(np.float32)
     assert mixed._stacked is None
     assert np.allclose(mixed.hidden(x), _member_by_member(mixed, x), atol=1e-4)
+
+
+def test_training_copies_with_a_music_bed(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    mod = load_script(SCRIPT, monkeypatch)
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * 16_000) / 16_000
+    mono = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
+    speech = np.sin(2 * np.pi * 3 * np.arange(301) * 0.01) > 0
+    feats = mod._augmented_features(mono, speech, 1, rng, 1.0, music_variants=2)
+    assert len(feats) == 4 and all(f.shape == feats[0].shape for f in feats)
+    assert all(np.isfinite(f).all() for f in feats)
+    # The music fills the pauses the clean copy has none in.
+    pauses = ~speech[: feats[0].shape[0]]
+    assert all(np.abs(f - feats[0])[pauses].mean() > 0.3 for f in feats[2:])
