@@ -96,6 +96,9 @@ def test_synthetic_music_is_seeded_and_at_unit_level(bench) -> None:
     assert a.shape == (48_000,) and np.array_equal(a, b)
     assert abs(float(np.sqrt(np.mean(a**2))) - 1.0) < 1e-3
     assert not np.array_equal(a, accompaniment(3.0, seed=2))
+    pads = accompaniment(3.0, seed=1, style="pads")
+    assert pads.shape == a.shape and abs(float(np.sqrt(np.mean(pads**2))) - 1.0) < 1e-3
+    assert abs(np.corrcoef(np.abs(np.fft.rfft(a)), np.abs(np.fft.rfft(pads)))[0, 1]) < 0.5
 
 
 def test_a_music_bed_under_the_speech_still_scores(bench, dev_dir: Path) -> None:
