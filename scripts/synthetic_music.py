@@ -53,6 +53,14 @@ class _Track:
         hiss = np.diff(self.rng.standard_normal(int(length * self.rate) + differences), differences)
         return hiss * self.decay(length, per_second)
 
+    def tempo_and_key(
+        self, bpm: tuple[float, float], lowest_root_hz: float, mode: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """A random beat (s) and three octaves of a random key's scale (Hz)."""
+        beat = 60.0 / self.rng.uniform(*bpm)
+        key = lowest_root_hz * 2 ** (self.rng.integers(0, 12) / 12)
+        return beat, key * 2 ** (np.r_[mode, mode + 12, mode + 24] / 12)
+
     def unit_rms(self) -> np.ndarray:
         rms = float(np.sqrt(np.mean(self.out**2))) if self.out.size else 0.0
         return (self.out / max(rms, 1e-9)).astype(np.float32)
@@ -62,9 +70,7 @@ def _band(track: _Track) -> None:
     """A chord and its bass every two beats, kick and snare on alternate beats, hi-hat on
     eighths, in a minor key."""
     rng, rate = track.rng, track.rate
-    beat = 60.0 / rng.uniform(90, 140)
-    key = 110.0 * 2 ** (rng.integers(0, 12) / 12)
-    pitches = key * 2 ** (np.r_[MINOR, MINOR + 12, MINOR + 24] / 12)
+    beat, pitches = track.tempo_and_key((90, 140), 110.0, MINOR)
     start, seconds = 0.0, track.out.size / rate
     while start < seconds:
         degree = int(rng.integers(0, 7))
@@ -87,9 +93,7 @@ def _band(track: _Track) -> None:
 def _pads(track: _Track) -> None:
     """Slow detuned-sawtooth pads under a plucked arpeggio and a shaker, in 3/4, major."""
     rng, rate = track.rng, track.rate
-    beat = 60.0 / rng.uniform(70, 100)
-    key = 130.8 * 2 ** (rng.integers(0, 12) / 12)
-    pitches = key * 2 ** (np.r_[MAJOR, MAJOR + 12, MAJOR + 24] / 12)
+    beat, pitches = track.tempo_and_key((70, 100), 130.8, MAJOR)
     start, seconds = 0.0, track.out.size / rate
     while start < seconds:
         degree, bar = int(rng.integers(0, 7)), 3 * beat
