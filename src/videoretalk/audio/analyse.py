@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ..media.decode import AudioTrack
-from .features import AudioFeatures, log_mel, mel_power, normalise, step_energy_db, to_mono_16k
+from .features import (
+    AudioFeatures,
+    log_mel,
+    mel_power,
+    normalise,
+    power_spectrum,
+    step_energy_db,
+    to_mono_16k,
+)
 from .phones import phone_inputs
 from .vad import VadSettings, detect_speech
 from .vocal_tract import voice_warp
@@ -22,9 +30,10 @@ def analyse_audio(
     English phone classes (None where pocketsphinx is missing).
     """
     mono = to_mono_16k(audio)
-    speech = detect_speech(mono, vad or VadSettings())
+    spectrum = power_spectrum(mono)  # one FFT pass for the VAD's tone check and the mel bands
+    speech = detect_speech(mono, vad or VadSettings(), spectrum)
     warp = voice_warp(mono, speech) if normalise_voice else 1.0
-    features = normalise(log_mel(mel_power(mono, warp)), speech)
+    features = normalise(log_mel(mel_power(spectrum, warp)), speech)
     return AudioFeatures(
         log_mel=features,
         speech=speech,

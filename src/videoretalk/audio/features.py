@@ -83,9 +83,9 @@ def power_spectrum(mono: np.ndarray) -> np.ndarray:
     return (np.abs(np.fft.rfft(frames, n=N_FFT, axis=1)) ** 2).astype(np.float32)
 
 
-def mel_power(mono: np.ndarray, warp: float = 1.0) -> np.ndarray:
-    """Linear mel power, (n_steps, N_MELS) float32, frame i centred at sample i * HOP."""
-    return (power_spectrum(mono) @ mel_filterbank(round(warp, 3)).T).astype(np.float32)
+def mel_power(spectrum: np.ndarray, warp: float = 1.0) -> np.ndarray:
+    """Linear mel power of a `power_spectrum`, (n_steps, N_MELS) float32."""
+    return (spectrum @ mel_filterbank(round(warp, 3)).T).astype(np.float32)
 
 
 def log_mel(power: np.ndarray) -> np.ndarray:

@@ -33,8 +33,14 @@ TONE_PEAK_SHARE = 0.95
 TONE_BELOW_LOUD_DB = 10.0  # a bleep replaces a word: about as loud as the track gets
 
 
-def detect_speech(mono16k: np.ndarray, settings: VadSettings | None = None) -> np.ndarray:
-    """Speech mask on the 10 ms grid, (n_steps(len),) bool; step i is centred at i * 10 ms."""
+def detect_speech(
+    mono16k: np.ndarray, settings: VadSettings | None = None, spectrum: np.ndarray | None = None
+) -> np.ndarray:
+    """Speech mask on the 10 ms grid, (n_steps(len),) bool; step i is centred at i * 10 ms.
+
+    `spectrum` is `power_spectrum(mono16k)` when the caller has it already (the tone check
+    reads it; its level does not matter).
+    """
     settings = settings or VadSettings()
     steps = n_steps(mono16k.size)
     energy = step_energy_db(mono16k)
@@ -53,7 +59,9 @@ def detect_speech(mono16k: np.ndarray, settings: VadSettings | None = None) -> n
     for i in range(steps):
         if energy[i] > SILENCE_DBFS:
             raw[i] = vad.is_speech(pcm[i * HOP : (i + 1) * HOP].tobytes(), SAMPLE_RATE)
-    raw |= sustained_tones(mono16k, energy, settings.min_tone_s)
+    if spectrum is None:
+        spectrum = power_spectrum(mono16k)
+    raw |= sustained_tones(spectrum, energy, settings.min_tone_s)
     if not raw.any():
         return raw
     loud = float(np.percentile(energy[raw], 90))
@@ -64,9 +72,12 @@ def detect_speech(mono16k: np.ndarray, settings: VadSettings | None = None) -> n
     return _fill_runs(speech, True, round(settings.min_speech_s / 0.01) - 1)
 
 
-def sustained_tones(mono16k: np.ndarray, energy: np.ndarray, min_seconds: float) -> np.ndarray:
-    """Steps inside a pure tone at least `min_seconds` long and near the track's loudest."""
-    power = power_spectrum(mono16k)[: energy.size].astype(np.float64)
+def sustained_tones(spectrum: np.ndarray, energy: np.ndarray, min_seconds: float) -> np.ndarray:
+    """Steps inside a pure tone at least `min_seconds` long and near the track's loudest.
+
+    `spectrum` is the track's `power_spectrum`, `energy` its `step_energy_db` (levelled).
+    """
+    power = spectrum[: energy.size].astype(np.float64)
     bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
     band = power[:, (bins >= TONE_BAND_HZ[0]) & (bins <= TONE_BAND_HZ[1])]
     # The strongest bin and two either side: a Hann-windowed sine spreads over about 4.
