@@ -41,6 +41,7 @@ import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -171,8 +172,10 @@ class Clip:
     lag: float = 0.0
     tempo: float = 1.0  # audio played this much faster; frame times divide by it
 
+    @cached_property
     def closed(self) -> np.ndarray:
-        """Frames whose lips are within `CLOSED_SHARE` of the range of the rest shape."""
+        """Frames whose lips are within `CLOSED_SHARE` of the range of the rest shape
+        (read for every training window: computed once)."""
         rest_open = float(mouth_opening(self.rest[None])[0])
         return self.opening <= rest_open + CLOSED_SHARE * self.range_
 
@@ -370,7 +373,7 @@ def train(clips: list[Clip], cfg: TrainConfig, iters: int, gap_vec: np.ndarray, 
             music = copy > cfg.variants  # copies: clean, `variants` noisy, then music
             to_rest = cfg.rest_in_pauses == "always" or (cfg.rest_in_pauses == "music" and music)
             ys.append(np.where(talking[:, None] | (not to_rest), c.coefs[keep], 0.0))
-            closing = talking & c.closed()[keep]
+            closing = talking & c.closed[keep]
             ws.append(
                 np.where(talking, 1.0, cfg.silence_weight) * (1.0 + cfg.closure_weight * closing)
             )
