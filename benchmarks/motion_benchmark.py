@@ -79,17 +79,15 @@ def _script(name: str):
 
 
 def with_music(
-    audio: AudioTrack, snr_db: float, style: str = "band", seed: int = 2026
-) -> AudioTrack:
-    """`audio` as mono 16 kHz with a synthetic music bed `snr_db` under its speech level."""
-    mono = to_mono_16k(audio)
+    mono: np.ndarray, snr_db: float, style: str = "band", seed: int = 2026
+) -> np.ndarray:
+    """`mono` (16 kHz) with a synthetic music bed `snr_db` under its speech level."""
     steps = n_steps(mono.size)
     by_step = np.pad(mono, (0, steps * HOP - mono.size)).reshape(steps, HOP)
     talk = by_step[~silent_frames(mono, np.arange(steps) * STEP_SECONDS)]
     level = float(np.sqrt(np.mean((talk if talk.size else mono) ** 2)))
     music = _script("synthetic_music").accompaniment(mono.size / SAMPLE_RATE + 0.1, seed, style)
-    mixed = mono + music[: mono.size] * level * 10 ** (-snr_db / 20)
-    return AudioTrack(mixed[None].astype(np.float32), SAMPLE_RATE)
+    return (mono + music[: mono.size] * level * 10 ** (-snr_db / 20)).astype(np.float32)
 
 
 @dataclass
@@ -236,8 +234,10 @@ def score_clip(
     canonical = canonicalise(d["landmarks"])
     audio = AudioTrack(d["audio"][None].astype(np.float32), int(d["sample_rate"]))
     clean = to_mono_16k(audio)  # pauses and phone labels come from the speech alone
-    if music_snr is not None:  # --music: the model and the baseline hear speech + music
-        audio = with_music(audio, music_snr, music_style)
+    heard = clean  # what the model and the baseline hear
+    if music_snr is not None:  # --music: speech + music
+        heard = with_music(clean, music_snr, music_style)
+        audio = AudioTrack(heard[None], SAMPLE_RATE)
     n = times.size
     cut = int(n * ADAPT_SHARE)
     cut_time = times[cut]
@@ -300,14 +300,13 @@ def score_clip(
         np.linalg.norm(rest[motion.point_indices[lip_cols]][None] - real_lips, axis=2)[ok].mean()
     )
     # Silence: frames with no speech within ±100 ms.
-    mono = to_mono_16k(audio)
     silent = silent_frames(clean, times + lag) & scored
     rest_open = float(mouth_opening(rest[None])[0])
     # The most any model can score while closing pauses: real opening in speech, rest elsewhere.
     r_ceiling = _pearson(np.where(motion.speech, real, rest_open)[ok], real[ok])
     closed = pred <= rest_open + CLOSED_ABOVE_REST
     # Loudness baseline: 40 ms RMS envelope at the frame, fitted linearly on the first 60 %.
-    env = sample_at(np.convolve(step_energy_db(mono), np.ones(4) / 4, mode="same"), times + lag)
+    env = sample_at(np.convolve(step_energy_db(heard), np.ones(4) / 4, mode="same"), times + lag)
     a, b = np.polyfit(env[:cut][keep], real[:cut][keep], 1)
     base = a * env + b
     base_r = _pearson(base[ok], real[ok])
