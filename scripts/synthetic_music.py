@@ -38,7 +38,9 @@ class _Track:
     def decay(self, length: float, per_second: float) -> np.ndarray:
         return np.exp(-np.arange(int(length * self.rate)) / self.rate * per_second)
 
-    def note(self, hz: float, length: float, per_second: float, harmonics: int, tilt: float):
+    def note(
+        self, hz: float, length: float, per_second: float, harmonics: int, tilt: float
+    ) -> np.ndarray:
         """Harmonics falling as 1 / h**tilt, random phases, an exponential decay."""
         t = np.arange(int(length * self.rate)) / self.rate
         partials = [
