@@ -51,7 +51,13 @@ from videoretalk.motion.predict import (
     load_model,
     predict_mouth_motion,
 )
-from videoretalk.motion.shape import LIPS, canonicalise, mouth_opening, rest_and_range
+from videoretalk.motion.shape import (
+    CLOSED_SHARE_OF_RANGE,
+    LIPS,
+    canonicalise,
+    mouth_opening,
+    rest_and_range,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPT_SHARE = 0.6
@@ -59,7 +65,6 @@ MAX_LAG_FRAMES = 4  # the data README scores at the best lag within ±4 frames
 CLOSED_ABOVE_REST = 0.02  # opening within 2 % of inter-ocular of rest = closed
 MIN_FACE_FRAMES = 10
 MOUTH_CORNERS = [61, 291]  # outer lip corners in the 478-point mesh
-CLOSURE_SHARE = 0.25  # a closure gets within 25 % of the speaker's range of their rest
 # English phone classes (pocketsphinx labels) for the articulation table.
 PHONE_CLASSES = {
     "bilabial": ("M", "B", "P"),
@@ -128,7 +133,7 @@ def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
     out = []
     for i in range(2, real.size - 2):
         if (
-            real[i] > rest_open + CLOSURE_SHARE * span
+            real[i] > rest_open + CLOSED_SHARE_OF_RANGE * span
             or real[i] != real[max(0, i - 2) : i + 3].min()
         ):
             continue
@@ -140,7 +145,7 @@ def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
 
 def closure_reached(pred: np.ndarray, i: int, rest_open: float, span: float) -> bool:
     """The prediction itself closes (as far as a real closure must) within ±2 frames."""
-    return bool(pred[max(0, i - 2) : i + 3].min() <= rest_open + CLOSURE_SHARE * span)
+    return bool(pred[max(0, i - 2) : i + 3].min() <= rest_open + CLOSED_SHARE_OF_RANGE * span)
 
 
 def closure_hit(pred: np.ndarray, i: int) -> bool:
@@ -329,11 +334,21 @@ def score_clip(
         if steps.sum() > 10
         else float("nan")
     )
+    # Snaps: the fastest moves anywhere (speech gate edges included), in the speaker's
+    # range per 40 ms, pooled over clips at the end; real lips seldom move 0.8 in 40 ms.
+    both = ok[1:] & ok[:-1]
+    per_40ms = 0.04 / np.maximum(np.diff(times), 1e-3)
+    moves_pred, moves_real = (
+        (np.abs(np.diff(x)) * per_40ms / max(span, 1e-6))[both].round(4).tolist()
+        for x in (pred, real)
+    )
     base_hits = sum(closure_hit(base, i) for i in cl)
     by_class = phone_class_openings(clean, times + lag, talking, pred, real, rest_open, span)
     return {
         "clip": npz.stem,
         "by_class": by_class,
+        "moves_pred": moves_pred,
+        "moves_real": moves_real,
         "frames": int(ok.sum()),
         "lag_ms": round(lag * 1000),
         "r": r0,
@@ -419,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
     ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
+    for gate in ("lead_s", "release_s", "ramp_s"):  # the speech gate's timing
+        ap.add_argument(
+            f"--{gate.replace('_', '-')}", type=float, default=getattr(MotionSettings(), gate)
+        )
     ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
     args = ap.parse_args(argv)
     ex = _script("extract_mouth_landmarks")
@@ -434,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         phones=not args.no_phones,
         smooth_s=args.smooth_s,
         articulation=args.articulation,
+        lead_s=args.lead_s,
+        release_s=args.release_s,
+        ramp_s=args.ramp_s,
         normalise_voice=not args.no_voice_warp,
     )
     rows = []
@@ -493,6 +515,15 @@ def main(argv: list[str] | None = None) -> int:
         f"closures the prediction itself closes: {sum(r['reached'] for r in rows)}/"
         f"{sum(r['closures'] for r in rows)};  range of motion in speech, predicted / real:"
         f" median {med('range_ratio'):.2f}; frame-to-frame change {med('change_ratio'):.2f}"
+    )
+    moved = [np.concatenate([r[k] for r in rows]) for k in ("moves_pred", "moves_real")]
+    print(
+        "fastest moves (share of the speaker's range per 40 ms), predicted / real:"
+        + "".join(
+            f" p{q} {np.percentile(moved[0], q):.2f} / {np.percentile(moved[1], q):.2f};"
+            for q in (99, 99.9)
+        )
+        + f" over 0.8: {np.mean(moved[0] > 0.8):.2%} / {np.mean(moved[1] > 0.8):.2%} of steps"
     )
     print(f"mouth width (rounding) in speech: median r={med('r_width'):.3f}")
     pooled: dict[str, np.ndarray] = {}  # class -> frames, summed predicted, summed real

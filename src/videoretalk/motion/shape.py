@@ -122,6 +122,11 @@ def canonicalise(landmarks: np.ndarray, reference: np.ndarray | None = None) -> 
     return out.astype(np.float32)
 
 
+# Lips within this share of a person's opening range above their rest count as closed: a
+# p/b/m closure reached, for the benchmark's closure count and the training's closure weight.
+CLOSED_SHARE_OF_RANGE = 0.25
+
+
 def rest_and_range(
     canonical: np.ndarray, present: np.ndarray | None = None
 ) -> tuple[np.ndarray, float]:
