@@ -17,6 +17,7 @@ from videoretalk.motion import (
     mouth_opening,
     predict_mouth_motion,
 )
+from videoretalk.motion.predict import speech_gate
 from videoretalk.motion.shape import INNER_GAP_PAIRS
 
 CLOSED_TOL = 1e-5
@@ -87,6 +88,28 @@ def test_burst_opens_mouth_inside_its_window_only(audio: AudioTrack) -> None:
     inside = (times > 1.6) & (times < 2.4)
     assert motion.speech[inside].mean() > 0.8
     assert (motion.opening[inside] - rest_open).max() > 0.02  # visibly open somewhere
+
+
+@dataclass
+class FakeFeatures:
+    speech: np.ndarray  # what speech_gate reads of AudioFeatures
+
+
+def test_speech_gate_opens_and_closes_smoothly_inside_its_window() -> None:
+    settings = MotionSettings()
+    lead, release = round(settings.lead_s / 0.01), round(settings.release_s / 0.01)
+    speech = np.zeros(200, bool)
+    speech[80:120] = True  # 10 ms steps: 0.4 s of speech
+    gate = speech_gate(FakeFeatures(speech), settings)
+    assert not gate[: 80 - lead].any() and not gate[120 + release :].any()
+    assert (gate[90:110] == 1.0).all()
+    rise, fall = gate[80 - lead : 90], gate[110 : 120 + release]
+    assert (np.diff(rise) >= 0).all() and (np.diff(fall) <= 0).all()
+    # Several steps between shut and open at each edge: no one-frame snap at 25 fps.
+    for edge in (rise, fall):
+        assert ((edge > 0.05) & (edge < 0.95)).sum() >= 3
+    # Audio that starts and ends mid-speech needs no ramp at its ends.
+    assert (speech_gate(FakeFeatures(np.ones(50, bool)), settings) == 1.0).all()
 
 
 @pytest.mark.parametrize("fps", [24.0, 25.0, 30_000 / 1001, 30.0, 60.0, None])

@@ -6,7 +6,7 @@
 3. pick the read-out: adapted to the speaker when the source video carries their own
    speech, else the generic one scaled to how wide this person opens their mouth;
 4. restore the range regression damps (`articulation`), then gate by voice activity
-   (mouth at rest outside speech, opening `lead_s` early);
+   (mouth at rest outside speech, opening `lead_s` early and closing smoothly);
 5. sample at the exact frame times, never closing past the rest shape, and add to the
    person's rest shape.
 """
@@ -99,16 +99,32 @@ def predict_mouth_motion(
 
 
 def speech_gate(feats: AudioFeatures, settings: MotionSettings) -> np.ndarray:
-    """0..1 per 10 ms step: 1 from `lead_s` before speech to `release_s` after it."""
+    """0..1 per 10 ms step: on from `lead_s` before speech to `release_s` after it.
+
+    The gate rises and falls smoothly over `ramp_s` inside that window, so the mouth
+    opens into speech and closes after it over a frame or two, as lips do, instead of
+    snapping between the model's opening and rest in one frame. Audio that starts or
+    ends mid-speech needs no ramp there.
+    """
     lead = round(settings.lead_s / STEP_SECONDS)
     release = round(settings.release_s / STEP_SECONDS)
-    gate = widen(feats.speech, lead, release).astype(np.float32)
-    ramp = round(settings.ramp_s / STEP_SECONDS)
-    if ramp > 1:
-        # Erode-then-blur keeps the gate fully off outside the dilated window.
-        kernel = np.ones(ramp, np.float32) / ramp
-        gate = np.convolve(gate, kernel, mode="same") * gate
-    return gate
+    window = widen(feats.speech, lead, release)
+    ramp = settings.ramp_s / STEP_SECONDS
+    if ramp <= 1:
+        return window.astype(np.float32)
+    x = np.clip(_steps_inside(window) / ramp, 0.0, 1.0)
+    return (x * x * (3 - 2 * x)).astype(np.float32)
+
+
+def _steps_inside(window: np.ndarray) -> np.ndarray:
+    """Per step, 1 + how many steps it lies inside `window` from its nearest edge (0 outside);
+    the ends of the array are not edges."""
+    n = window.size
+    index = np.arange(n)
+    far = n + 1
+    last_out = np.maximum.accumulate(np.where(window, -far, index))
+    next_out = np.minimum.accumulate(np.where(window, n + far, index)[::-1])[::-1]
+    return np.where(window, np.minimum(index - last_out, next_out - index), 0)
 
 
 def _articulate(coefs: np.ndarray, speech: np.ndarray, gain: float) -> np.ndarray:

@@ -12,8 +12,11 @@ from ..errors import InvalidParameter
 class MotionSettings:
     weights: str = ""  # path to a mouth_model.npz; empty = the one in the package
     lead_s: float = 0.05  # lips move before the sound starts
-    release_s: float = 0.04  # ... and close within ~1-2 frames after it ends
-    ramp_s: float = 0.04  # open/close ramp of the speech gate, avoids pops
+    release_s: float = 0.06  # ... and close within ~2 frames after it ends
+    # The gate's smooth rise and fall inside that window. 3-fold CV against the former
+    # one-step edges (release 0.04, ramp 0.04): moves over 0.8 of the speaker's range in
+    # 40 ms 0.44 % -> 0.24 % of steps (real lips 0.89 %), r 0.379 -> 0.374 (noise).
+    ramp_s: float = 0.06
     smooth_s: float = 0.015  # Gaussian sigma on the 10 ms grid; keeps closures (~60 ms)
     # Regression damps the predicted motion to about r x the real range (measured: std in
     # speech 0.58 x the real one), so lips never quite close or open fully. The
