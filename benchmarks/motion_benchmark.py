@@ -9,6 +9,7 @@ loudness-envelope baseline, then the time to predict 60 s of audio.
     .venv/bin/python benchmarks/motion_benchmark.py my_clip.mp4 ...    # any clips
     .venv/bin/python benchmarks/motion_benchmark.py --weights-dir .cache/folds  # held-out folds
     ... --stretch 2.0   # driving speech twice as long at the same pitch (held, sung vowels)
+    ... --pitch 2.0     # driving speech an octave higher, formants kept (a singer's high notes)
     ... --speed 1.2     # driving speech faster and higher (a smaller voice)
     ... --music 10      # a synthetic music bed 10 dB under the speech (a song's band: ~0)
     ... --music 10 --music-style pads   # music of a kind training never mixed in
@@ -76,7 +77,7 @@ SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcv
 
 
 def _script(name: str):
-    """A module from scripts/ (landmark extraction, the synthetic music)."""
+    """A module from scripts/ (landmark extraction, synthetic music, voice effects)."""
     spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -185,33 +186,6 @@ def phone_class_openings(
     return out
 
 
-def stretch_keep_pitch(mono: np.ndarray, factor: float) -> np.ndarray:
-    """`mono` (16 kHz) played `factor` times longer at the same pitch: a phase vocoder.
-
-    Slowed speech holds each vowel longer, as singing does, without the pitch and formant
-    shift of `--speed`; the mouth model has only seen speech at its natural tempo.
-    """
-    if factor == 1.0:
-        return mono
-    from scipy.signal import istft, stft
-
-    n_fft, hop = 512, 128
-    _, _, spec = stft(mono, SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
-    positions = np.arange(0.0, spec.shape[1] - 1, 1.0 / factor)
-    bin_advance = 2 * np.pi * hop * np.arange(spec.shape[0]) / n_fft
-    phase = np.angle(spec[:, 0])
-    out = np.empty((spec.shape[0], positions.size), np.complex64)
-    for k, pos in enumerate(positions):
-        i, w = int(pos), pos - int(pos)
-        magnitude = (1 - w) * np.abs(spec[:, i]) + w * np.abs(spec[:, i + 1])
-        out[:, k] = magnitude * np.exp(1j * phase)
-        # Advance each bin by its measured frequency over one hop (wrapped deviation).
-        delta = np.angle(spec[:, i + 1]) - np.angle(spec[:, i]) - bin_advance
-        phase = phase + bin_advance + (delta + np.pi) % (2 * np.pi) - np.pi
-    _, slowed = istft(out, SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
-    return slowed.astype(np.float32)
-
-
 def unscorable(npz: Path) -> str:
     """Why a clip cannot be scored (empty if it can): both parts need a face and speech."""
     d = np.load(npz)
@@ -232,6 +206,7 @@ def score_clip(
     stretch: float = 1.0,
     music_snr: float | None = None,
     music_style: str = "band",
+    pitch: float = 1.0,
 ) -> dict:
     d = np.load(npz)
     times = d["frame_times"] - float(d["stream_offset"])  # video frames on the audio clock
@@ -266,8 +241,12 @@ def score_clip(
     # --speed: play the driving audio faster (pitch and formants x speed, like a smaller
     # voice); the real mouth is then expected at the scaled times.
     driving = AudioTrack(audio.samples, round(audio.sample_rate * speed))
+    effects = _script("voice_effects")
     if stretch != 1.0:  # --stretch: longer at the same pitch; the real mouth at scaled times
-        driving = AudioTrack(stretch_keep_pitch(to_mono_16k(driving), stretch)[None], SAMPLE_RATE)
+        slowed = effects.stretch_keep_pitch(to_mono_16k(driving), stretch)
+        driving = AudioTrack(slowed[None], SAMPLE_RATE)
+    if pitch != 1.0:  # --pitch: higher notes from the same vocal tract, same timing
+        driving = AudioTrack(effects.shift_pitch(to_mono_16k(driving), pitch)[None], SAMPLE_RATE)
     motion = predict_mouth_motion(driving, (times + lag) / speed * stretch, track, source, s)
     scored = np.arange(n) >= cut
     real = mouth_opening(canonical)
@@ -431,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="sustained-vowel check: audio this many times longer, same pitch",
     )
+    ap.add_argument(
+        "--pitch",
+        type=float,
+        default=1.0,
+        help="high-note check: voice this many times higher, same formants and timing",
+    )
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
     ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
@@ -474,7 +459,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows.append(
             score_clip(
-                npz, weights, settings, args.speed, args.stretch, args.music, args.music_style
+                npz,
+                weights,
+                settings,
+                speed=args.speed,
+                stretch=args.stretch,
+                music_snr=args.music,
+                music_style=args.music_style,
+                pitch=args.pitch,
             )
         )
         r = rows[-1]
