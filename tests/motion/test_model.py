@@ -148,3 +148,22 @@ def test_training_copies_with_a_music_bed(monkeypatch: pytest.MonkeyPatch) -> No
     # The music fills the pauses the clean copy has none in.
     pauses = ~speech[: feats[0].shape[0]]
     assert all(np.abs(f - feats[0])[pauses].mean() > 0.3 for f in feats[2:])
+
+
+def test_training_copies_sung_higher(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    mod = load_script(SCRIPT, monkeypatch)
+    t = np.arange(3 * 16_000) / 16_000
+    mono = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
+    speech = np.sin(2 * np.pi * 3 * np.arange(301) * 0.01) > 0
+    cfg = mod.TrainConfig(pitch_variants=2)
+    feats = mod._pitch_copies("clip", mono, speech, cfg)
+    assert len(feats) == 2 and all(f.shape == (301, mod.N_MELS) for f in feats)
+    assert all(np.isfinite(f).all() for f in feats)
+    # Seeded by the clip's name alone: the same copies whatever else was drawn before.
+    again = mod._pitch_copies("clip", mono, speech, cfg)
+    assert all(np.array_equal(a, b) for a, b in zip(feats, again))
+    # The voice moved: its bands differ from the clean copy's where it sounds.
+    clean = mod._augmented_features(mono, speech, 0, np.random.default_rng(0))[0]
+    assert all(np.abs(f - clean)[speech].mean() > 0.1 for f in feats)
+    assert mod._pitch_copies("clip", mono, speech, mod.TrainConfig(pitch_variants=0)) == []
