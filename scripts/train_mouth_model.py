@@ -15,8 +15,9 @@ shipped basis and rest shape are in the space `FaceTrack.canonical` uses.
 
 Augmentation for voice/recording invariance: vocal-tract-length warp of the mel axis
 (factor 0.85-1.18, covers male/female/child formant spacing), additive noise
-(SNR 10-40 dB) and a synthetic music bed (SNR 0-20 dB). Loudness needs none: features
-are per-utterance normalised.
+(SNR 10-40 dB), a synthetic music bed (SNR 0-20 dB) and a higher pitch with the formants
+kept (x1.15-2.0, as singers and children). Loudness needs none: features are
+per-utterance normalised.
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python scripts/extract_mouth_landmarks.py
