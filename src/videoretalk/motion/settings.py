@@ -19,9 +19,9 @@ class MotionSettings:
     ramp_s: float = 0.06
     smooth_s: float = 0.015  # Gaussian sigma on the 10 ms grid; keeps closures (~60 ms)
     # Regression damps the predicted motion to about r x the real range (measured: std in
-    # speech 0.58 x the real one), so lips never quite close or open fully. The
+    # speech 0.62 x the real one), so lips never quite close or open fully. The
     # deviation from the mean mouth in speech is scaled by this to restore it.
-    articulation: float = 1.5  # range in speech 0.59 -> 0.86 x real (3-fold CV)
+    articulation: float = 1.5  # range in speech 0.62 -> 0.90 x real (3-fold CV)
     adapt: bool = True
     adapt_strength: float = 0.3  # ridge pull towards the generic read-out (see benchmark)
     adapt_max_lag_s: float = 0.2  # A/V offset searched in the source video
