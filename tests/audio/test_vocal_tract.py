@@ -5,32 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter
+from synthvoice import TUBE, vowel
 
 from videoretalk.audio import SAMPLE_RATE, analyse_audio
 from videoretalk.audio.vocal_tract import REFERENCE_SPACING_HZ, WARP_LIMITS, formant_spacing
 from videoretalk.media.decode import AudioTrack, read_audio
 
 
-def _vowel(formants: tuple[float, ...], seconds: float = 2.0, pitch: float = 120.0) -> np.ndarray:
-    """A glottal pulse train through one two-pole resonator per formant (80 Hz wide)."""
-    n = int(seconds * SAMPLE_RATE)
-    source = np.zeros(n)
-    source[:: int(SAMPLE_RATE / pitch)] = 1.0
-    x = lfilter([1.0], [1.0, -0.95], source)  # glottal roll-off
-    for f in formants:
-        radius = np.exp(-np.pi * 80.0 / SAMPLE_RATE)
-        theta = 2 * np.pi * f / SAMPLE_RATE
-        x = lfilter([1.0 - radius], [1.0, -2 * radius * np.cos(theta), radius**2], x)
-    return (0.3 * x / np.abs(x).max()).astype(np.float32)
-
-
-# A uniform tube 17 cm long: F_i = (2i - 1) * 515 Hz.
-TUBE = (515.0, 1545.0, 2575.0, 3605.0)
-
-
 def test_spacing_of_a_uniform_tube_vowel() -> None:
-    mono = _vowel(TUBE)
+    mono = vowel(TUBE)
     spacing = formant_spacing(mono, np.ones(mono.size // 160 + 1, bool))
     assert spacing is not None and abs(spacing - 515.0) < 25.0
 
@@ -38,19 +21,19 @@ def test_spacing_of_a_uniform_tube_vowel() -> None:
 def test_a_shorter_tract_scales_the_spacing_whatever_the_vowel() -> None:
     # An /a/-like and an /i/-like vowel of the same tract give about the same spacing...
     speech = np.ones(SAMPLE_RATE * 2 // 160 + 1, bool)
-    a_like = formant_spacing(_vowel((700.0, 1220.0, 2600.0, 3600.0)), speech)
-    i_like = formant_spacing(_vowel((300.0, 2200.0, 2950.0, 3700.0)), speech)
+    a_like = formant_spacing(vowel((700.0, 1220.0, 2600.0, 3600.0)), speech)
+    i_like = formant_spacing(vowel((300.0, 2200.0, 2950.0, 3700.0)), speech)
     assert a_like is not None and i_like is not None
     assert abs(a_like / i_like - 1.0) < 0.15
     # ... and the same vowel from a tract 1.25x shorter is 1.25x wider spaced.
-    child = formant_spacing(_vowel(tuple(1.25 * f for f in TUBE), pitch=260.0), speech)
-    adult = formant_spacing(_vowel(TUBE), speech)
+    child = formant_spacing(vowel(tuple(1.25 * f for f in TUBE), pitch=260.0), speech)
+    adult = formant_spacing(vowel(TUBE), speech)
     assert child is not None and adult is not None
     assert abs(child / adult - 1.25) < 0.06
 
 
 def test_no_estimate_without_enough_voice() -> None:
-    mono = _vowel(TUBE)
+    mono = vowel(TUBE)
     assert formant_spacing(mono, np.zeros(mono.size // 160 + 1, bool)) is None
     silence = np.zeros(2 * SAMPLE_RATE, np.float32)
     assert formant_spacing(silence, np.ones(silence.size // 160 + 1, bool)) is None
@@ -67,7 +50,7 @@ def test_features_warp_to_the_voice_within_the_trained_range(dev_dir: Path) -> N
     assert off.voice_warp == 1.0
     assert not np.allclose(off.log_mel, plain.log_mel) or plain.voice_warp == 1.0
     # A synthetic child-sized voice is warped no further than the model was trained on.
-    child = _vowel(tuple(1.6 * f for f in TUBE), seconds=3.0, pitch=300.0)
+    child = vowel(tuple(1.6 * f for f in TUBE), seconds=3.0, pitch=300.0)
     t = np.arange(child.size) / SAMPLE_RATE
     syllables = child * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)).astype(np.float32)
     warped = analyse_audio(AudioTrack(syllables[None], SAMPLE_RATE))

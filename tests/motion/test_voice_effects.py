@@ -7,30 +7,19 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import resample_poly
 from scriptload import load_script
+from synthvoice import TUBE, vowel
 
 from videoretalk.audio.vocal_tract import formant_spacing
 
 REPO = Path(__file__).resolve().parents[2]
 RATE = 16_000
-TUBE = (515.0, 1545.0, 2575.0, 3605.0)  # a uniform 17 cm tract: formant spacing 515 Hz
 
 
 @pytest.fixture()
 def effects(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return load_script(REPO / "scripts" / "voice_effects.py", monkeypatch)
-
-
-def vowel(pitch: float, seconds: float = 2.0) -> np.ndarray:
-    """A glottal pulse train at `pitch` through one resonator per formant of TUBE."""
-    source = np.zeros(int(seconds * RATE))
-    source[:: int(RATE / pitch)] = 1.0
-    x = lfilter([1.0], [1.0, -0.95], source)
-    for f in TUBE:
-        radius = np.exp(-np.pi * 80.0 / RATE)
-        x = lfilter([1 - radius], [1.0, -2 * radius * np.cos(2 * np.pi * f / RATE), radius**2], x)
-    return (0.3 * x / np.abs(x).max()).astype(np.float32)
 
 
 def pitch_of(x: np.ndarray) -> float:
@@ -56,7 +45,7 @@ def test_stretch_keeps_the_pitch_and_scales_the_length(effects: ModuleType) -> N
 def test_shift_pitch_raises_the_voice_and_keeps_its_formants(
     effects: ModuleType, factor: float
 ) -> None:
-    original = vowel(120.0)
+    original = vowel(TUBE)
     speech = np.ones(original.size // 160 + 1, bool)
     raised = effects.shift_pitch(original, factor)
     assert raised.size == original.size
@@ -68,6 +57,6 @@ def test_shift_pitch_raises_the_voice_and_keeps_its_formants(
 
 def test_plain_resampling_would_move_the_formants_too() -> None:
     """The contrast the test above relies on: the spacing estimate does see a moved tract."""
-    sped = resample_poly(vowel(120.0), 2, 3).astype(np.float32)  # 1.5x: --speed 1.5
+    sped = resample_poly(vowel(TUBE), 2, 3).astype(np.float32)  # 1.5x: --speed 1.5
     moved = formant_spacing(sped, np.ones(sped.size // 160 + 1, bool))
     assert moved is not None and abs(moved / 515.0 - 1.5) < 0.15
