@@ -28,20 +28,21 @@ def stretch_keep_pitch(mono: np.ndarray, factor: float) -> np.ndarray:
     if factor == 1.0:
         return mono
     _, _, spec = stft(mono, SAMPLE_RATE, nperseg=N_FFT, noverlap=N_FFT - HOP)
+    magnitudes, angles = np.abs(spec), np.angle(spec)
     positions = np.arange(0.0, spec.shape[1] - 1, 1.0 / factor)
     bin_advance = 2 * np.pi * HOP * np.arange(spec.shape[0]) / N_FFT
-    phase = np.angle(spec[:, 0])
+    phase = angles[:, 0]
     out = np.empty((spec.shape[0], positions.size), np.complex64)
     for k, pos in enumerate(positions):
         i, w = int(pos), pos - int(pos)
-        magnitude = (1 - w) * np.abs(spec[:, i]) + w * np.abs(spec[:, i + 1])
+        magnitude = (1 - w) * magnitudes[:, i] + w * magnitudes[:, i + 1]
         # Identity phase locking: the bins around a spectral peak keep their phase offsets
         # to it, so a harmonic stays one coherent partial instead of smearing ("phasiness").
-        peak = _nearest_peak(np.abs(spec[:, i]))
-        phase = phase[peak] + np.angle(spec[:, i]) - np.angle(spec[peak, i])
+        peak = _nearest_peak(magnitudes[:, i])
+        phase = phase[peak] + angles[:, i] - angles[peak, i]
         out[:, k] = magnitude * np.exp(1j * phase)
         # Advance each bin by its measured frequency over one hop (wrapped deviation).
-        delta = np.angle(spec[:, i + 1]) - np.angle(spec[:, i]) - bin_advance
+        delta = angles[:, i + 1] - angles[:, i] - bin_advance
         phase = phase + bin_advance + (delta + np.pi) % (2 * np.pi) - np.pi
     _, slowed = istft(out, SAMPLE_RATE, nperseg=N_FFT, noverlap=N_FFT - HOP)
     return slowed.astype(np.float32)
