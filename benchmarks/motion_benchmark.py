@@ -22,6 +22,7 @@ their training set, so only unseen clips give held-out figures).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import sys
@@ -76,8 +77,10 @@ PHONE_CLASSES = {
 SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
 
 
+@functools.cache
 def _script(name: str):
-    """A module from scripts/ (landmark extraction, synthetic music, voice effects)."""
+    """A module from scripts/ (landmark extraction, synthetic music, voice effects), loaded
+    once: every clip scored reads it."""
     spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
