@@ -265,6 +265,11 @@ def _speed_up(mono: np.ndarray, tempo: float) -> np.ndarray:
     return resample_poly(mono, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
+def _features(spectrum: np.ndarray, warp: float, speech: np.ndarray) -> np.ndarray:
+    """Normalised log-mel of a power spectrum, its bands warped by `warp` (as inference)."""
+    return normalise(log_mel(spectrum @ mel_filterbank(warp).T), speech)
+
+
 def _augmented_features(
     mono: np.ndarray,
     speech: np.ndarray,
@@ -280,7 +285,7 @@ def _augmented_features(
     inference does in `analyse_audio`; 1 = as recorded). Backgrounds add in power.
     """
     spec = power_spectrum(mono)
-    feats = [normalise(log_mel(spec @ mel_filterbank(own).T), speech)]
+    feats = [_features(spec, own, speech)]
     sig_power = float(spec[speech].mean()) if speech.any() else float(spec.mean())
     noise_spec = power_spectrum(rng.standard_normal(mono.size).astype(np.float32))
     backgrounds = [(noise_spec, rng.uniform(10, 40)) for _ in range(variants)]
@@ -290,7 +295,7 @@ def _augmented_features(
     for background, snr_db in backgrounds:
         alpha = float(np.exp(rng.uniform(np.log(0.85), np.log(1.18))))
         mixed = spec + background * (sig_power / background.mean()) * 10 ** (-snr_db / 10)
-        feats.append(normalise(log_mel(mixed @ mel_filterbank(own * alpha).T), speech))
+        feats.append(_features(mixed, own * alpha, speech))
     return feats
 
 
@@ -304,7 +309,7 @@ def _pitch_copies(name: str, mono: np.ndarray, speech: np.ndarray, cfg: TrainCon
     for _ in range(cfg.pitch_variants):
         raised = shift_pitch(mono, float(np.exp(rng.uniform(np.log(1.15), np.log(2.0)))))
         warp = voice_warp(raised, speech) if cfg.normalise_voice else 1.0
-        feats.append(normalise(log_mel(power_spectrum(raised) @ mel_filterbank(warp).T), speech))
+        feats.append(_features(power_spectrum(raised), warp, speech))
     return feats
 
 
