@@ -13,6 +13,7 @@ loudness-envelope baseline, then the time to predict 60 s of audio.
     ... --speed 1.2     # driving speech faster and higher (a smaller voice)
     ... --music 10      # a synthetic music bed 10 dB under the speech (a song's band: ~0)
     ... --music 10 --music-style pads   # music of a kind training never mixed in
+    ... --music 10 --music-bed   # the same, with the opt-in neural voice check
 
 With `--weights-dir`, each clip is scored by a model whose manifest lists it as excluded
 (cross-validation); otherwise the packaged weights are used (the shared clips are in
@@ -42,6 +43,7 @@ from videoretalk.audio.features import (
     step_energy_db,
     to_mono_16k,
 )
+from videoretalk.audio.settings import VadSettings
 from videoretalk.audio.vad import widen
 from videoretalk.errors import VideoRetalkError
 from videoretalk.media.decode import AudioTrack
@@ -325,6 +327,14 @@ def score_clip(
         for x in (pred, real)
     )
     base_hits = sum(closure_hit(base, i) for i in cl)
+    # --music: the same bed with no voice over it (an intro, an instrumental break) must
+    # leave the mouth closed: frames predicted open, and the mean opening above rest.
+    music_open = music_lift = float("nan")
+    if music_snr is not None:
+        bed = AudioTrack((heard - clean)[None], SAMPLE_RATE)
+        alone = predict_mouth_motion(bed, times + lag, track, source, s).opening[present]
+        music_open = float((alone > rest_open + CLOSED_ABOVE_REST).mean())
+        music_lift = float(np.maximum(alone - rest_open, 0).mean())
     by_class = phone_class_openings(clean, times + lag, talking, pred, real, rest_open, span)
     return {
         "clip": npz.stem,
@@ -356,6 +366,8 @@ def score_clip(
         "range_ratio": range_ratio,
         "change_ratio": change_ratio,
         "base_hit": base_hits,
+        "music_open": music_open,
+        "music_lift": music_lift,
         "base_r": base_r,
         "base_r_best": base_rb,
     }
@@ -419,6 +431,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="high-note check: voice this many times higher, same formants and timing",
     )
+    ap.add_argument(
+        "--music-bed",
+        action="store_true",
+        help="also ask the neural voice detector (VadSettings.music_bed, the 'music' extra)",
+    )
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
     ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
@@ -445,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         release_s=args.release_s,
         ramp_s=args.ramp_s,
         normalise_voice=not args.no_voice_warp,
+        vad=VadSettings(music_bed=args.music_bed),
     )
     rows = []
     for clip in clips:
@@ -502,6 +520,11 @@ def main(argv: list[str] | None = None) -> int:
         f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%};"
         f" the real speakers' lips were closed on {real_silent:.1%} of them)"
     )
+    if args.music is not None:
+        print(
+            f"the music bed alone, no voice: mouth open on {med('music_open'):.1%} of frames"
+            f" (median over clips), mean opening above rest {med('music_lift'):.4f} inter-ocular"
+        )
     print(
         f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"
         f" (baseline {sum(r['base_hit'] for r in rows)})"

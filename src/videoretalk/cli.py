@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from .api.cli import add_commands as add_service_commands
 from .errors import VideoRetalkError
@@ -60,6 +61,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="extend the video (forward/backward) when the audio is longer")
     run.add_argument("--query-face-threshold", type=int, default=None,
                      help="face match strictness 120-200 (default 170) for --ref-image")
+    run.add_argument("--music-bed", action="store_true",
+                     help="the audio is speech over music: keep the mouth shut where a neural voice "
+                          "detector hears no voice (needs the 'music' extra; not for songs)")
     run.add_argument("-o", "--output", required=True, help="output .mp4")
     run.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     run.set_defaults(command=_cmd_run)
@@ -69,8 +73,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .config import Settings
     from .pipeline import retalk
 
+    settings = Settings.from_env()
+    if args.music_bed:
+        motion = settings.motion
+        settings = replace(settings, motion=replace(motion, vad=replace(motion.vad, music_bed=True)))
     bar = _ProgressBar() if sys.stderr.isatty() and not args.json else None
     started = time.perf_counter()
     result = retalk(
@@ -81,6 +90,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         video_extension=args.video_extension,
         query_face_threshold=args.query_face_threshold,
         progress=bar.update if bar else None,
+        settings=settings,
     )
     if bar:
         bar.finish()
