@@ -16,9 +16,9 @@ recorded, 40 dB quieter or pitched up x1.5, 0.07 % under the band 10 dB down; ov
 bed alone the mouth opens on 0.5-4.4 % of frames instead of 39-51 % (motion benchmark,
 --music, median over clips). Pauses between words under music barely change: Silero's
 state keeps its voice probability up there. It does not hear some high voices over loud
-music: the 5-year-old under the band at 0 dB loses 89 % of her speech, and every clip
-pitched up x2 under it 14 % (two clips all of it). Hence opt-in, for speech over a music
-bed, not for songs.
+music: the 5-year-old under the band at 0 dB loses 89 % of her speech, and the clips
+pitched up x2 under it 14 % of theirs in all (two clips every step). Hence opt-in, for
+speech over a music bed, not for songs.
 """
 
 from __future__ import annotations
