@@ -97,6 +97,10 @@ class TrainConfig:
     crop_steps: int = 300  # 3 s training windows
     batch: int = 12
     iters_offset_pass: int = 400
+    # 3000 was tried (3-fold CV of the two-config recipe, paired per clip against 1500):
+    # r +0.011 (better on 18 of 25 clips), in speech +0.020; under --music 10 +0.016,
+    # --pitch 2.0 +0.018 (in speech +0.032); but the unheard pads at 0 dB -0.014 (9 of 25),
+    # in speech -0.048. Each within about two standard errors, at twice the time: kept 1500.
     iters: int = 1500
     # Seed ensemble, averaged at inference. 3-fold CV with 5 per config (10 nets) against 3
     # (6): median r 0.385 / in speech 0.577 against 0.374 / 0.579, under --music 10 0.505
