@@ -14,6 +14,7 @@ loudness-envelope baseline, then the time to predict 60 s of audio.
     ... --music 10      # a synthetic music bed 10 dB under the speech (a song's band: ~0)
     ... --music 10 --music-style pads   # music of a kind training never mixed in
     ... --music 10 --music-bed   # the same, with the opt-in neural voice check
+    ... --noise 10 --noise-style clicks   # keyboard clicks 10 dB under the speech
 
 With `--weights-dir`, each clip is scored by a model whose manifest lists it as excluded
 (cross-validation); otherwise the packaged weights are used (the shared clips are in
@@ -93,12 +94,25 @@ def with_music(
     mono: np.ndarray, snr_db: float, style: str = "band", seed: int = 2026
 ) -> np.ndarray:
     """`mono` (16 kHz) with a synthetic music bed `snr_db` under its speech level."""
+    music = _script("synthetic_music").accompaniment(mono.size / SAMPLE_RATE + 0.1, seed, style)
+    return _under_speech(mono, music, snr_db)
+
+
+def with_noise(
+    mono: np.ndarray, snr_db: float, style: str = "bursts", seed: int = 2026
+) -> np.ndarray:
+    """`mono` (16 kHz) with synthetic background noise `snr_db` under its speech level."""
+    noise = _script("synthetic_noise").background(mono.size / SAMPLE_RATE + 0.1, seed, style)
+    return _under_speech(mono, noise, snr_db)
+
+
+def _under_speech(mono: np.ndarray, bed: np.ndarray, snr_db: float) -> np.ndarray:
+    """`mono` plus `bed` (RMS 1, at least as long) scaled `snr_db` under the speech's RMS."""
     steps = n_steps(mono.size)
     by_step = np.pad(mono, (0, steps * HOP - mono.size)).reshape(steps, HOP)
     talk = by_step[~silent_frames(mono, np.arange(steps) * STEP_SECONDS)]
     level = float(np.sqrt(np.mean((talk if talk.size else mono) ** 2)))
-    music = _script("synthetic_music").accompaniment(mono.size / SAMPLE_RATE + 0.1, seed, style)
-    return (mono + music[: mono.size] * level * 10 ** (-snr_db / 20)).astype(np.float32)
+    return (mono + bed[: mono.size] * level * 10 ** (-snr_db / 20)).astype(np.float32)
 
 
 @dataclass
@@ -212,6 +226,8 @@ def score_clip(
     music_snr: float | None = None,
     music_style: str = "band",
     pitch: float = 1.0,
+    noise_snr: float | None = None,
+    noise_style: str = "bursts",
 ) -> dict:
     d = np.load(npz)
     times = d["frame_times"] - float(d["stream_offset"])  # video frames on the audio clock
@@ -222,6 +238,9 @@ def score_clip(
     heard = clean  # what the model and the baseline hear
     if music_snr is not None:  # --music: speech + music
         heard = with_music(clean, music_snr, music_style)
+    if noise_snr is not None:  # --noise: speech + background noise
+        heard = with_noise(heard, noise_snr, noise_style)
+    if heard is not clean:
         audio = AudioTrack(heard[None], SAMPLE_RATE)
     n = times.size
     cut = int(n * ADAPT_SHARE)
@@ -327,14 +346,15 @@ def score_clip(
         for x in (pred, real)
     )
     base_hits = sum(closure_hit(base, i) for i in cl)
-    # --music: the same bed with no voice over it (an intro, an instrumental break) must
-    # leave the mouth closed: frames predicted open, and the mean opening above rest.
-    music_open = music_lift = float("nan")
-    if music_snr is not None:
+    # --music / --noise: the same bed with no voice over it (an intro, an instrumental
+    # break, a pause) must leave the mouth closed: frames predicted open, and the mean
+    # opening above rest.
+    bed_open = bed_lift = float("nan")
+    if heard is not clean:
         bed = AudioTrack((heard - clean)[None], SAMPLE_RATE)
         alone = predict_mouth_motion(bed, times + lag, track, source, s).opening[present]
-        music_open = float((alone > rest_open + CLOSED_ABOVE_REST).mean())
-        music_lift = float(np.maximum(alone - rest_open, 0).mean())
+        bed_open = float((alone > rest_open + CLOSED_ABOVE_REST).mean())
+        bed_lift = float(np.maximum(alone - rest_open, 0).mean())
     by_class = phone_class_openings(clean, times + lag, talking, pred, real, rest_open, span)
     return {
         "clip": npz.stem,
@@ -366,8 +386,8 @@ def score_clip(
         "range_ratio": range_ratio,
         "change_ratio": change_ratio,
         "base_hit": base_hits,
-        "music_open": music_open,
-        "music_lift": music_lift,
+        "bed_open": bed_open,
+        "bed_lift": bed_lift,
         "base_r": base_r,
         "base_r_best": base_rb,
     }
@@ -420,6 +440,18 @@ def main(argv: list[str] | None = None) -> int:
         help="band: the style training mixes in; pads: one it never hears",
     )
     ap.add_argument(
+        "--noise",
+        type=float,
+        metavar="SNR_DB",
+        help="mix synthetic background noise this many dB under the speech into the clip's audio",
+    )
+    ap.add_argument(
+        "--noise-style",
+        choices=("bursts", "clicks", "rumble"),
+        default="bursts",
+        help="bursts: traffic, applause; clicks: a keyboard; rumble: wind, handling",
+    )
+    ap.add_argument(
         "--stretch",
         type=float,
         default=1.0,
@@ -430,6 +462,11 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=1.0,
         help="high-note check: voice this many times higher, same formants and timing",
+    )
+    ap.add_argument(
+        "--no-noise-check",
+        action="store_true",
+        help="webrtcvad alone between words (VadSettings.noise_check off)",
     )
     ap.add_argument(
         "--music-bed",
@@ -462,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         release_s=args.release_s,
         ramp_s=args.ramp_s,
         normalise_voice=not args.no_voice_warp,
-        vad=VadSettings(music_bed=args.music_bed),
+        vad=VadSettings(noise_check=not args.no_noise_check, music_bed=args.music_bed),
     )
     rows = []
     for clip in clips:
@@ -488,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
                 music_snr=args.music,
                 music_style=args.music_style,
                 pitch=args.pitch,
+                noise_snr=args.noise,
+                noise_style=args.noise_style,
             )
         )
         r = rows[-1]
@@ -520,10 +559,12 @@ def main(argv: list[str] | None = None) -> int:
         f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%};"
         f" the real speakers' lips were closed on {real_silent:.1%} of them)"
     )
-    if args.music is not None:
+    if args.music is not None or args.noise is not None:
+        bed = "the music bed" if args.noise is None else "the background noise"
+        bed += "" if args.music is None or args.noise is None else " and music"
         print(
-            f"the music bed alone, no voice: mouth open on {med('music_open'):.1%} of frames"
-            f" (median over clips), mean opening above rest {med('music_lift'):.4f} inter-ocular"
+            f"{bed} alone, no voice: mouth open on {med('bed_open'):.1%} of frames"
+            f" (median over clips), mean opening above rest {med('bed_lift'):.4f} inter-ocular"
         )
     print(
         f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"

