@@ -118,7 +118,7 @@ def test_without_silero_the_check_is_skipped_with_a_warning(
     dev_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     mono = to_mono_16k(read_audio(dev_dir / "speech2.wav"))
-    monkeypatch.setattr(vad_module.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(vad_module, "silero_installed", lambda: False)
     vad_module.silero_available.cache_clear()
     try:
         with caplog.at_level(logging.WARNING, logger="videoretalk.audio.vad"):

