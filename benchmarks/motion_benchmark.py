@@ -52,6 +52,7 @@ from videoretalk.motion.predict import (
     MotionSettings,
     MouthMotion,
     _pearson,
+    analyse_for_model,
     best_lag,
     load_model,
     predict_mouth_motion,
@@ -253,12 +254,11 @@ def score_clip(
     # The clip's own A/V offset, measured on the adaptation part only. It is a property of
     # the recording, used to score, so --music measures it on the speech alone (with the
     # music it can land on the search's edge for a 3 s part); adaptation hears the music.
-    from videoretalk.audio.analyse import analyse_audio
     from videoretalk.motion.predict import _generic_opening_grid
 
     recorded = AudioTrack(clean[None, : int(cut_time * SAMPLE_RATE)], SAMPLE_RATE)
-    src_feats = analyse_audio(recorded, s.vad, model.uses_phones and s.phones, s.normalise_voice)
-    grid = _generic_opening_grid(model, model.hidden(src_feats.log_mel, src_feats.phones))
+    _, src_hidden = analyse_for_model(model, recorded, s)
+    grid = _generic_opening_grid(model, src_hidden)
     keep = present[:cut]
     lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)
 

@@ -6,6 +6,7 @@ Every member weighs the same in the averaged read-out. The models must come from
 same clips (`trained_on` and `excluded`), so their PCA basis and rest shape agree.
 
     .venv/bin/python scripts/merge_mouth_models.py A/mouth_model.npz B/mouth_model.npz --out DIR
+    .venv/bin/python scripts/fit_embedding_readout.py DIR    # then the embedding branch
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def _describe(members: int, manifest: dict) -> str:
 
 def merge(paths: list[Path], out: Path) -> Path:
     models = [MouthModel.load(p) for p in paths]
+    for p, model in zip(paths, models):
+        if model.uses_embedding:  # its read-out rows are blended with the branch's
+            raise SystemExit(f"{p}: merge the trunks first, then fit_embedding_readout.py")
     manifests = [m.manifest for m in models]
     first = np.load(paths[0])
     for p, man in zip(paths[1:], manifests[1:]):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scriptload import load_script
 
+from videoretalk.audio.speech_embedding import EMBEDDING_DIM
 from videoretalk.motion import MOUTH_REGION, MouthModel, load_model
-from videoretalk.motion.model import adapt_readout
+from videoretalk.motion.model import adapt_readout, embedding_context
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_mouth_model.py"
+PACKAGED = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
 
 
 def test_packaged_weights_and_manifest() -> None:
@@ -24,11 +27,63 @@ def test_packaged_weights_and_manifest() -> None:
     assert weights.stat().st_size < 5_000_000
 
 
+def _trunk_only(model: MouthModel) -> MouthModel:
+    """The packaged model's trunks and their own read-out, without the embedding branch."""
+    share = float(model.manifest["embedding_branch"]["blend"])
+    trunk = model.trunk_width
+    with np.load(PACKAGED) as z:
+        readout_b = z["readout_b"]
+    return replace(
+        model,
+        readout_w=model.readout_w[:trunk] / (1 - share),
+        readout_b=readout_b,
+        embedding_taps=None,
+    )
+
+
 def test_hidden_features_are_finite_and_sized() -> None:
     model = load_model()
-    h = model.hidden(np.random.default_rng(0).standard_normal((300, 40)).astype(np.float32))
+    rng = np.random.default_rng(0)
+    x, e = (rng.standard_normal((300, n)).astype(np.float32) for n in (40, EMBEDDING_DIM))
+    h = model.hidden(x, embedding=e)
+    assert model.uses_embedding
     assert h.shape == (300, model.readout_w.shape[0])
     assert np.isfinite(h).all()
+    with pytest.raises(ValueError, match="speech embedding"):
+        model.hidden(x)  # a branch model cannot silently run without its second input
+
+
+def test_embedding_branch_blends_with_the_trunks() -> None:
+    model = load_model()
+    rng = np.random.default_rng(6)
+    x, e = (rng.standard_normal((200, n)).astype(np.float32) for n in (40, EMBEDDING_DIM))
+    share = float(model.manifest["embedding_branch"]["blend"])
+    assert 0.0 < share < 1.0
+    with np.load(PACKAGED) as z:
+        taps = tuple(int(t) for t in z["embedding_taps"])
+        branch = embedding_context(e, taps) @ z["embedding_readout_w"] + z["embedding_readout_b"]
+    trunks = _trunk_only(model)
+    expected = (1 - share) * trunks.coefficients(trunks.hidden(x)) + share * branch
+    assert np.allclose(model.coefficients(model.hidden(x, embedding=e)), expected, atol=1e-4)
+
+
+def test_embedding_context_reads_each_tap_and_holds_the_edges() -> None:
+    e = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
+    ctx = embedding_context(e, (-2, 0, 3))
+    assert ctx.shape == (10, 6)
+    assert ctx[5].tolist() == [3, 3, 5, 5, 8, 8]
+    assert ctx[0].tolist() == [0, 0, 0, 0, 3, 3] and ctx[9].tolist() == [7, 7, 9, 9, 9, 9]
+
+
+def test_adaptation_refits_the_trunks_and_keeps_the_branch() -> None:
+    model = load_model()
+    rng = np.random.default_rng(7)
+    h = rng.standard_normal((80, model.readout_w.shape[0])).astype(np.float32)
+    y = rng.standard_normal((80, model.n_components)).astype(np.float32)
+    w, _ = adapt_readout(model, h, y, strength=0.3)
+    trunk = model.trunk_width
+    assert np.array_equal(w[trunk:], model.readout_w[trunk:])
+    assert not np.allclose(w[:trunk], model.readout_w[:trunk], atol=1e-3)
 
 
 def _member_by_member(model: MouthModel, x: np.ndarray) -> np.ndarray:
@@ -50,7 +105,7 @@ def test_batched_trunks_match_the_members_run_one_by_one() -> None:
     model = MouthModel.load()  # a fresh instance: the batched layout is built on first use
     x = np.random.default_rng(3).standard_normal((257, 40)).astype(np.float32)
     assert model._stacked is not None  # the packaged members share one layout
-    assert np.allclose(model.hidden(x), _member_by_member(model, x), atol=1e-4)
+    assert np.allclose(model._trunks(x, None), _member_by_member(model, x), atol=1e-4)
 
 
 def test_adapt_readout_with_no_data_weight_returns_generic() -> None:
@@ -100,9 +155,18 @@ def test_merged_ensemble_averages_its_models(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mod = load_script(SCRIPT.with_name("merge_mouth_models.py"), monkeypatch)
-    packaged = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
+    # The packaged trunks without their embedding branch (merging comes before the branch).
+    full = MouthModel.load(PACKAGED)
+    with np.load(PACKAGED) as z:
+        trunk_arrays = {k: z[k] for k in z.files if not k.startswith("embedding_")}
+    packaged = tmp_path / "trunks.npz"
+    np.savez(packaged, **trunk_arrays)
+    packaged.with_suffix(".json").write_text(PACKAGED.with_suffix(".json").read_text())
+    with pytest.raises(SystemExit, match="fit_embedding_readout"):
+        mod.merge([PACKAGED, packaged], tmp_path / "refused")
     # A second model on the same basis: the packaged one's first trunk on its own.
     a = MouthModel.load(packaged)
+    assert not a.uses_embedding and a.trunk_width == full.trunk_width
     members = len(a.members)
     with np.load(packaged) as z:
         arrays = {k: z[k] for k in ("basis", "points", "rest_shape", "typical_range")}
@@ -124,9 +188,7 @@ def test_merged_ensemble_averages_its_models(
 
 
 def test_members_of_different_layouts_run_one_by_one() -> None:
-    from dataclasses import replace
-
-    model = MouthModel.load()
+    model = _trunk_only(MouthModel.load())
     # A member with one layer fewer (another depth) cannot be batched with the rest.
     members = (model.members[0][:-1],) + model.members[1:]
     mixed = replace(model, members=members)

@@ -13,6 +13,7 @@ from .features import (
     to_mono_16k,
 )
 from .phones import phone_inputs
+from .speech_embedding import speech_embedding
 from .vad import VadSettings, detect_speech
 from .vocal_tract import voice_warp
 
@@ -22,12 +23,14 @@ def analyse_audio(
     vad: VadSettings | None = None,
     with_phones: bool = False,
     normalise_voice: bool = True,
+    with_embedding: bool = False,
 ) -> AudioFeatures:
     """Mono 16 kHz, voice activity, then log-mel normalised over the speech steps.
 
     `normalise_voice` warps the mel bands to the voice's vocal-tract length, so a child's
     or a deep voice's vowels land where the model learned them. `with_phones` adds
-    English phone classes (None where pocketsphinx is missing).
+    English phone classes (None where pocketsphinx is missing); `with_embedding` adds
+    pretrained speech embeddings, normalised over the speech steps as the log-mel is.
     """
     mono = to_mono_16k(audio)
     spectrum = power_spectrum(mono)  # one FFT pass for the VAD's tone check and the mel bands
@@ -41,4 +44,5 @@ def analyse_audio(
         duration=mono.size / 16_000,
         phones=phone_inputs(mono) if with_phones else None,
         voice_warp=warp,
+        embedding=normalise(speech_embedding(mono), speech) if with_embedding else None,
     )
