@@ -257,7 +257,7 @@ def score_clip(
     from videoretalk.motion.predict import _generic_opening_grid
 
     recorded = AudioTrack(clean[None, : int(cut_time * SAMPLE_RATE)], SAMPLE_RATE)
-    _, src_hidden = analyse_for_model(model, recorded, s)
+    src_hidden = model.hidden_for(analyse_for_model(model, recorded, s))
     grid = _generic_opening_grid(model, src_hidden)
     keep = present[:cut]
     lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)

@@ -25,6 +25,7 @@ import hashlib
 import json
 import sys
 import zlib
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -115,14 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blend", type=float, default=BLEND, help="share of the output (0-1)")
     args = ap.parse_args(argv)
     weights = args.model_dir / WEIGHTS_FILE
+    # Basis, points, range and manifest are the trunks'; a branch fitted before is replaced.
+    model = MouthModel.load(weights)
     with np.load(weights) as z:
         arrays = {k: z[k] for k in z.files if not k.startswith("embedding_")}
-    plain = args.model_dir / "_trunk_only.npz"  # the model as trained, without any branch
-    np.savez_compressed(plain, **arrays)
-    plain.with_suffix(".json").write_text((args.model_dir / MANIFEST_FILE).read_text())
-    model = MouthModel.load(plain)
-    plain.unlink()
-    plain.with_suffix(".json").unlink()
 
     excluded = set(model.manifest.get("excluded", []))
     names = sorted(p.stem for p in CACHE.glob("*.npz") if p.stem not in excluded)
@@ -138,9 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         embedding_blend=np.float32(args.blend),
     )
     np.savez_compressed(weights, **arrays)
-    from importlib.metadata import version
-
-    manifest = json.loads((args.model_dir / MANIFEST_FILE).read_text())
+    manifest = dict(model.manifest)
     manifest["embedding_branch"] = {
         "network": "Google speech_embedding (arXiv:2002.01322, Apache-2.0), ONNX in the wheel",
         "package": f"{PACKAGE}=={version(PACKAGE)}",

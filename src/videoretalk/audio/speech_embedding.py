@@ -19,7 +19,6 @@ each window's centre.
 from __future__ import annotations
 
 import os
-import threading
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InternalError
-from .features import SAMPLE_RATE, STEP_SECONDS, n_steps
+from .features import HOP, STEP_SECONDS, n_steps, sample_at
 
 EMBEDDING_DIM = 96
 PACKAGE = "openwakeword"
@@ -37,11 +36,11 @@ WINDOW_FRAMES = 76  # mel frames per embedding: the network's fixed input
 # The network's own time stride (80 ms). A finer stride added nothing in a linear probe of
 # held-out mouth opening (median r 0.541 at 40 ms, 0.538 at 80 ms) and costs twice the time.
 STRIDE_FRAMES = 8
-_MEL_STEP_S = 0.01
-_PAD = WINDOW_FRAMES // 2 * 160  # samples of silence each side, so the first window centres at 0
+# Silence each side, so that window k (frames 8k..8k+75 of the padded track, one mel frame
+# per HOP) is centred on step 8k of the track itself: the embeddings form a grid from 0 s.
+_PAD = WINDOW_FRAMES // 2 * HOP
 _INT16 = 32767.0  # the front end expects 16-bit sample values
 _BATCH = 256
-_LOCK = threading.Lock()
 
 
 def _model_file(name: str) -> Path | None:
@@ -93,21 +92,18 @@ def speech_embedding(mono: np.ndarray) -> np.ndarray:
     padded = np.concatenate(
         [np.zeros(_PAD, np.float32), np.asarray(mono, np.float32), np.zeros(_PAD, np.float32)]
     )
-    with _LOCK:
-        spec = mel_session.run(None, {"input": (padded * _INT16)[None]})[0]
-        # The front end's own scaling of its log-mel to the range the network was trained on.
-        spec = (spec.reshape(-1, spec.shape[-1]) / 10.0 + 2.0).astype(np.float32)
-        starts = np.arange(0, max(spec.shape[0] - WINDOW_FRAMES + 1, 1), STRIDE_FRAMES)
-        if spec.shape[0] < WINDOW_FRAMES:  # shorter than one window: pad with its own floor
-            fill = np.full((WINDOW_FRAMES - spec.shape[0], spec.shape[1]), spec.min(), np.float32)
-            spec = np.vstack([spec, fill])
-        out = []
-        for i in range(0, starts.size, _BATCH):
-            batch = np.stack([spec[s : s + WINDOW_FRAMES] for s in starts[i : i + _BATCH]])
-            out.append(embedding_session.run(None, {"input_1": batch[..., None]})[0])
+    # onnxruntime's run() is thread-safe, so concurrent callers share the sessions.
+    spec = mel_session.run(None, {"input": (padded * _INT16)[None]})[0]
+    # The front end's own scaling of its log-mel to the range the network was trained on.
+    spec = (spec.reshape(-1, spec.shape[-1]) / 10.0 + 2.0).astype(np.float32)
+    starts = np.arange(0, max(spec.shape[0] - WINDOW_FRAMES + 1, 1), STRIDE_FRAMES)
+    if spec.shape[0] < WINDOW_FRAMES:  # shorter than one window: pad with its own floor
+        fill = np.full((WINDOW_FRAMES - spec.shape[0], spec.shape[1]), spec.min(), np.float32)
+        spec = np.vstack([spec, fill])
+    out = []
+    for i in range(0, starts.size, _BATCH):
+        batch = np.stack([spec[s : s + WINDOW_FRAMES] for s in starts[i : i + _BATCH]])
+        out.append(embedding_session.run(None, {"input_1": batch[..., None]})[0])
     emb = np.concatenate(out).reshape(-1, EMBEDDING_DIM)
-    # Window s covers padded frames s..s+75; its centre, on the unpadded clock:
-    centres = (starts + WINDOW_FRAMES / 2) * _MEL_STEP_S - _PAD / SAMPLE_RATE
     grid = np.arange(steps) * STEP_SECONDS
-    columns = [np.interp(grid, centres, emb[:, k]) for k in range(EMBEDDING_DIM)]
-    return np.stack(columns, axis=1).astype(np.float32)
+    return sample_at(emb, grid, step=STRIDE_FRAMES * STEP_SECONDS)

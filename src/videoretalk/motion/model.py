@@ -8,8 +8,8 @@ part adapted to a speaker (`adapt_readout`); the convolutional trunk is shared.
 A second, linear branch reads pretrained speech embeddings (`audio/speech_embedding.py`)
 at a few taps around each step (`scripts/fit_embedding_readout.py`). Its features sit
 beside the trunk's in `hidden` and its read-out rows beside the trunk's, each scaled by
-its share of the blend, so the output is the blend of both branches and adaptation
-re-fits them together. The branches err differently: blended 1:1, held-out r in speech
+its share of the blend, so the output is the blend of both branches; adaptation re-fits
+the trunk's rows only. The branches err differently: blended 1:1, held-out r in speech
 rose from 0.49 to 0.61 in a probe of the generic models.
 
 The PyTorch twin used for training lives in `scripts/train_mouth_model.py`; both use
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.features import N_MELS
+from ..audio.features import N_MELS, AudioFeatures
 from ..audio.speech_embedding import EMBEDDING_DIM
 from .shape import EYE_OUTER, INNER_GAP_PAIRS
 
@@ -200,6 +200,10 @@ class MouthModel:
         if embedding is None or embedding.shape != (trunk.shape[0], EMBEDDING_DIM):
             raise ValueError("this mouth model needs the speech embedding of every step")
         return np.hstack([trunk, embedding_context(embedding, self.embedding_taps)])
+
+    def hidden_for(self, features: AudioFeatures) -> np.ndarray:
+        """`hidden` over an analysed track (see `motion.predict.analyse_for_model`)."""
+        return self.hidden(features.log_mel, features.phones, features.embedding)
 
     def _trunks(self, x: np.ndarray, phones: np.ndarray | None) -> np.ndarray:
         if self.uses_phones:

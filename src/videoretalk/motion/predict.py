@@ -68,7 +68,8 @@ def predict_mouth_motion(
         raise ValueError("frame_times must be a 1-D array of seconds")
     model = load_model(settings.weights)
 
-    feats, hidden = analyse_for_model(model, audio, settings)  # 1, 2
+    feats = analyse_for_model(model, audio, settings)  # 1
+    hidden = model.hidden_for(feats)  # 2
     rest, readout, scale, span = _person(model, face_track, source_audio, settings)  # 3
     coefs = model.coefficients(hidden, readout)
     coefs = _articulate(_smooth(coefs, settings.smooth_s), feats.speech, settings.articulation)
@@ -97,16 +98,15 @@ def predict_mouth_motion(
 
 def analyse_for_model(
     model: MouthModel, audio: AudioTrack, settings: MotionSettings
-) -> tuple[AudioFeatures, np.ndarray]:
-    """A track's features, with the inputs this model reads, and the model's trunk over them."""
-    feats = analyse_audio(
+) -> AudioFeatures:
+    """A track's features, with the extra inputs this model reads (phones, embeddings)."""
+    return analyse_audio(
         audio,
         settings.vad,
         model.uses_phones and settings.phones,
         settings.normalise_voice,
         with_embedding=model.uses_embedding,
     )
-    return feats, model.hidden(feats.log_mel, feats.phones, feats.embedding)
 
 
 def speech_gate(feats: AudioFeatures, settings: MotionSettings) -> np.ndarray:
@@ -205,12 +205,13 @@ def adapt_to_speaker(
     """Fit the read-out on the source video's own frame/audio pairs (a few ms of algebra)."""
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
-    feats, hidden = analyse_for_model(model, source_audio, settings)
+    feats = analyse_for_model(model, source_audio, settings)
     keep = present & (times <= feats.duration)
     frame_step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
     seen_seconds = keep.sum() * frame_step
     if min(seen_seconds, feats.speech.sum() * STEP_SECONDS) < MIN_ADAPT_SECONDS:
         return None
+    hidden = model.hidden_for(feats)
     canonical = np.asarray(face_track.canonical, np.float32)
     real_open = mouth_opening(canonical[keep])
     # The source's own A/V offset: shift that best lines up the generic prediction.
