@@ -1,4 +1,4 @@
-"""Pretrained speech embeddings: shipped in a dependency, on the 10 ms grid, any length."""
+"""Pretrained speech features: shipped in a dependency, on the 10 ms grid, any length."""
 
 from __future__ import annotations
 
@@ -33,17 +33,32 @@ def test_one_embedding_per_grid_step_for_any_length(samples: int) -> None:
     assert e.dtype == np.float32 and np.isfinite(e).all()
 
 
-def test_embeddings_are_centred_on_their_step() -> None:
-    """Speech after a second of silence (from step 100): each step's embedding reads 0.38 s
-    either side of it, so it starts to change ~38 steps early. Windows aligned on their
-    end would change only from step 100, on their start from step 24."""
-    mono = np.concatenate([np.zeros(16_000, np.float32), _syllables(2.0)])
+def test_features_are_centred_on_their_step() -> None:
+    """A 50 ms burst at 1.0-1.05 s (steps 100-105): the layer reads about 0.2 s either side
+    of each column, so the response spans roughly steps 81-126, centred on the burst.
+    Columns labelled by their window's start or end would put it 0.38 s off."""
+    mono = np.zeros(32_000, np.float32)
+    mono[16_000:16_800] = 0.1 * np.random.default_rng(0).standard_normal(800)
     e = se.speech_embedding(mono)
     change = np.linalg.norm(e - e[:20].mean(0), axis=1)
     change /= change.max()
-    first = int(np.argmax(change > 0.1))
-    assert 50 <= first <= 72, first
-    assert change[:45].max() < 0.05 and change[140:].min() > 0.5
+    responding = np.flatnonzero(change > 0.1)
+    assert abs((responding[0] + responding[-1]) / 2 - 102.5) <= 3, responding
+    assert 70 <= responding[0] <= 95 and 110 <= responding[-1] <= 135, responding
+    assert change[:60].max() < 0.01 and change[150:].max() < 0.01
+
+
+def test_a_delay_of_whole_columns_delays_the_features_exactly() -> None:
+    """The sequence is stitched from windows 0.4 s apart; audio delayed by 40 ms (one
+    column) must give the same features 4 steps later, seams included."""
+    mono = _syllables(3.0)
+    e = se.speech_embedding(mono)
+    later = se.speech_embedding(np.concatenate([np.zeros(640, np.float32), mono]))
+    assert later.shape[0] == e.shape[0] + 4
+    np.testing.assert_allclose(later[4 + 30 : -30], e[30:-30], atol=1e-3)
+    # ...while half a column is not a whole one: the features do move.
+    half = se.speech_embedding(np.concatenate([np.zeros(320, np.float32), mono]))
+    assert np.abs(half[2 + 30 : -32] - e[30:-32]).max() > 1e-2
 
 
 def test_level_does_not_move_the_normalised_embedding() -> None:

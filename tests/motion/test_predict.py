@@ -170,18 +170,25 @@ def vertical_gap(motion) -> np.ndarray:  # type: ignore[no-untyped-def]
     return np.mean([motion.shapes[:, lo, 1] - motion.shapes[:, u, 1] for u, lo in pairs], axis=0)
 
 
-def test_articulation_widens_the_motion_in_speech() -> None:
-    audio, times = voiced(4.0, 0.5, 3.5), np.arange(100) / 25.0
-    inside = (times > 0.7) & (times < 3.3)
+def test_articulation_widens_the_motion_in_speech(dev_dir: Path) -> None:
+    """Real speech after a second of silence: the gain widens the motion, not the silence.
+
+    (A synthetic buzz barely moves the mouth now that the speech-embedding branch takes
+    most of the output: it is not much like speech to that network.)
+    """
+    speech = read_audio(dev_dir / "speech1.wav")
+    mono = speech.samples.mean(axis=0)[: 3 * speech.sample_rate]
+    silence = np.zeros(speech.sample_rate, np.float32)
+    audio = AudioTrack(np.concatenate([silence, mono])[None], speech.sample_rate)
+    times = np.arange(100) / 25.0
+    inside = (times > 1.2) & (times < 3.8)
     damped = predict_mouth_motion(audio, times, settings=MotionSettings(articulation=1.0))
     lively = predict_mouth_motion(audio, times, settings=MotionSettings(articulation=1.7))
-    # The burst moves the mouth at all (0.0037 measured: a gated buzz is not much like
-    # speech to the speech-embedding branch, which takes half the output).
-    assert damped.opening[inside].std() > 0.002
+    assert damped.opening[inside].std() > 0.01  # real speech moves the mouth (0.019 measured)
     ratio = lively.opening[inside].std() / damped.opening[inside].std()
     assert 1.3 < ratio < 2.2
     # Silence is untouched: the gain acts on speech only.
-    outside = times < 0.3
+    outside = times < 0.6
     assert np.abs(lively.shapes[outside] - damped.shapes[outside]).max() < CLOSED_TOL
 
 
@@ -214,8 +221,9 @@ def test_a_higher_or_deeper_voice_moves_the_mouth_the_same_way(dev_dir: Path, sp
         own = predict_mouth_motion(audio, times, settings=settings).opening
         other = predict_mouth_motion(shifted, times / speed, settings=settings).opening
         agreement[normalise] = np.corrcoef(own, other)[0, 1]
-    # Measured (x1.2 / x0.85): 0.95 / 0.87 with the warp, 0.91 / 0.84 without. The warp
-    # adds less than with log-mel alone (0.91 / 0.92 against 0.81 / 0.84), because the
-    # speech-embedding branch reads no warp and follows both voices by itself.
-    assert agreement[True] > 0.85
-    assert agreement[True] > agreement[False] + 0.02
+    # Measured (x1.2 / x0.85): 0.961 / 0.860 with the warp, 0.948 / 0.849 without. The
+    # warp adds less than with log-mel alone (0.91 / 0.92 against 0.81 / 0.84), because
+    # the speech-embedding branch, which takes most of the output, reads no warp and
+    # follows both voices by itself.
+    assert agreement[True] > 0.83
+    assert agreement[True] > agreement[False] + 0.005

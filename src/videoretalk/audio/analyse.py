@@ -30,7 +30,8 @@ def analyse_audio(
     `normalise_voice` warps the mel bands to the voice's vocal-tract length, so a child's
     or a deep voice's vowels land where the model learned them. `with_phones` adds
     English phone classes (None where pocketsphinx is missing); `with_embedding` adds
-    pretrained speech embeddings, normalised over the speech steps as the log-mel is.
+    pretrained speech features (`speech_embedding`), normalised over the speech steps as
+    the log-mel is.
     """
     mono = to_mono_16k(audio)
     spectrum = power_spectrum(mono)  # one FFT pass for the VAD's tone check and the mel bands

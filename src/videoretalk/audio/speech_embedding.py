@@ -1,19 +1,24 @@
-"""Pretrained speech embeddings on the 10 ms grid: Google's `speech_embedding` network.
+"""Pretrained speech features on the 10 ms grid: a mid layer of Google's `speech_embedding`.
 
 Why: the mouth model learns from about six minutes of talking heads, too little to learn
 which sounds a voice is making across speakers, languages and microphones from log-mel
-alone. This network was trained by Google on a very large speech corpus (keyword
-spotting, arXiv:2002.01322, Apache-2.0) and turns 0.76 s of log-mel into 96 numbers that
-describe the sounds in it. A linear read-out of them alone followed held-out mouths
-better (median r 0.53) than one of log-mel windows (0.38); the mouth model reads both.
+alone. Google's `speech_embedding` network was trained on a very large speech corpus
+(keyword spotting, arXiv:2002.01322, Apache-2.0). It turns 0.76 s of log-mel into one
+96-number embedding, but that summary is coarse for lips; its 14th conv block still keeps
+time, one 96-channel column per 40 ms. A linear read-out of that layer (averaged over its
+frequency rows, at -60, -20, +20 and +60 ms) followed held-out mouth opening better
+(median r 0.59, in speech 0.62) than one of the final embedding at five taps (0.53 /
+0.56) or of log-mel windows (0.38 / 0.41).
 
 The ONNX files ship inside the `openwakeword` 0.4.0 wheel (its feature front end, which
 wraps Google's model), run by onnxruntime; nothing is downloaded. We read the files from
-the installed distribution without importing the package.
+the installed distribution without importing the package. The layer is not one of the
+graph's outputs, so we declare it as one when loading (`_with_output`).
 
-The network sees 76 mel frames (10 ms each) and strides 8 frames internally, so one
-embedding per 80 ms is all it resolves; they are interpolated onto the 10 ms grid at
-each window's centre.
+The layer's convolutions are unpadded in time, so each column depends only on its own
+stretch of log-mel: column k of a window that starts at mel frame s is column k - 10 of
+the window that starts at s + 40. Windows 40 frames apart therefore give the layer's
+whole sequence, every column computed once.
 """
 
 from __future__ import annotations
@@ -29,18 +34,23 @@ import numpy as np
 from ..errors import InternalError
 from .features import HOP, STEP_SECONDS, n_steps, sample_at
 
-EMBEDDING_DIM = 96
+EMBEDDING_DIM = 96  # channels of the layer
 PACKAGE = "openwakeword"
 _MODELS = "openwakeword/resources/models"
-WINDOW_FRAMES = 76  # mel frames per embedding: the network's fixed input
-# The network's own time stride (80 ms). A finer stride added nothing in a linear probe of
-# held-out mouth opening (median r 0.541 at 40 ms, 0.538 at 80 ms) and costs twice the time.
-STRIDE_FRAMES = 8
-# Silence each side, so that window k (frames 8k..8k+75 of the padded track, one mel frame
-# per HOP) is centred on step 8k of the track itself: the embeddings form a grid from 0 s.
-_PAD = WINDOW_FRAMES // 2 * HOP
+LAYER = "model/tf.math.maximum_14/Maximum:0"  # (batch, 96, 10 columns, 4 frequency rows)
+WINDOW_FRAMES = 76  # mel frames per window: the network's fixed input
+COLUMNS = 10  # layer columns per window
+COLUMN_FRAMES = 4  # mel frames (40 ms) between columns: two 2x poolings in time
+STRIDE_FRAMES = COLUMNS * COLUMN_FRAMES
+# Column k of a window starting at mel frame s is centred on frame s + 20 + 4k (the
+# unpadded convolutions trim the window evenly at both ends), and the front end's frame j
+# on sample 160j + 320 (it reads 640 samples per frame). Padding the track with that much
+# silence puts column i of the sequence on step 4i: a grid from 0 s.
+_FIRST_CENTRE_FRAMES = 20
+_MEL_CENTRE = 320  # samples
+_PAD = _FIRST_CENTRE_FRAMES * HOP + _MEL_CENTRE
 _INT16 = 32767.0  # the front end expects 16-bit sample values
-_BATCH = 256
+_BATCH = 128
 
 
 def _model_file(name: str) -> Path | None:
@@ -49,6 +59,29 @@ def _model_file(name: str) -> Path | None:
     except metadata.PackageNotFoundError:
         return None
     return path if path.is_file() else None
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (wire type 2)."""
+    key, length, out = (number << 3) | 2, len(payload), bytearray()
+    for value in (key, length):
+        while value >= 0x80:
+            out.append((value & 0x7F) | 0x80)
+            value >>= 7
+        out.append(value)
+    return bytes(out) + payload
+
+
+def _with_output(model: bytes, name: str) -> bytes:
+    """The ONNX model with tensor `name` added to its graph's outputs.
+
+    Protobuf merges a message field that appears twice, and appends to repeated fields,
+    so a serialised ModelProto{graph{output{name, float tensor type}}} appended to the
+    file's bytes adds one output; this spares a dependency on the `onnx` package.
+    """
+    float_tensor = _field(1, b"\x08\x01")  # TypeProto.tensor_type{elem_type: FLOAT}
+    value_info = _field(1, name.encode()) + _field(2, float_tensor)
+    return model + _field(7, _field(12, value_info))  # ModelProto.graph, GraphProto.output
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +100,7 @@ def _sessions() -> tuple[Any, Any] | None:
     providers = ["CPUExecutionProvider"]
     return (
         ort.InferenceSession(str(mel), options, providers=providers),
-        ort.InferenceSession(str(emb), options, providers=providers),
+        ort.InferenceSession(_with_output(emb.read_bytes(), LAYER), options, providers=providers),
     )
 
 
@@ -76,10 +109,10 @@ def embedding_available() -> bool:
 
 
 def speech_embedding(mono: np.ndarray) -> np.ndarray:
-    """(n_steps, EMBEDDING_DIM) float32 embeddings of 16 kHz mono, one per 10 ms step.
+    """(n_steps, EMBEDDING_DIM) float32 speech features of 16 kHz mono, one per 10 ms step.
 
-    Raises InternalError when the model files are missing: a model that reads embeddings
-    cannot run without them (`openwakeword` is a core dependency).
+    Raises InternalError when the model files are missing: a model that reads them cannot
+    run without them (`openwakeword` is a core dependency).
     """
     sessions = _sessions()
     if sessions is None:
@@ -89,21 +122,25 @@ def speech_embedding(mono: np.ndarray) -> np.ndarray:
         )
     mel_session, embedding_session = sessions
     steps = n_steps(mono.size)
+    columns = -(-steps // COLUMN_FRAMES) + 1  # up to one column past the last step
+    windows = -(-columns // COLUMNS)
+    frames = (windows - 1) * STRIDE_FRAMES + WINDOW_FRAMES
+    # Silence after the track too, so that the front end yields every frame we read.
+    tail = max(frames * HOP + 2 * _MEL_CENTRE - _PAD - mono.size, 0)
     padded = np.concatenate(
-        [np.zeros(_PAD, np.float32), np.asarray(mono, np.float32), np.zeros(_PAD, np.float32)]
+        [np.zeros(_PAD, np.float32), np.asarray(mono, np.float32), np.zeros(tail, np.float32)]
     )
     # onnxruntime's run() is thread-safe, so concurrent callers share the sessions.
     spec = mel_session.run(None, {"input": (padded * _INT16)[None]})[0]
     # The front end's own scaling of its log-mel to the range the network was trained on.
-    spec = (spec.reshape(-1, spec.shape[-1]) / 10.0 + 2.0).astype(np.float32)
-    starts = np.arange(0, max(spec.shape[0] - WINDOW_FRAMES + 1, 1), STRIDE_FRAMES)
-    if spec.shape[0] < WINDOW_FRAMES:  # shorter than one window: pad with its own floor
-        fill = np.full((WINDOW_FRAMES - spec.shape[0], spec.shape[1]), spec.min(), np.float32)
-        spec = np.vstack([spec, fill])
+    spec = (spec.reshape(-1, spec.shape[-1]) / 10.0 + 2.0).astype(np.float32)[:frames]
     out = []
-    for i in range(0, starts.size, _BATCH):
+    starts = np.arange(windows) * STRIDE_FRAMES
+    for i in range(0, windows, _BATCH):
         batch = np.stack([spec[s : s + WINDOW_FRAMES] for s in starts[i : i + _BATCH]])
-        out.append(embedding_session.run(None, {"input_1": batch[..., None]})[0])
-    emb = np.concatenate(out).reshape(-1, EMBEDDING_DIM)
+        layer = embedding_session.run([LAYER], {"input_1": batch[..., None]})[0]
+        # Average the frequency rows; columns in time order.
+        out.append(layer.mean(axis=3).transpose(0, 2, 1).reshape(-1, EMBEDDING_DIM))
+    sequence = np.concatenate(out)
     grid = np.arange(steps) * STEP_SECONDS
-    return sample_at(emb, grid, step=STRIDE_FRAMES * STEP_SECONDS)
+    return sample_at(sequence, grid, step=COLUMN_FRAMES * STEP_SECONDS)
