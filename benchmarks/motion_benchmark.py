@@ -474,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
         help="also ask the neural voice detector (VadSettings.music_bed, the 'music' extra)",
     )
     ap.add_argument("--adapt-strength", type=float, default=MotionSettings().adapt_strength)
+    ap.add_argument(
+        "--adapt-branch-strength", type=float, default=MotionSettings().adapt_branch_strength
+    )
     ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
     for gate in ("lead_s", "release_s", "ramp_s"):  # the speech gate's timing
@@ -492,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = MotionSettings(
         adapt=not args.no_adapt,
         adapt_strength=args.adapt_strength,
+        adapt_branch_strength=args.adapt_branch_strength,
         phones=not args.no_phones,
         smooth_s=args.smooth_s,
         articulation=args.articulation,

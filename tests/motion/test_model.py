@@ -75,15 +75,22 @@ def test_embedding_context_reads_each_tap_and_holds_the_edges() -> None:
     assert ctx[0].tolist() == [0, 0, 0, 0, 3, 3] and ctx[9].tolist() == [7, 7, 9, 9, 9, 9]
 
 
-def test_adaptation_refits_the_trunks_and_keeps_the_branch() -> None:
+def test_adaptation_pulls_the_branch_harder_than_the_trunks() -> None:
     model = load_model()
     rng = np.random.default_rng(7)
     h = rng.standard_normal((80, model.readout_w.shape[0])).astype(np.float32)
     y = rng.standard_normal((80, model.n_components)).astype(np.float32)
-    w, _ = adapt_readout(model, h, y, strength=0.3)
     trunk = model.trunk_width
-    assert np.array_equal(w[trunk:], model.readout_w[trunk:])
-    assert not np.allclose(w[:trunk], model.readout_w[:trunk], atol=1e-3)
+
+    def moved(w: np.ndarray, rows: slice) -> float:
+        return float(np.abs(w[rows] - model.readout_w[rows]).mean())
+
+    w, _ = adapt_readout(model, h, y, strength=0.3, branch_strength=20.0)
+    assert moved(w, slice(trunk, None)) > 1e-5  # the branch is re-fitted too...
+    assert moved(w, slice(trunk, None)) < 0.2 * moved(w, slice(None, trunk))  # ...held closer
+    held, _ = adapt_readout(model, h, y, strength=0.3, branch_strength=1e9)
+    assert np.allclose(held[trunk:], model.readout_w[trunk:], atol=1e-6)
+    assert not np.allclose(held[:trunk], model.readout_w[:trunk], atol=1e-3)
 
 
 def _member_by_member(model: MouthModel, x: np.ndarray) -> np.ndarray:
@@ -112,7 +119,7 @@ def test_adapt_readout_with_no_data_weight_returns_generic() -> None:
     model = load_model()
     h = np.random.default_rng(1).standard_normal((50, model.readout_w.shape[0])).astype(np.float32)
     y = np.random.default_rng(2).standard_normal((50, model.n_components)).astype(np.float32)
-    w, b = adapt_readout(model, h, y, strength=1e9)
+    w, b = adapt_readout(model, h, y, strength=1e9, branch_strength=1e9)
     assert np.allclose(w, model.readout_w, atol=1e-4) and np.allclose(b, model.readout_b, atol=1e-4)
 
 

@@ -221,7 +221,7 @@ def adapt_to_speaker(
         keep.sum(), -1
     ) @ model.basis.T
     h = sample_at(hidden, times[keep] + lag)
-    return adapt_readout(model, h, target, settings.adapt_strength)
+    return adapt_readout(model, h, target, settings.adapt_strength, settings.adapt_branch_strength)
 
 
 def _generic_opening_grid(model: MouthModel, hidden: np.ndarray) -> np.ndarray:

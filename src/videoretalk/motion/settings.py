@@ -24,6 +24,7 @@ class MotionSettings:
     articulation: float = 1.5  # range in speech 0.62 -> 0.90 x real (3-fold CV)
     adapt: bool = True
     adapt_strength: float = 0.3  # ridge pull towards the generic read-out (see benchmark)
+    adapt_branch_strength: float = 20.0  # ... for the embedding branch (model.adapt_readout)
     adapt_max_lag_s: float = 0.2  # A/V offset searched in the source video
     # English phone recogniser (pocketsphinx) as extra model inputs when the weights take
     # them; False, or pocketsphinx not installed, runs the model on log-mel alone.
@@ -41,6 +42,7 @@ class MotionSettings:
             "smooth_s",
             "articulation",
             "adapt_strength",
+            "adapt_branch_strength",
             "adapt_max_lag_s",
         ):
             if getattr(self, name) < 0:
