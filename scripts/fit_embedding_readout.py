@@ -36,7 +36,7 @@ from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, normalise
 from videoretalk.audio.speech_embedding import EMBEDDING_DIM, LAYER, PACKAGE, speech_embedding
 from videoretalk.audio.vad import detect_speech
 from videoretalk.motion.model import MANIFEST_FILE, WEIGHTS_FILE, MouthModel, embedding_context
-from videoretalk.motion.shape import _eye_frame, canonicalise, rest_and_range
+from videoretalk.motion.shape import canonicalise, rest_and_range, training_reference
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "motion"
@@ -79,10 +79,7 @@ def training_pairs(model: MouthModel, names: list[str]) -> tuple[np.ndarray, np.
     """Embedding context at every frame with a face, and that frame's shape coefficients,
     in the model's own basis and canonical space (as `train_mouth_model.py` builds them)."""
     raw = {n: np.load(CACHE / f"{n}.npz") for n in names}
-    reference = np.mean(
-        [_eye_frame(r["landmarks"][r["present"]].astype(np.float64)).mean(0) for r in raw.values()],
-        axis=0,
-    )
+    reference = training_reference(r["landmarks"][r["present"]] for r in raw.values())
     offsets = model.manifest["av_offsets"]
     xs, ys = [], []
     for name, r in raw.items():

@@ -72,10 +72,10 @@ from videoretalk.motion.shape import (
     JAW,
     LIPS,
     MOUTH_REGION,
-    _eye_frame,
     canonicalise,
     mouth_opening,
     rest_and_range,
+    training_reference,
 )
 
 
@@ -223,9 +223,7 @@ def load_clips(
     names: list[str], cfg: TrainConfig, rng: np.random.Generator
 ) -> tuple[list[Clip], np.ndarray]:
     raw = [np.load(CACHE / f"{n}.npz") for n in names]
-    reference = np.mean(
-        [_eye_frame(r["landmarks"][r["present"]].astype(np.float64)).mean(0) for r in raw], axis=0
-    )
+    reference = training_reference(r["landmarks"][r["present"]] for r in raw)
     clips = []
     for name, r in zip(names, raw):
         canon = canonicalise(r["landmarks"], reference)

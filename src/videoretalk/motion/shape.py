@@ -11,6 +11,8 @@ fit on points that do not move when speaking, scaled so the outer eye corners ar
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 LIPS_OUTER = np.array(
@@ -90,6 +92,12 @@ def _eye_frame(points: np.ndarray) -> np.ndarray:
     y = (-rel[..., 0] * s[:, None] + rel[..., 1] * c[:, None]) / scale[:, None]
     z = rel[..., 2] / scale[:, None]
     return np.stack([x, y, z], axis=-1)
+
+
+def training_reference(clips: Iterable[np.ndarray]) -> np.ndarray:
+    """(478, 3) mean eye-normalised face over clips, each its (frames, 478, 3) landmarks
+    with a face: the reference the training scripts canonicalise every clip to."""
+    return np.mean([_eye_frame(np.asarray(c, np.float64)).mean(0) for c in clips], axis=0)
 
 
 def canonicalise(landmarks: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
