@@ -32,7 +32,7 @@ import numpy as np
 from synthetic_music import accompaniment  # beside this script
 from voice_effects import shift_pitch
 
-from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, normalise
+from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, n_steps, normalise
 from videoretalk.audio.speech_embedding import EMBEDDING_DIM, LAYER, PACKAGE, speech_embedding
 from videoretalk.audio.vad import detect_speech
 from videoretalk.motion.model import MANIFEST_FILE, WEIGHTS_FILE, MouthModel, embedding_context
@@ -92,9 +92,10 @@ def training_pairs(model: MouthModel, names: list[str]) -> tuple[np.ndarray, np.
         times = r["frame_times"] - float(r["stream_offset"]) + offsets[name]["lag_s"]
         mono = r["audio"].astype(np.float32)
         speech = detect_speech(mono)
+        # Every copy has the clip's length, so its frames sit on the same steps.
+        steps = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, n_steps(mono.size) - 1)
         for copy in _copies(name, mono, speech):
             context = embedding_context(normalise(speech_embedding(copy), speech), TAPS)
-            steps = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, len(context) - 1)
             xs.append(context[steps][present])
             ys.append(coefs[present])
         print(f"  {name}", flush=True)

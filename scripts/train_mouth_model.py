@@ -28,9 +28,10 @@ per-utterance normalised.
 The shipped weights are two runs merged (`scripts/merge_mouth_models.py`): the defaults and
 `--dropout 0.3 --weight-decay 1e-3`, both with `--offsets-from`; 3-fold CV median r 0.328
 (0.359 at best lag) against 0.313 (0.352) for either run's kind alone. Then
-`scripts/fit_embedding_readout.py` adds the linear speech-embedding branch (3-fold CV
-median r 0.373 -> 0.449, in speech 0.582 -> 0.638). Feeding the embeddings to these nets
-as extra inputs instead was worse (one fold: r in speech 0.42 against 0.64).
+`scripts/fit_embedding_readout.py` adds the linear branch over pretrained speech features
+(3-fold CV median r 0.373 -> 0.473, in speech 0.582 -> 0.675, with both branches adapted).
+Feeding the network's final embeddings to these nets as extra inputs instead was worse
+(one fold: r in speech 0.42 against 0.64).
 
 Held-out figures: train 3 folds with `--exclude` into `DIR/foldK/`, then
 `benchmarks/motion_benchmark.py --weights-dir DIR` scores each clip with the fold that

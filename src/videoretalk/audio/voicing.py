@@ -54,13 +54,13 @@ def aperiodicity(mono16k: np.ndarray, steps: np.ndarray) -> np.ndarray:
             :, 1 : MAX_LAG + 1
         ]
         energy = np.cumsum(np.pad(frames**2, ((0, 0), (1, 0))), axis=1)
+        head_energy = energy[:, WINDOW : WINDOW + 1]
         shifted = energy[:, WINDOW + lags] - energy[:, lags]
-        diff = np.maximum(energy[:, WINDOW : WINDOW + 1] + shifted - 2.0 * cross, 0.0)
+        diff = np.maximum(head_energy + shifted - 2.0 * cross, 0.0)
         normalised = diff * lags / np.maximum(np.cumsum(diff, axis=1), 1e-20)
         # A lag only counts where the window and its shifted copy carry similar energy: at a
         # click or a burst's onset one of them is near silent, their difference is small,
         # and the ratio reads as a period. (Silence is 0/0: no period, it stays at 1.)
-        head_energy = energy[:, WINDOW : WINDOW + 1]
         balance = np.minimum(head_energy, shifted) / np.maximum(
             np.maximum(head_energy, shifted), 1e-12
         )
