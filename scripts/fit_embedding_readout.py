@@ -36,7 +36,12 @@ from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, n_steps, 
 from videoretalk.audio.speech_embedding import EMBEDDING_DIM, LAYER, PACKAGE, speech_embedding
 from videoretalk.audio.vad import detect_speech
 from videoretalk.motion.model import MANIFEST_FILE, WEIGHTS_FILE, MouthModel, embedding_context
-from videoretalk.motion.shape import canonicalise, rest_and_range, training_reference
+from videoretalk.motion.shape import (
+    canonicalise,
+    rest_and_range,
+    training_reference,
+    typical_deformation,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "motion"
@@ -86,9 +91,8 @@ def training_pairs(model: MouthModel, names: list[str]) -> tuple[np.ndarray, np.
         canon = canonicalise(r["landmarks"], reference)
         present = r["present"].astype(bool)
         rest, range_ = rest_and_range(canon, present)
-        scale = np.clip(model.typical_range / max(range_, 1e-6), 0.5, 2.0)
-        deform = (canon[:, model.points] - rest[model.points]) * scale
-        coefs = deform.reshape(len(canon), -1) @ model.basis.T
+        deform = typical_deformation(canon, rest, model.points, range_, model.typical_range)
+        coefs = deform @ model.basis.T
         times = r["frame_times"] - float(r["stream_offset"]) + offsets[name]["lag_s"]
         mono = r["audio"].astype(np.float32)
         speech = detect_speech(mono)

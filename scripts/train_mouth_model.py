@@ -77,6 +77,7 @@ from videoretalk.motion.shape import (
     mouth_opening,
     rest_and_range,
     training_reference,
+    typical_deformation,
 )
 
 
@@ -542,10 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     typical = float(np.mean([c.range_ for c in clips]))
-    deform = []
-    for c in clips:
-        scale = np.clip(typical / max(c.range_, 1e-6), 0.5, 2.0)
-        deform.append(((c.canonical[:, points] - c.rest[points]) * scale).reshape(len(c.times), -1))
+    deform = [typical_deformation(c.canonical, c.rest, points, c.range_, typical) for c in clips]
     stacked = np.concatenate([d[c.present] for d, c in zip(deform, clips)])
     _, sv, vt = np.linalg.svd(stacked, full_matrices=False)
     basis = vt[: cfg.components]

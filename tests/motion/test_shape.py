@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from videoretalk.motion.shape import EYE_OUTER, training_reference
+from videoretalk.motion.shape import (
+    EYE_OUTER,
+    RANGE_SCALE_LIMITS,
+    range_scale,
+    training_reference,
+    typical_deformation,
+)
 
 
 def _face(seed: int, frames: int = 6) -> np.ndarray:
@@ -33,3 +39,24 @@ def test_pose_and_size_in_the_frame_do_not_move_the_reference() -> None:
     a, b = _face(1), _face(2)
     moved = [_posed(a, 240.0, 12.0, (320.0, 180.0)), _posed(b, 90.0, -7.0, (50.0, 400.0))]
     assert np.allclose(training_reference(moved), training_reference([a, b]), atol=1e-9)
+
+
+def test_a_wide_opener_is_scaled_down_to_the_typical_range() -> None:
+    rest = _face(3, frames=1)[0]
+    offset = np.zeros_like(rest)
+    offset[14] = (0.0, 0.1, 0.0)  # lower lip down
+    wide = np.stack([rest, rest + 2 * offset])  # this person opens twice as wide
+    typical = np.stack([rest, rest + offset])
+    points = np.array([13, 14])
+    assert range_scale(0.2, 0.1) == 2.0
+    assert np.allclose(
+        typical_deformation(wide, rest, points, 0.2, 0.1),
+        typical_deformation(typical, rest, points, 0.1, 0.1),
+    )
+
+
+def test_the_range_scale_is_bounded_either_way() -> None:
+    # A range measured on a face that barely moves (or one odd frame) must not blow up.
+    assert range_scale(0.0, 0.1) == RANGE_SCALE_LIMITS[0]
+    assert range_scale(10.0, 0.1) == RANGE_SCALE_LIMITS[1]
+    assert np.isclose(range_scale(0.15, 0.1), 1.5)

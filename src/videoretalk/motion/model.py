@@ -150,8 +150,8 @@ class MouthModel:
                 taps = tuple(int(t) for t in z["embedding_taps"])
             return cls(
                 members=members,
-                readout_w=readout_w.astype(np.float32),
-                readout_b=readout_b.astype(np.float32),
+                readout_w=readout_w,
+                readout_b=readout_b,
                 basis=z["basis"].astype(np.float32),
                 points=z["points"].astype(np.int64),
                 rest_shape=z["rest_shape"].astype(np.float32),

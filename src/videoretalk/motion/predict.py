@@ -25,14 +25,13 @@ from ..audio.vad import widen
 from ..media.decode import AudioTrack
 from .model import MouthModel, adapt_readout
 from .settings import MotionSettings
-from .shape import MOUTH_REGION, mouth_opening, rest_and_range
+from .shape import MOUTH_REGION, mouth_opening, range_scale, rest_and_range
 
 if TYPE_CHECKING:
     from ..face import FaceTrack
 
 MIN_ADAPT_SECONDS = 2.0  # less own speech than this: adaptation would only add noise
 MIN_PRESENT_FOR_REST = 10  # frames with a face needed to trust the person's rest shape
-RANGE_SCALE_LIMITS = (0.5, 2.0)
 MAX_OPEN_FACTOR = 1.5  # x the 95th-percentile opening (the person's, else the training mean)
 
 
@@ -187,7 +186,7 @@ def _person(
         return generic
     canonical = np.asarray(face_track.canonical, np.float32)
     rest, opening_range = rest_and_range(canonical, present)
-    scale = float(np.clip(opening_range / model.typical_range, *RANGE_SCALE_LIMITS))
+    scale = range_scale(opening_range, model.typical_range)
     span = model.typical_range * scale
     if source_audio is None or not settings.adapt:
         return rest, None, scale, span
@@ -205,11 +204,12 @@ def adapt_to_speaker(
     """Fit the read-out on the source video's own frame/audio pairs (a few ms of algebra)."""
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
-    feats = analyse_for_model(model, source_audio, settings)
-    keep = present & (times <= feats.duration)
+    keep = present & (times <= source_audio.duration)
     frame_step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
-    seen_seconds = keep.sum() * frame_step
-    if min(seen_seconds, feats.speech.sum() * STEP_SECONDS) < MIN_ADAPT_SECONDS:
+    if keep.sum() * frame_step < MIN_ADAPT_SECONDS:
+        return None  # too few frames with the face: skip analysing the source's audio
+    feats = analyse_for_model(model, source_audio, settings)
+    if feats.speech.sum() * STEP_SECONDS < MIN_ADAPT_SECONDS:
         return None
     hidden = model.hidden_for(feats)
     canonical = np.asarray(face_track.canonical, np.float32)

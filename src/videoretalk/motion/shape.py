@@ -151,6 +151,30 @@ def rest_and_range(
     return rest.astype(np.float32), float(np.percentile(opening, 95) - mouth_opening(rest[None])[0])
 
 
+# A speaker's deformation is scaled by at most this much either way to the typical range:
+# a range measured on a few frames (or a face that barely moves) must not blow it up.
+RANGE_SCALE_LIMITS = (0.5, 2.0)
+
+
+def range_scale(opening_range: float, typical_range: float) -> float:
+    """How much wider than typical this person opens (within `RANGE_SCALE_LIMITS`)."""
+    return float(np.clip(opening_range / max(typical_range, 1e-6), *RANGE_SCALE_LIMITS))
+
+
+def typical_deformation(
+    canonical: np.ndarray,
+    rest: np.ndarray,
+    points: np.ndarray,
+    opening_range: float,
+    typical_range: float,
+) -> np.ndarray:
+    """(N, len(points) * 3) each frame's displacement from the person's rest, at `points`,
+    scaled to the typical range: the space the mouth model's shape basis is fitted in."""
+    scale = range_scale(opening_range, typical_range)
+    deform = (canonical[:, points] - rest[points]) / scale
+    return deform.reshape(len(canonical), -1)
+
+
 def _face_stage_canonicaliser():  # type: ignore[no-untyped-def]
     try:
         from ..face.canonical import canonical_face
