@@ -478,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
         "--adapt-branch-strength", type=float, default=MotionSettings().adapt_branch_strength
     )
     ap.add_argument("--smooth-s", type=float, default=MotionSettings().smooth_s)
+    ap.add_argument(
+        "--steady-smooth-s",
+        type=float,
+        default=MotionSettings().steady_smooth_s,
+        help="smoothing where the sound holds steady (0: off)",
+    )
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
     for gate in ("lead_s", "release_s", "ramp_s"):  # the speech gate's timing
         ap.add_argument(
@@ -498,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         adapt_branch_strength=args.adapt_branch_strength,
         phones=not args.no_phones,
         smooth_s=args.smooth_s,
+        steady_smooth_s=args.steady_smooth_s,
         articulation=args.articulation,
         lead_s=args.lead_s,
         release_s=args.release_s,

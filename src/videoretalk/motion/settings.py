@@ -18,6 +18,11 @@ class MotionSettings:
     # 40 ms 0.44 % -> 0.24 % of steps (real lips 0.89 %), r 0.379 -> 0.374 (noise).
     ramp_s: float = 0.06
     smooth_s: float = 0.015  # Gaussian sigma on the 10 ms grid; keeps closures (~60 ms)
+    # ... and up to this where the sound holds steady (predict._smooth_where_steady).
+    # 3-fold CV: speech stretched to twice its length (--stretch 2) frame-to-frame change
+    # 1.58 -> 1.38 x the real one, r in speech 0.567 -> 0.569; as recorded r in speech
+    # 0.675 -> 0.677, closures hit 145 -> 144 of 149. 0 turns it off.
+    steady_smooth_s: float = 0.07
     # Regression damps the predicted motion to about r x the real range (measured: std in
     # speech 0.62 x the real one), so lips never quite close or open fully. The
     # deviation from the mean mouth in speech is scaled by this to restore it.
@@ -40,6 +45,7 @@ class MotionSettings:
             "release_s",
             "ramp_s",
             "smooth_s",
+            "steady_smooth_s",
             "articulation",
             "adapt_strength",
             "adapt_branch_strength",
