@@ -34,6 +34,8 @@ def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:
     # talk2 is in the packaged model's training set, so this is no held-out figure: it
     # checks the scoring path, where a broken lag, mask or read-out drops r to about 0.
     assert row["r"] > 0.25 and row["r_speech"] > 0.4
+    # The best lag within ±4 frames includes lag 0, so it can only score higher.
+    assert row["r_speech"] <= row["r_speech_best"] <= 1.0
     assert row["lip_err"] < row["rest_err"]
     assert row["silent"] > 0 and row["silent_closed"] == 1.0
     assert 0.0 <= row["real_silent_closed"] <= 1.0
