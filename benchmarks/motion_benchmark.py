@@ -149,6 +149,23 @@ def predicted_width(motion: MouthMotion) -> np.ndarray:
     return np.linalg.norm(np.diff(motion.shapes[:, corners, :2], axis=1)[:, 0], axis=-1)
 
 
+def noise_cap(real: np.ndarray, mask: np.ndarray) -> float:
+    """The highest r any prediction can reach against `real` on `mask`, given the frame-to-
+    frame noise of the measured landmarks (a lower bound on that cap).
+
+    A frame's residual from the mean of its two neighbours has 1.5 x the variance of white
+    noise; real motion only adds to it, so this bounds the noise from above. A measurement
+    x = s + n correlates with the true s at sqrt(1 - var(n) / var(x)).
+    """
+    triples = mask[1:-1] & mask[:-2] & mask[2:]
+    if triples.sum() <= 10:
+        return float("nan")
+    residual = real[1:-1] - (real[:-2] + real[2:]) / 2
+    noise = float(residual[triples].var()) / 1.5
+    spread = max(float(real[1:-1][triples].var()), 1e-12)
+    return float(np.sqrt(max(0.0, 1.0 - noise / spread)))
+
+
 def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
     """Frames where the lips close between two openings (mostly p/b/m), from the real video."""
     out = []
@@ -281,6 +298,7 @@ def score_clip(
     # the mouth whatever the speaker really did (some hold their lips parted).
     talking = ok & motion.speech
     r_speech = _pearson(pred[talking], real[talking]) if talking.sum() > 10 else float("nan")
+    r_noise_cap = noise_cap(real, talking)
     # Lip rounding narrows the mouth: corner-to-corner width, inter-ocular units, in speech.
     pred_width = predicted_width(motion)
     real_width = np.linalg.norm(np.diff(canonical[:, MOUTH_CORNERS, :2], axis=1)[:, 0], axis=-1)
@@ -373,6 +391,7 @@ def score_clip(
         "r_best": r_best,
         "r_speech": r_speech,
         "r_speech_best": r_speech_best,
+        "r_noise_cap": r_noise_cap,
         "r_own_pause": r_own_pause,
         "r_ceiling": r_ceiling,
         "r_width": r_width,
@@ -570,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         silent_share, ("silent_closed", "real_silent_closed", "base_silent_closed")
     )
     print(
-        f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f}, in speech {med('r_speech'):.3f}, best±4 {med('r_speech_best'):.3f}, pauses at own posture {med('r_own_pause'):.3f}; a perfect model closed in pauses {med('r_ceiling'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
+        f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f}, in speech {med('r_speech'):.3f}, best±4 {med('r_speech_best'):.3f}, pauses at own posture {med('r_own_pause'):.3f}; a perfect model closed in pauses {med('r_ceiling'):.3f}; landmark noise caps r in speech at >= {med('r_noise_cap'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
         f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})"
     )
     print(

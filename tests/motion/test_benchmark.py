@@ -51,6 +51,23 @@ def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:
     assert set(row["by_class"]) in (set(), set(mb.PHONE_CLASSES))
 
 
+def test_noise_cap_reads_the_measurement_noise_off_a_smooth_signal(bench) -> None:
+    mb, _ = bench
+    rng = np.random.default_rng(0)
+    frames = np.arange(2000) / 25.0
+    # Syllable-rate motion (2-5 Hz at 25 fps) plus white landmark noise at which the
+    # measurement correlates with the true motion at exactly 0.8.
+    motion = np.sin(2 * np.pi * 2.0 * frames) + 0.5 * np.sin(2 * np.pi * 5.0 * frames + 1)
+    noise_sd = np.sqrt(motion.var() * (1 / 0.8**2 - 1))
+    measured = motion + noise_sd * rng.standard_normal(frames.size)
+    everywhere = np.ones(frames.size, bool)
+    cap = mb.noise_cap(measured, everywhere)
+    # Below the true 0.8 (real motion counts as noise too), but not by much at this rate.
+    assert 0.7 < cap < 0.8 + 0.01
+    assert mb.noise_cap(motion, everywhere) > 0.9  # smooth motion alone: next to no noise
+    assert math.isnan(mb.noise_cap(measured, np.zeros(frames.size, bool)))  # nothing to measure
+
+
 def test_clip_without_a_face_is_skipped_with_a_reason(bench, tmp_path: Path) -> None:
     mb, _ = bench
     npz = tmp_path / "noface.npz"
