@@ -149,6 +149,14 @@ def predicted_width(motion: MouthMotion) -> np.ndarray:
     return np.linalg.norm(np.diff(motion.shapes[:, corners, :2], axis=1)[:, 0], axis=-1)
 
 
+def best_shift_r(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) -> float:
+    """r at the best lag within ±`MAX_LAG_FRAMES` (the data README's protocol): the
+    recording's A/V offset in the scored part may differ from the one measured on the
+    adaptation part."""
+    shifts = range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1)
+    return max(_pearson(np.roll(pred, k)[mask], real[mask]) for k in shifts)
+
+
 def noise_cap(real: np.ndarray, mask: np.ndarray) -> float:
     """The highest r any prediction can reach against `real` on `mask`, given the frame-to-
     frame noise of the measured landmarks (a lower bound on that cap).
@@ -314,15 +322,8 @@ def score_clip(
         if pause_open is not None
         else float("nan")
     )
-    # The data README's protocol: the best lag within ±4 frames, as the recording's A/V
-    # offset in the scored part may differ from the one measured on the adaptation part.
-    shifts = range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1)
-    r_best = max(_pearson(np.roll(pred, k)[ok], real[ok]) for k in shifts)
-    r_speech_best = (
-        max(_pearson(np.roll(pred, k)[talking], real[talking]) for k in shifts)
-        if talking.sum() > 10
-        else float("nan")
-    )
+    r_best = best_shift_r(pred, real, ok)
+    r_speech_best = best_shift_r(pred, real, talking) if talking.sum() > 10 else float("nan")
     # Lip landmark distance (inter-ocular units), on the points both sides have.
     rest, span = rest_and_range(canonical[:cut], present[:cut])
     lip_cols = np.flatnonzero(np.isin(motion.point_indices, LIPS))
@@ -342,9 +343,7 @@ def score_clip(
     a, b = np.polyfit(env[:cut][keep], real[:cut][keep], 1)
     base = a * env + b
     base_r = _pearson(base[ok], real[ok])
-    base_rb = max(
-        _pearson(np.roll(base, k)[ok], real[ok]) for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1)
-    )
+    base_rb = best_shift_r(base, real, ok)
     cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
     hits = sum(closure_hit(pred, i) for i in cl)
     reached = sum(closure_reached(pred, i, rest_open, span) for i in cl)
