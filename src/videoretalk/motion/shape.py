@@ -1,8 +1,7 @@
 """Mouth geometry in the pose-normalised 478-point mesh space.
 
-Index sets follow MediaPipe's face-mesh topology (the face stage uses the same mesh);
-when `videoretalk.face.landmarks` is importable its constants win, so the renderer and
-this package always agree on which points form the mouth.
+Index sets are the face stage's (`videoretalk.face.landmarks`), so the renderer and this
+package always agree on which points form the mouth.
 
 `canonicalise` is a stand-in for the face stage's own pose normalisation, used only
 where no `FaceTrack` is at hand (training-data extraction, benchmarks): a 3-D similarity
@@ -15,60 +14,21 @@ from collections.abc import Iterable
 
 import numpy as np
 
-LIPS_OUTER = np.array(
-    [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
-)
-LIPS_INNER = np.array(
-    [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191]
-)
-# Lower face oval, ear to ear through the chin.
-JAW = np.array(
-    [
-        234,
-        93,
-        132,
-        58,
-        172,
-        136,
-        150,
-        149,
-        176,
-        148,
-        152,
-        377,
-        400,
-        378,
-        379,
-        365,
-        397,
-        288,
-        361,
-        323,
-        454,
-    ]
-)
-EYE_OUTER = (33, 263)  # outer eye corners: the inter-ocular distance the space is scaled by
+from ..face import landmarks
+
+LIPS_OUTER = np.array(landmarks.LIPS_OUTER)
+LIPS_INNER = np.array(landmarks.LIPS_INNER)
+JAW = np.array(landmarks.JAW)  # lower face oval, ear to ear through the chin
+# Outer eye corners: the inter-ocular distance the space is scaled by.
+EYE_OUTER = (landmarks.RIGHT_EYE_OUTER, landmarks.LEFT_EYE_OUTER)
 # Upper / lower inner-lip pairs, middle and either side: their mean gap is "opening".
 INNER_GAP_PAIRS = np.array([[13, 14], [82, 87], [312, 317], [81, 178], [311, 402]])
 # Points that stay put while talking: eye corners, brow ridge, nose bridge, forehead.
 RIGID = np.array([33, 133, 362, 263, 6, 168, 197, 195, 5, 10, 151, 9, 8, 107, 336, 70, 300])
 
-try:  # the face stage is the authority on index sets when it is installed
-    from ..face import landmarks as _face_landmarks
-
-    LIPS_OUTER = np.asarray(getattr(_face_landmarks, "LIPS_OUTER", LIPS_OUTER))
-    LIPS_INNER = np.asarray(getattr(_face_landmarks, "LIPS_INNER", LIPS_INNER))
-    JAW = np.asarray(getattr(_face_landmarks, "JAW", JAW))
-    _FACE_MOUTH_REGION = getattr(_face_landmarks, "MOUTH_REGION", None)
-except ImportError:  # face stage not present: this module's own sets are used
-    _FACE_MOUTH_REGION = None
-
 LIPS = np.unique(np.concatenate([LIPS_OUTER, LIPS_INNER]))
-MOUTH_REGION = (
-    np.asarray(_FACE_MOUTH_REGION, dtype=np.int64)
-    if _FACE_MOUTH_REGION is not None
-    else np.unique(np.concatenate([LIPS_OUTER, LIPS_INNER, JAW]))
-)
+# The points the motion stage predicts; the renderer moves the same set by default.
+MOUTH_REGION = np.array(landmarks.MOUTH_REGION, dtype=np.int64)
 
 
 def mouth_opening(points: np.ndarray) -> np.ndarray:
