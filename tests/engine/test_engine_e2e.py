@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import ClassVar, Self
 
 import av
 import numpy as np
@@ -41,7 +42,7 @@ def clip_with_gap(dev_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 class _Recorder:
     """Stands in for VideoWriter to keep what the pipeline hands to the encoder."""
 
-    frames: list[np.ndarray] = []
+    frames: ClassVar[list[np.ndarray]] = []
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         _Recorder.frames = []
@@ -49,7 +50,7 @@ class _Recorder:
     def write(self, image: np.ndarray, time: float) -> None:
         _Recorder.frames.append(image.copy())
 
-    def __enter__(self) -> _Recorder:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for eval_media (importlib mode)
 
-from eval_media import (  # noqa: E402
+from eval_media import (
     CARTOON_SECONDS,
     FPS,
     cartoon_face,

@@ -74,7 +74,7 @@ def cartoon_face(gap: float) -> np.ndarray:
         cv2.line(image, (x - 28, cy - 70), (x + 28, cy - 75), (60, 40, 30), 5)
     cv2.line(image, (cx, cy - 35), (cx - 12, cy + 30), (130, 140, 180), 4)
     cv2.line(image, (cx - 12, cy + 30), (cx + 10, cy + 32), (130, 140, 180), 4)
-    g = int(round(gap))
+    g = round(gap)
     cv2.ellipse(image, (cx, cy + 80), (45, 8 + g), 0, 0, 360, (150, 60, 70), -1)
     cv2.ellipse(image, (cx, cy + 80), (36, max(1, g)), 0, 0, 360, (40, 10, 20), -1)
     return image
@@ -108,7 +108,7 @@ def write_video(path: Path, frames: list[np.ndarray], audio: np.ndarray | None =
         )  # before the header is written
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = int(round(i / FPS / time_base))
+            frame.pts = round(i / FPS / time_base)
             frame.time_base = time_base
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))

@@ -19,7 +19,7 @@ def _speech(seconds: float, rate: int) -> np.ndarray:
 def test_audio_offset_of_a_shifted_copy(delay):
     rate = 48_000
     driving = _speech(3.0, rate)
-    shift = int(round(abs(delay) * rate))
+    shift = round(abs(delay) * rate)
     if delay >= 0:
         produced = np.r_[np.zeros(shift, np.float32), driving][: driving.size]
     else:

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for face_clips (importlib mode)
 
-from face_clips import BIG, N_FRAMES, SMALL, frames, last_frame, side_by_side, write_video  # noqa: E402
+from face_clips import BIG, N_FRAMES, SMALL, frames, last_frame, side_by_side, write_video
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import av
 import cv2
 import numpy as np
 
+from videoretalk.face import FaceTrack
 from videoretalk.media.decode import iter_frames
 
 FPS = 25
@@ -73,5 +74,5 @@ def write_video(path: Path, images: Sequence[np.ndarray], fps: int = FPS) -> Pat
     return path
 
 
-def face_centre_x(track, index: int) -> float:  # noqa: ANN001 - FaceTrack
+def face_centre_x(track: FaceTrack, index: int) -> float:
     return float(np.mean(track.landmarks[index, :, 0]))

@@ -11,7 +11,7 @@ from face_clips import BIG, N_FRAMES, SMALL, frames, side_by_side, write_video
 from videoretalk.face import FrameStatus, analyse_video
 
 
-def _absent(track) -> list[int]:  # noqa: ANN001
+def _absent(track) -> list[int]:
     return np.flatnonzero(~track.present).tolist()
 
 
@@ -26,7 +26,7 @@ def test_black_frames_are_absent_and_nothing_else(dev_dir: Path, face_cases: Pat
 
 
 @pytest.mark.parametrize("with_ref", [False, True])
-def test_cut_to_another_person_and_back(dev_dir: Path, face_cases: Path, refs, with_ref) -> None:  # noqa: ANN001
+def test_cut_to_another_person_and_back(dev_dir: Path, face_cases: Path, refs, with_ref) -> None:
     target = frames(dev_dir, "talk4", N_FRAMES, BIG)
     other = frames(dev_dir, "talk2", N_FRAMES, BIG)
     width = target[0].shape[1]
@@ -39,7 +39,7 @@ def test_cut_to_another_person_and_back(dev_dir: Path, face_cases: Path, refs, w
 
 @pytest.mark.parametrize("with_ref", [False, True])
 def test_target_leaves_and_returns_beside_someone_else(
-    dev_dir: Path, face_cases: Path, refs, with_ref  # noqa: ANN001
+    dev_dir: Path, face_cases: Path, refs, with_ref
 ) -> None:
     target = frames(dev_dir, "talk4", N_FRAMES, BIG)
     other = frames(dev_dir, "talk2", N_FRAMES, SMALL)

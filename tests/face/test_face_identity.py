@@ -12,13 +12,13 @@ from videoretalk.errors import FaceNotMatch, InvalidFileContent, InvalidParamete
 from videoretalk.face import FaceAnalyser, analyse_video, max_distance
 
 
-def _centre_x(track) -> np.ndarray:  # noqa: ANN001
+def _centre_x(track) -> np.ndarray:
     return np.nanmean(track.landmarks[:, :, 0], axis=1)
 
 
 @pytest.mark.parametrize("big", ["talk4", "talk2"])
 @pytest.mark.parametrize("wanted", ["talk4", "talk2"])
-def test_reference_picks_exactly_that_person(two_person, refs, big, wanted) -> None:  # noqa: ANN001
+def test_reference_picks_exactly_that_person(two_person, refs, big, wanted) -> None:
     path = two_person[big]
     track = analyse_video(path, ref_image=refs[wanted])
     assert track.present.all(), np.flatnonzero(~track.present)
@@ -28,13 +28,13 @@ def test_reference_picks_exactly_that_person(two_person, refs, big, wanted) -> N
 
 
 @pytest.mark.parametrize("big", ["talk4", "talk2"])
-def test_without_reference_the_larger_person(two_person, big) -> None:  # noqa: ANN001
+def test_without_reference_the_larger_person(two_person, big) -> None:
     track = analyse_video(two_person[big])
     assert track.present.all()
     assert (_centre_x(track) < track.frame_size[0] * 0.5).all()
 
 
-def test_reference_of_someone_else_is_face_not_match(two_person, refs) -> None:  # noqa: ANN001
+def test_reference_of_someone_else_is_face_not_match(two_person, refs) -> None:
     with pytest.raises(FaceNotMatch) as err:
         analyse_video(two_person["talk4"], ref_image=refs["talk3"])
     assert err.value.code == "InvalidFile.FaceNotMach"
@@ -50,7 +50,7 @@ def test_reference_with_two_faces_or_none_is_invalid_content(dev_dir: Path) -> N
         assert "no human body or multi human bodies" in str(err.value)
 
 
-def test_reference_from_file_and_bytes(tmp_path: Path, refs) -> None:  # noqa: ANN001
+def test_reference_from_file_and_bytes(tmp_path: Path, refs) -> None:
     from PIL import Image
 
     path = tmp_path / "ref.jpg"

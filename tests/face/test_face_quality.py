@@ -14,7 +14,7 @@ from videoretalk.face.landmarks import NOSE_BRIDGE
 JITTER_LIMIT = 0.005  # of the inter-ocular distance, frame to frame
 
 
-def _nose_bridge_motion(track) -> np.ndarray:  # noqa: ANN001
+def _nose_bridge_motion(track) -> np.ndarray:
     """Frame-to-frame motion of the nose bridge in the canonical frame (unit = IOD)."""
     bridge = track.canonical[:, list(NOSE_BRIDGE)].mean(axis=1)
     return np.linalg.norm(np.diff(bridge, axis=0), axis=1)

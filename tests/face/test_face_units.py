@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -27,7 +29,7 @@ def test_lip_contours_are_closed_loops_of_the_mesh() -> None:
         assert all(frozenset((a, b)) in edges for a, b in zip(loop, loop[1:] + loop[:1]))
     oval = {frozenset(e) for e in FACEMESH_FACE_OVAL}
     jaw = landmarks.JAW
-    assert all(frozenset((a, b)) in oval for a, b in zip(jaw, jaw[1:]))
+    assert all(frozenset((a, b)) in oval for a, b in itertools.pairwise(jaw))
 
 
 def test_mouth_region_covers_lips_and_jaw() -> None:

@@ -40,9 +40,10 @@ class Workers:
         self._watch.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        log = open(self.log_dir / "workers.log", "ab")
-        return subprocess.Popen(python_command("worker"), env=self.env, cwd=REPO,
-                                stdout=log, stderr=subprocess.STDOUT)
+        # The child keeps its own copy of the descriptor; ours can close at once.
+        with open(self.log_dir / "workers.log", "ab") as log:
+            return subprocess.Popen(python_command("worker"), env=self.env, cwd=REPO,
+                                    stdout=log, stderr=subprocess.STDOUT)
 
     def _keep_alive(self) -> None:
         while not self._stop.wait(0.3):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # servicekit.py, fake_engine.py
-from servicekit import MediaServer, Service  # noqa: E402
+from servicekit import MediaServer, Service
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ class MediaServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.hits.append(f"{self.headers.get('Host')} {self.path}")
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -108,10 +108,11 @@ class Service:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Service:
-        log = open(self.data_dir / "serve.log", "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "videoretalk.api", "serve"], env=self.env, cwd=REPO,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # The child keeps its own copy of the descriptor; ours can close at once.
+        with open(self.data_dir / "serve.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "videoretalk.api", "serve"], env=self.env, cwd=REPO,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -37,7 +37,7 @@ def result_url(ctx: ServiceContext, request: Request, record: TaskRecord) -> str
 
 @router.api_route(RESULT_PATH, methods=["GET", "HEAD"])
 def download(task_id: str, request: Request, ctx: ServiceContext = Depends(get_context),
-             Expires: str = "", Signature: str = "") -> Response:  # noqa: N803 (OSS's names)
+             Expires: str = "", Signature: str = "") -> Response:  # OSS's query names
     path = RESULT_PATH.format(task_id=task_id)
     verdict = ctx.backends.signer.check_url(path, Expires, Signature)
     if verdict == "expired":

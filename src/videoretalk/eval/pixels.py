@@ -33,7 +33,7 @@ def lower_face_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray
     # lip-sync engine may warp (lips, chin, lower cheeks), nothing above the nostrils.
     polygon = np.round(points[list(JAW) + [NOSE_BASE]]).astype(np.int32)
     cv2.fillPoly(mask, [polygon], (1,))
-    margin = int(round(LOWER_FACE_DILATE_IOD * float(inter_ocular(points))))
+    margin = round(LOWER_FACE_DILATE_IOD * float(inter_ocular(points)))
     if margin > 0:
         # A stroke of width 2·margin along the outline is the outline's dilation by `margin`.
         cv2.polylines(mask, [polygon], True, (1,), thickness=2 * margin + 1)

@@ -37,7 +37,7 @@ def evaluate_jobs(
                     identity=identity,
                 )
             )
-        except Exception as error:  # one bad clip must not lose the rest of a batch
+        except Exception as error:  # noqa: BLE001 - one bad clip must not lose the rest of a batch
             failed[job.name] = f"{type(error).__name__}: {error}"
             if log:
                 log(f"    failed: {failed[job.name]}")

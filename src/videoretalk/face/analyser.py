@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 import cv2
 import numpy as np
@@ -131,10 +131,9 @@ class FaceAnalyser:
         points, presence = self._follow(image, now, is_cut)
         if points is None:
             points, presence = self._search(image, now, index)
-        elif self._identity_due(now, points):
-            if not self._verify(image, now, points):
-                self._drop_current(points, now, index)
-                points, presence = self._search(image, now, index)
+        elif self._identity_due(now, points) and not self._verify(image, now, points):
+            self._drop_current(points, now, index)
+            points, presence = self._search(image, now, index)
 
         self._times.append(now)
         self._cut.append(is_cut)
@@ -286,7 +285,7 @@ class FaceAnalyser:
             self._mesh.close()
             self._detector.close()
 
-    def __enter__(self) -> FaceAnalyser:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

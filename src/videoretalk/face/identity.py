@@ -47,7 +47,7 @@ def _model_path(name: str) -> str:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise InternalError("face_recognition_models is not installed")
-    path = os.path.join(list(spec.submodule_search_locations)[0], "models", name)
+    path = os.path.join(next(iter(spec.submodule_search_locations)), "models", name)
     if not os.path.isfile(path):
         raise InternalError(f"face_recognition_models lacks {name}")
     return path
@@ -71,7 +71,7 @@ class IdentityModel:
         five = landmarks[list(_DLIB_FIVE), :2]
         lo, hi = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
         rect = dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
-        shape = dlib.full_object_detection(rect, [dlib.point(int(round(x)), int(round(y))) for x, y in five])
+        shape = dlib.full_object_detection(rect, [dlib.point(round(x), round(y)) for x, y in five])
         return np.asarray(dlib.get_face_chip(np.ascontiguousarray(image), shape, size=150, padding=0.25))
 
     def describe_chip(self, chip: np.ndarray) -> Descriptor:
