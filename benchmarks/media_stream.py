@@ -30,7 +30,9 @@ def generate(path: Path, seconds: float, width: int, height: int, fps: int) -> N
         base = np.tile(np.linspace(0, 255, width, dtype=np.uint8), (height, 1))
         for i in range(int(seconds * fps)):
             plane = np.roll(base, i * 4, axis=1)
-            image = np.stack([plane, plane.T[:height, :width] if height == width else plane[::-1], plane], -1)
+            image = np.stack(
+                [plane, plane.T[:height, :width] if height == width else plane[::-1], plane], -1
+            )
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             frame.pts = i
             frame.time_base = Fraction(1, fps)
@@ -64,15 +66,20 @@ def main() -> None:
         started = time.perf_counter()
         generate(video, args.seconds, args.width, args.height, args.fps)
         tone_wav(audio, args.seconds)
-        print(f"generated {args.seconds:g} s {args.width}x{args.height} {args.fps} fps "
-              f"in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"generated {args.seconds:g} s {args.width}x{args.height} {args.fps} fps "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         result = retalk(video, audio, output)
         wall = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"retalk: {result.frames} frames, {result.duration:.1f} s output in {wall:.1f} s "
-              f"({result.frames / wall:.1f} frames/s, {wall / result.duration:.2f}x real time)")
+        print(
+            f"retalk: {result.frames} frames, {result.duration:.1f} s output in {wall:.1f} s "
+            f"({result.frames / wall:.1f} frames/s, {wall / result.duration:.2f}x real time)"
+        )
         print(f"peak RSS: {peak:.0f} MB (before the run: {rss_before:.0f} MB)")
         sys.exit(0 if peak < 1536 else 1)
 

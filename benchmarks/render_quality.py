@@ -58,7 +58,9 @@ class Identity:
         models = Path(next(iter(spec.submodule_search_locations))) / "models"
         self.detect = dlib.get_frontal_face_detector()
         self.pose = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-        self.net = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
+        self.net = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat")
+        )
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float | None:
         a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
@@ -115,9 +117,16 @@ def evaluate(name: str, driver: str | None, n: int, ident: Identity) -> dict[str
     out_track = track_images(outs)
     ok = track.present & out_track.present
     measured = inner_opening(out_track.canonical)
-    psnrs = [_psnr(o[~m], f.image[~m]) for o, f in zip(outs, frames, strict=True)
-             for m in [_lower_face(track, f.index, o.shape)]]
-    ids = [d for k in range(0, len(frames), 5) if (d := ident.distance(frames[k].image, outs[k])) is not None]
+    psnrs = [
+        _psnr(o[~m], f.image[~m])
+        for o, f in zip(outs, frames, strict=True)
+        for m in [_lower_face(track, f.index, o.shape)]
+    ]
+    ids = [
+        d
+        for k in range(0, len(frames), 5)
+        if (d := ident.distance(frames[k].image, outs[k])) is not None
+    ]
     flick_out = np.abs(np.diff(mouth_patches(track, outs), axis=0)).mean()
     flick_in = np.abs(np.diff(mouth_patches(track, [f.image for f in frames]), axis=0)).mean()
     res = {
@@ -174,8 +183,13 @@ def main() -> None:
         for driver in (None, nxt):
             r = evaluate(name, driver, args.frames, ident)
             mode = "own" if driver is None else f"by {driver}"
-            print(f"{name:6} {mode:12} " + " ".join(f"{r.get(c, float('nan')):10.3f}" for c in cols), flush=True)
-    print(f"speed 1280x720: {speed():.1f} ms/frame (render only, {sys.platform}, shared 2-core CPU)")
+            print(
+                f"{name:6} {mode:12} " + " ".join(f"{r.get(c, float('nan')):10.3f}" for c in cols),
+                flush=True,
+            )
+    print(
+        f"speed 1280x720: {speed():.1f} ms/frame (render only, {sys.platform}, shared 2-core CPU)"
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,9 @@ def _inputs(work: Path, source: str) -> tuple[Path, object, object]:
     track = analyse_video(video, settings=settings.face)
     with VideoReader(video) as reader:
         times = reader.frame_times
-    motion = predict_mouth_motion(read_audio(audio), times, face_track=track, settings=settings.motion)
+    motion = predict_mouth_motion(
+        read_audio(audio), times, face_track=track, settings=settings.motion
+    )
     with cache.open("wb") as f:
         pickle.dump((track, motion), f)
     return video, track, motion
@@ -94,10 +96,12 @@ def main() -> None:
     if profiler:
         profiler.disable()
     ms = np.array(times) * 1e3
-    print(f"exemplar pass {prep:.2f} s; render {len(frames)} frames of {frames[0].image.shape[1]}x"
-          f"{frames[0].image.shape[0]}: median {np.median(ms):.1f} ms, mean {ms.mean():.1f} ms, "
-          f"p95 {np.percentile(ms, 95):.1f} ms, CPU {cpu / len(frames) * 1e3:.1f} ms/frame; "
-          f"triangulations {renderer._topology.rebuilds}")
+    print(
+        f"exemplar pass {prep:.2f} s; render {len(frames)} frames of {frames[0].image.shape[1]}x"
+        f"{frames[0].image.shape[0]}: median {np.median(ms):.1f} ms, mean {ms.mean():.1f} ms, "
+        f"p95 {np.percentile(ms, 95):.1f} ms, CPU {cpu / len(frames) * 1e3:.1f} ms/frame; "
+        f"triangulations {renderer._topology.rebuilds}"
+    )
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
         for i, out in outs.items():

@@ -27,12 +27,12 @@ _EYE_CENTRES = ((33, 133), (263, 362))
 
 @dataclass
 class MeshTrack:
-    present: np.ndarray      # bool[N]
-    landmarks: np.ndarray    # float32[N,478,3] image px
-    canonical: np.ndarray    # float32[N,478,3] pose-normalised, inter-ocular = 1
-    scale: np.ndarray        # float32[N] image px per canonical unit
-    rotation: np.ndarray     # float32[N,3,3] canonical -> image
-    offset: np.ndarray       # float32[N,3]
+    present: np.ndarray  # bool[N]
+    landmarks: np.ndarray  # float32[N,478,3] image px
+    canonical: np.ndarray  # float32[N,478,3] pose-normalised, inter-ocular = 1
+    scale: np.ndarray  # float32[N] image px per canonical unit
+    rotation: np.ndarray  # float32[N,3,3] canonical -> image
+    offset: np.ndarray  # float32[N,3]
 
     def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray:
         pts = np.asarray(canonical_points, np.float32)
@@ -44,8 +44,11 @@ def _landmarks(images: Iterable[np.ndarray]) -> list[np.ndarray | None]:
 
     out: list[np.ndarray | None] = []
     with mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-        min_detection_confidence=0.5, min_tracking_confidence=0.5,
+        static_image_mode=False,
+        max_num_faces=1,
+        refine_landmarks=True,
+        min_detection_confidence=0.5,
+        min_tracking_confidence=0.5,
     ) as mesh:
         for image in images:
             h, w = image.shape[:2]
@@ -80,8 +83,14 @@ def track_from_landmarks(raw: list[np.ndarray | None]) -> MeshTrack:
             landmarks[i] = r
     if not present.any():
         z = np.zeros((n,), np.float32)
-        return MeshTrack(present, landmarks, landmarks.copy(), z, np.tile(np.eye(3, dtype=np.float32), (n, 1, 1)),
-                         np.zeros((n, 3), np.float32))
+        return MeshTrack(
+            present,
+            landmarks,
+            landmarks.copy(),
+            z,
+            np.tile(np.eye(3, dtype=np.float32), (n, 1, 1)),
+            np.zeros((n, 3), np.float32),
+        )
     first = landmarks[np.flatnonzero(present)[0]]
     eyes = [first[list(pair)].mean(0) for pair in _EYE_CENTRES]
     iod = float(np.linalg.norm(eyes[1] - eyes[0]))
@@ -125,7 +134,9 @@ def mouth_shapes(track: MeshTrack, indices: np.ndarray | None = None) -> np.ndar
     return track.canonical[:, idx].copy()
 
 
-def retarget(driver: MeshTrack, target: MeshTrack, length: int, indices: np.ndarray | None = None) -> np.ndarray:
+def retarget(
+    driver: MeshTrack, target: MeshTrack, length: int, indices: np.ndarray | None = None
+) -> np.ndarray:
     """Driver's mouth motion as deltas from its most-closed shape, on the target's rest mouth."""
     idx = default_mouth_region() if indices is None else indices
     d_ok = np.flatnonzero(driver.present)

@@ -47,15 +47,19 @@ SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis"
 
 
 def _env(redis_url: str, database_url: str, moto: Moto) -> dict[str, str]:
-    return {"PYTHONPATH": str(SERVICE_TESTS), "VIDEORETALK_LOG_LEVEL": "warning",
-            "VIDEORETALK_SERVICE_SECRET_KEY": "bench", "VIDEORETALK_SERVICE_URL_ALLOW_LIST":
-            "127.0.0.1/32", "VIDEORETALK_SERVICE_KEY_MAX_ACTIVE_TASKS": "1000",
-            "VIDEORETALK_CLUSTER_REDIS_URL": redis_url,
-            "VIDEORETALK_CLUSTER_DATABASE_URL": database_url,
-            "VIDEORETALK_CLUSTER_S3_BUCKET": moto.bucket(),
-            "VIDEORETALK_CLUSTER_S3_ENDPOINT_URL": moto.url,
-            "VIDEORETALK_CLUSTER_S3_REGION": "us-east-1",
-            "VIDEORETALK_CLUSTER_S3_ADDRESSING_STYLE": "path"}
+    return {
+        "PYTHONPATH": str(SERVICE_TESTS),
+        "VIDEORETALK_LOG_LEVEL": "warning",
+        "VIDEORETALK_SERVICE_SECRET_KEY": "bench",
+        "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32",
+        "VIDEORETALK_SERVICE_KEY_MAX_ACTIVE_TASKS": "1000",
+        "VIDEORETALK_CLUSTER_REDIS_URL": redis_url,
+        "VIDEORETALK_CLUSTER_DATABASE_URL": database_url,
+        "VIDEORETALK_CLUSTER_S3_BUCKET": moto.bucket(),
+        "VIDEORETALK_CLUSTER_S3_ENDPOINT_URL": moto.url,
+        "VIDEORETALK_CLUSTER_S3_REGION": "us-east-1",
+        "VIDEORETALK_CLUSTER_S3_ADDRESSING_STYLE": "path",
+    }
 
 
 class Bench:
@@ -73,17 +77,25 @@ class Bench:
 
     def scale_to(self, n: int) -> None:
         while len(self.workers) < n:
-            self.workers.append(subprocess.Popen(python_command("worker"), env=self.worker_env,
-                                                 cwd=REPO, stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.DEVNULL))
+            self.workers.append(
+                subprocess.Popen(
+                    python_command("worker"),
+                    env=self.worker_env,
+                    cwd=REPO,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         # Warm-up: every worker has taken a task once (imports, connections).
         self.run_batch(2 * n, 0.2)
 
     def submit(self, seconds: float) -> str:
         video = self.media.put(f"v-{uuid.uuid4().hex[:8]}", {"sleep": seconds})
-        rsp = self.client.post(self.api.base + SUBMIT, headers={"X-DashScope-Async": "enable"},
-                               json={"model": "videoretalk",
-                                     "input": {"video_url": video, "audio_url": self.audio}})
+        rsp = self.client.post(
+            self.api.base + SUBMIT,
+            headers={"X-DashScope-Async": "enable"},
+            json={"model": "videoretalk", "input": {"video_url": video, "audio_url": self.audio}},
+        )
         rsp.raise_for_status()
         return str(rsp.json()["output"]["task_id"])
 
@@ -133,14 +145,18 @@ def main() -> None:
         bench = Bench(tmp, _env(redis.url, database_url, moto))
         store = SQLTaskStore(database_url)
         try:
-            print(f"fake engine {args.engine_seconds:g} s per task, {args.tasks} tasks per run, "
-                  f"{os.cpu_count()} CPU cores")
+            print(
+                f"fake engine {args.engine_seconds:g} s per task, {args.tasks} tasks per run, "
+                f"{os.cpu_count()} CPU cores"
+            )
             for workers in (1, 2):
                 bench.scale_to(workers)
                 wall = bench.run_batch(args.tasks, args.engine_seconds)
                 ideal = 60.0 * workers / args.engine_seconds
-                print(f"{workers} worker(s): {args.tasks / wall * 60:6.1f} tasks/min "
-                      f"(ideal {ideal:.0f}; {wall:.1f} s wall)")
+                print(
+                    f"{workers} worker(s): {args.tasks / wall * 60:6.1f} tasks/min "
+                    f"(ideal {ideal:.0f}; {wall:.1f} s wall)"
+                )
             to_start, to_visible = [], []
             for _ in range(args.overhead_samples):
                 task = bench.submit(0.0)
@@ -150,8 +166,10 @@ def main() -> None:
                 to_start.append(record.scheduled_time - record.submit_time)
                 to_visible.append(seen - record.end_time)
             for name, values in (("submit → start", to_start), ("end → visible", to_visible)):
-                print(f"queue overhead {name}: median {statistics.median(values) * 1000:.0f} ms, "
-                      f"max {max(values) * 1000:.0f} ms over {len(values)} idle-cluster tasks")
+                print(
+                    f"queue overhead {name}: median {statistics.median(values) * 1000:.0f} ms, "
+                    f"max {max(values) * 1000:.0f} ms over {len(values)} idle-cluster tasks"
+                )
         finally:
             bench.stop()
             redis.stop()

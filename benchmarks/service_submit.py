@@ -1,6 +1,6 @@
 """Submit and fetch latency of `serve` (fake engine: measures the service, not the model).
 
-    .venv/bin/python benchmarks/service_submit.py [N]
+.venv/bin/python benchmarks/service_submit.py [N]
 """
 
 from __future__ import annotations
@@ -24,15 +24,25 @@ def main(n: int = 200) -> None:
         media = MediaServer(Path(tmp))
         (Path(tmp) / "svc").mkdir()
         started = time.perf_counter()
-        service = Service(Path(tmp) / "svc", {
-            "VIDEORETALK_WORKERS": "2", "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32",
-            "VIDEORETALK_SERVICE_KEY_SUBMITS_PER_SECOND": "100000",
-            "VIDEORETALK_SERVICE_KEY_MAX_ACTIVE_TASKS": "100000"}).start()
+        service = Service(
+            Path(tmp) / "svc",
+            {
+                "VIDEORETALK_WORKERS": "2",
+                "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32",
+                "VIDEORETALK_SERVICE_KEY_SUBMITS_PER_SECOND": "100000",
+                "VIDEORETALK_SERVICE_KEY_MAX_ACTIVE_TASKS": "100000",
+            },
+        ).start()
         print(f"serve ready in {time.perf_counter() - started:.2f} s")
         try:
             key = service.create_key()
-            body = {"model": "videoretalk", "input": {"video_url": media.put("v.mp4", b"v"),
-                                                      "audio_url": media.put("a.wav", b"a")}}
+            body = {
+                "model": "videoretalk",
+                "input": {
+                    "video_url": media.put("v.mp4", b"v"),
+                    "audio_url": media.put("a.wav", b"a"),
+                },
+            }
             headers = {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
             submit, fetch, ids = [], [], []
             with httpx.Client(base_url=service.base, headers=headers) as client:
@@ -50,8 +60,10 @@ def main(n: int = 200) -> None:
                 drain = time.perf_counter() - t
             for name, xs in (("submit", submit), ("fetch", fetch)):
                 xs.sort()
-                print(f"{name}: median {statistics.median(xs) * 1e3:.1f} ms, "
-                      f"p95 {xs[int(0.95 * len(xs))] * 1e3:.1f} ms over {n}")
+                print(
+                    f"{name}: median {statistics.median(xs) * 1e3:.1f} ms, "
+                    f"p95 {xs[int(0.95 * len(xs))] * 1e3:.1f} ms over {n}"
+                )
             print(f"{n} trivial tasks drained by 2 workers {drain:.1f} s after the last submit")
         finally:
             service.stop()

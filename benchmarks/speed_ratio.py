@@ -55,7 +55,9 @@ def build_clip(source: Path, seconds: float, out: Path) -> Path:
     n = round(seconds * FPS)
     order = np.concatenate([np.arange(len(frames)), np.arange(len(frames) - 2, 0, -1)])
     audio = read_audio(source)
-    samples = np.tile(audio.samples, (1, int(np.ceil(seconds * audio.sample_rate / audio.samples.shape[1]))))
+    samples = np.tile(
+        audio.samples, (1, int(np.ceil(seconds * audio.sample_rate / audio.samples.shape[1])))
+    )
     samples = samples[:, : int(seconds * audio.sample_rate)]
 
     with av.open(str(out), "w") as container:
@@ -67,17 +69,24 @@ def build_clip(source: Path, seconds: float, out: Path) -> Path:
         for k in range(n):
             image = frames[order[k % len(order)]]
             side = HEIGHT
-            scaled = cv2.resize(image, (side * image.shape[1] // image.shape[0], side),
-                                interpolation=cv2.INTER_CUBIC)
+            scaled = cv2.resize(
+                image,
+                (side * image.shape[1] // image.shape[0], side),
+                interpolation=cv2.INTER_CUBIC,
+            )
             pad = WIDTH - scaled.shape[1]
-            padded = cv2.copyMakeBorder(scaled, 0, 0, pad // 2, pad - pad // 2, cv2.BORDER_REPLICATE)
+            padded = cv2.copyMakeBorder(
+                scaled, 0, 0, pad // 2, pad - pad // 2, cv2.BORDER_REPLICATE
+            )
             frame = av.VideoFrame.from_ndarray(padded, format="rgb24")
             frame.pts, frame.time_base = k, Fraction(1, FPS)
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         for start in range(0, samples.shape[1], 1024):
-            chunk = np.ascontiguousarray(samples[:, start:start + 1024])
-            af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=sound.codec_context.layout.name)
+            chunk = np.ascontiguousarray(samples[:, start : start + 1024])
+            af = av.AudioFrame.from_ndarray(
+                chunk, format="fltp", layout=sound.codec_context.layout.name
+            )
             af.sample_rate, af.pts = audio.sample_rate, start
             container.mux(sound.encode(af))
         container.mux(sound.encode(None))
@@ -88,13 +97,17 @@ def build_audio(seconds: float, out: Path) -> Path:
     """Driving speech: speech1 then speech2 (each ~5 s), cut to `seconds`, 48 kHz."""
     from videoretalk.media.decode import read_audio
 
-    parts = [read_audio(DEV / name, sample_rate=48000).samples for name in ("speech1.wav", "speech2.wav")]
+    parts = [
+        read_audio(DEV / name, sample_rate=48000).samples for name in ("speech1.wav", "speech2.wav")
+    ]
     samples = np.concatenate(parts, axis=1)[:, : int(seconds * 48000)]
     with av.open(str(out), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=48000)
         stream.codec_context.layout = "stereo" if samples.shape[0] == 2 else "mono"
         pcm = (np.clip(samples.T, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout=stream.codec_context.layout.name)
+        frame = av.AudioFrame.from_ndarray(
+            pcm, format="s16", layout=stream.codec_context.layout.name
+        )
         frame.sample_rate = 48000
         container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -157,7 +170,9 @@ def baseline(video: Path, audio: Path, out: Path) -> tuple[float, float, int]:
     return time.perf_counter() - w, time.process_time() - c, n
 
 
-def engine_run(video: Path, audio: Path, out: Path, profile: bool) -> tuple[float, float, Clock, Any]:
+def engine_run(
+    video: Path, audio: Path, out: Path, profile: bool
+) -> tuple[float, float, Clock, Any]:
     """The whole `retalk()` with timers around each engine stage."""
     import videoretalk.engine as engine_mod
     import videoretalk.motion.predict as predict_mod
@@ -217,7 +232,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="talk4", help="dev clip to build the 720p clip from")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--profile", action="store_true", help="cProfile the engine run; top functions")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the engine run; top functions"
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
 
@@ -238,10 +255,16 @@ def main() -> None:
     base_wall, base_cpu, n = baseline(video, audio, work / "baseline.mp4")
     run_wall, run_cpu, clock, profiler = engine_run(video, audio, work / "retalk.mp4", args.profile)
 
-    print(f"\nclip: {video.name}, {n} frames; machine: shared, {cv2.getNumberOfCPUs()} CPUs visible")
+    print(
+        f"\nclip: {video.name}, {n} frames; machine: shared, {cv2.getNumberOfCPUs()} CPUs visible"
+    )
     print(f"{'':38s} {'wall s':>8s} {'CPU s':>8s} {'wall ms/f':>10s}")
-    print(f"{'(a) decode + re-encode':38s} {base_wall:8.2f} {base_cpu:8.2f} {base_wall / n * 1e3:10.1f}")
-    print(f"{'(b) videoretalk retalk()':38s} {run_wall:8.2f} {run_cpu:8.2f} {run_wall / n * 1e3:10.1f}")
+    print(
+        f"{'(a) decode + re-encode':38s} {base_wall:8.2f} {base_cpu:8.2f} {base_wall / n * 1e3:10.1f}"
+    )
+    print(
+        f"{'(b) videoretalk retalk()':38s} {run_wall:8.2f} {run_cpu:8.2f} {run_wall / n * 1e3:10.1f}"
+    )
     plan_wall = clock.wall.pop("plan (finish+motion+exemplar pass)", 0.0)
     plan_cpu = clock.cpu.pop("plan (finish+motion+exemplar pass)", 0.0)
     inner = ("face track finish", "motion")
@@ -250,13 +273,19 @@ def main() -> None:
     clock.wall["other: decode x2, validate, audio, loop"] = run_wall - sum(clock.wall.values())
     clock.cpu["other: decode x2, validate, audio, loop"] = run_cpu - sum(clock.cpu.values())
     for name in sorted(clock.wall, key=lambda k: -clock.wall[k]):
-        print(f"    {name:34s} {clock.wall[name]:8.2f} {clock.cpu[name]:8.2f} {clock.wall[name] / n * 1e3:10.1f}"
-              f"  ({100 * clock.wall[name] / run_wall:4.1f} % of wall)")
+        print(
+            f"    {name:34s} {clock.wall[name]:8.2f} {clock.cpu[name]:8.2f} {clock.wall[name] / n * 1e3:10.1f}"
+            f"  ({100 * clock.wall[name] / run_wall:4.1f} % of wall)"
+        )
     to_rgb, to_yuv = _yuv_cost(video)
-    print(f"    (within decode/encode: yuv->rgb {to_rgb:.1f} ms/f, rgb->yuv {to_yuv:.1f} ms/f, main thread)")
+    print(
+        f"    (within decode/encode: yuv->rgb {to_rgb:.1f} ms/f, rgb->yuv {to_yuv:.1f} ms/f, main thread)"
+    )
     dominant = max(clock.wall, key=lambda k: clock.wall[k])
-    print(f"\nspeed ratio (wall) {run_wall / base_wall:.2f}   (CPU) {run_cpu / base_cpu:.2f}   "
-          f"target <= {TARGET_RATIO}; dominated by: {dominant}")
+    print(
+        f"\nspeed ratio (wall) {run_wall / base_wall:.2f}   (CPU) {run_cpu / base_cpu:.2f}   "
+        f"target <= {TARGET_RATIO}; dominated by: {dominant}"
+    )
     if profiler is not None:
         print("\ncProfile, top 25 by own time:")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)

@@ -46,7 +46,7 @@ def _mouth_crop(image: np.ndarray, lm: np.ndarray, size: int) -> np.ndarray:
     x0, y0 = int(c[0] - half), int(c[1] - half * 0.75)
     x1, y1 = int(c[0] + half), int(c[1] + half * 0.75)
     h, w = image.shape[:2]
-    crop = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    crop = image[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
     return cv2.resize(crop, (int(size * 4 / 3), size), interpolation=cv2.INTER_CUBIC)
 
 
@@ -65,8 +65,12 @@ def strip(name: str, driver: str, n: int, out_dir: Path, closed_only: bool) -> P
     full = track.canonical.copy()
     full[:, renderer.mouth_indices] = shapes
     t_open = inner_opening(full)
-    picks = [int(np.argmax(t_open)), int(np.argmin(t_open)),
-             int(np.argmax(np.abs(t_open - opening))), len(frames) // 2]
+    picks = [
+        int(np.argmax(t_open)),
+        int(np.argmin(t_open)),
+        int(np.argmax(np.abs(t_open - opening))),
+        len(frames) // 2,
+    ]
     rows = []
     for f in frames:
         if f.index not in picks:
@@ -76,12 +80,17 @@ def strip(name: str, driver: str, n: int, out_dir: Path, closed_only: bool) -> P
         out = renderer.render(f, f.index, shapes[f.index]) if track.present[f.index] else f.image
         h, w = f.image.shape[:2]
         scale = ROW_PX / h
-        small = [cv2.resize(im, (int(w * scale), ROW_PX), interpolation=cv2.INTER_AREA) for im in (f.image, out)]
+        small = [
+            cv2.resize(im, (int(w * scale), ROW_PX), interpolation=cv2.INTER_AREA)
+            for im in (f.image, out)
+        ]
         lm = track.landmarks[f.index]
         crops = [_mouth_crop(im, lm, ROW_PX) for im in (f.image, out)]
         row = np.hstack([small[0], small[1], crops[0], crops[1]])
         label = f"{name} frame {f.index} target open {t_open[f.index]:.2f} source {opening[f.index]:.2f}"
-        cv2.putText(row, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            row, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA
+        )
         rows.append((picks.index(f.index), row))
     rows.sort(key=lambda r: r[0])
     image = np.vstack([r for _, r in rows])
@@ -101,10 +110,12 @@ def source_of_output(input_path: Path, output_path: Path) -> np.ndarray:
     shown = timeline.source_index
     if len(shown) < len(out_times):  # a rounding frame short: repeat the last
         shown = np.concatenate([shown, np.full(len(out_times) - len(shown), shown[-1])])
-    return shown[:len(out_times)].astype(np.int64)
+    return shown[: len(out_times)].astype(np.int64)
 
 
-def pair_strip(input_path: Path, output_path: Path, at: list[int] | None, out_dir: Path, rows: int = 6) -> Path:
+def pair_strip(
+    input_path: Path, output_path: Path, at: list[int] | None, out_dir: Path, rows: int = 6
+) -> Path:
     source = source_of_output(input_path, output_path)
     track = track_video(input_path)
     if at is None:
@@ -113,7 +124,7 @@ def pair_strip(input_path: Path, output_path: Path, at: list[int] | None, out_di
         ok = np.flatnonzero(np.isfinite(opening))
         change = np.abs(np.diff(opening[ok], prepend=opening[ok][0]))
         picks = [int(ok[np.argmax(opening[ok])]), int(ok[np.argmin(opening[ok])])]
-        picks += [int(ok[k]) for k in np.argsort(-change) if int(ok[k]) not in picks][:rows - 2]
+        picks += [int(ok[k]) for k in np.argsort(-change) if int(ok[k]) not in picks][: rows - 2]
         at = sorted(set(picks))
     wanted = {t: int(source[t]) for t in at if 0 <= t < len(source) and track.present[source[t]]}
     with VideoReader(input_path) as reader:
@@ -132,10 +143,14 @@ def pair_strip(input_path: Path, output_path: Path, at: list[int] | None, out_di
             out = cv2.resize(out, (src.shape[1], src.shape[0]), interpolation=cv2.INTER_AREA)
         lm = track.landmarks[i]
         crops = [_mouth_crop(im, lm, ROW_PX) for im in (src, out)]
-        small = cv2.resize(out, (int(out.shape[1] * ROW_PX / out.shape[0]), ROW_PX), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            out, (int(out.shape[1] * ROW_PX / out.shape[0]), ROW_PX), interpolation=cv2.INTER_AREA
+        )
         row = np.hstack([small, crops[0], crops[1]])
         label = f"output {t} <- source {i}"
-        cv2.putText(row, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            row, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA
+        )
         lines.append(row)
     if not lines:
         raise SystemExit("no output frame with a tracked face among the requested ones")
@@ -151,8 +166,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "render-strips")
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--clips", nargs="*", default=CLIPS)
-    parser.add_argument("--pair", nargs=2, type=Path, metavar=("INPUT", "OUTPUT"),
-                        help="a pipeline input video and its output: strip of output frames")
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        type=Path,
+        metavar=("INPUT", "OUTPUT"),
+        help="a pipeline input video and its output: strip of output frames",
+    )
     parser.add_argument("--at", nargs="*", type=int, help="with --pair: output frame indices")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,9 @@ def make_video(
     return path
 
 
-def encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
+def encode_audio(
+    out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray
+) -> None:
     """Encode float samples ((n,) mono or (channels, n)) into `stream`, then flush it.
 
     Frames are built as float and FFmpeg converts them to whatever the encoder takes.
@@ -96,7 +98,8 @@ def encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samp
     step = stream.codec_context.frame_size or 1024
     for start in range(0, planar.shape[1], step):
         frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(planar[:, start : start + step]), format="fltp", layout=layout)
+            np.ascontiguousarray(planar[:, start : start + step]), format="fltp", layout=layout
+        )
         frame.sample_rate = rate
         frame.pts = start
         frame.time_base = Fraction(1, rate)
@@ -105,7 +108,9 @@ def encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samp
     out.mux(stream.encode(None))
 
 
-def tone(seconds: float, hz: float = 440.0, rate: int = 16000, amplitude: float = 0.3) -> np.ndarray:
+def tone(
+    seconds: float, hz: float = 440.0, rate: int = 16000, amplitude: float = 0.3
+) -> np.ndarray:
     t = np.arange(round(seconds * rate)) / rate
     return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
@@ -122,8 +127,17 @@ def make_audio(
 ) -> Path:
     """Write audio; the codec follows the suffix (.wav PCM, .mp3, .aac ADTS, .m4a AAC)."""
     suffix = path.suffix.lower()
-    codec = codec or {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".aac": "aac", ".m4a": "aac",
-                      ".flac": "flac", ".ogg": "libvorbis"}[suffix]
+    codec = (
+        codec
+        or {
+            ".wav": "pcm_s16le",
+            ".mp3": "libmp3lame",
+            ".aac": "aac",
+            ".m4a": "aac",
+            ".flac": "flac",
+            ".ogg": "libvorbis",
+        }[suffix]
+    )
     container = container or {".aac": "adts", ".m4a": "mp4"}.get(suffix)
     data = tone(seconds, 440.0, rate) if samples is None else samples.astype(np.float32)
     layout = "mono" if channels == 1 else "stereo"
@@ -143,4 +157,7 @@ def make_image(path: Path, width: int, height: int, fmt: str | None = None) -> P
 def decoded_frames(path: Path) -> list[tuple[float, np.ndarray]]:
     """(time in seconds, RGB image) of every frame, read with plain PyAV (display rotation ignored)."""
     with av.open(str(path)) as container:
-        return [(float(f.pts * f.time_base), f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+        return [
+            (float(f.pts * f.time_base), f.to_ndarray(format="rgb24"))
+            for f in container.decode(video=0)
+        ]

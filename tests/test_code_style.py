@@ -1,4 +1,4 @@
-"""The code keeps the project's lint rules (STYLE.md: run ruff), so they cannot drift.
+"""The code keeps the project's lint rules and formatting (STYLE.md: run ruff).
 
 Ruff is pinned in the `test` extra: its default rule set grows between releases, and the
 rules are those of the pinned version with `pyproject.toml`'s settings.
@@ -27,4 +27,9 @@ def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_lint_rules_hold() -> None:
     result = _ruff("check", "--output-format", "concise")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_code_is_formatted() -> None:
+    result = _ruff("format", "--check")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,8 +1,8 @@
 """videoretalk: self-hosted lip-sync video, compatible with DashScope's videoretalk API.
 
-    >>> import videoretalk
-    >>> result = videoretalk.retalk("talk.mp4", "speech.wav", "out.mp4")
-    >>> result.usage.video_duration
+>>> import videoretalk
+>>> result = videoretalk.retalk("talk.mp4", "speech.wav", "out.mp4")
+>>> result.usage.video_duration
 """
 
 from .config import Settings

@@ -38,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: one line, no traceback
         if getattr(args, "debug", False):
             raise
-        _print_error("InternalError", f"{type(error).__name__}: {error}", getattr(args, "json", False))
+        _print_error(
+            "InternalError", f"{type(error).__name__}: {error}", getattr(args, "json", False)
+        )
         return EXIT_INTERNAL
 
 
@@ -49,7 +51,9 @@ def _print_error(code: str, message: str, as_json: bool) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="videoretalk", description="Self-hosted lip-sync video service.")
+    parser = argparse.ArgumentParser(
+        prog="videoretalk", description="Self-hosted lip-sync video service."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     sub = parser.add_subparsers(dest="subcommand", required=True)
 
@@ -57,13 +61,23 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--video", required=True, help="input video (mp4/mov/avi, H.264/H.265)")
     run.add_argument("--audio", required=True, help="driving speech (wav/mp3/aac/m4a)")
     run.add_argument("--ref-image", help="photo of the person to edit when several are visible")
-    run.add_argument("--video-extension", action="store_true",
-                     help="extend the video (forward/backward) when the audio is longer")
-    run.add_argument("--query-face-threshold", type=int, default=None,
-                     help="face match strictness 120-200 (default 170) for --ref-image")
-    run.add_argument("--music-bed", action="store_true",
-                     help="the audio is speech over music: keep the mouth shut where a neural voice "
-                          "detector hears no voice (needs the 'music' extra; not for songs)")
+    run.add_argument(
+        "--video-extension",
+        action="store_true",
+        help="extend the video (forward/backward) when the audio is longer",
+    )
+    run.add_argument(
+        "--query-face-threshold",
+        type=int,
+        default=None,
+        help="face match strictness 120-200 (default 170) for --ref-image",
+    )
+    run.add_argument(
+        "--music-bed",
+        action="store_true",
+        help="the audio is speech over music: keep the mouth shut where a neural voice "
+        "detector hears no voice (needs the 'music' extra; not for songs)",
+    )
     run.add_argument("-o", "--output", required=True, help="output .mp4")
     run.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     run.set_defaults(command=_cmd_run)
@@ -79,7 +93,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.music_bed:
         motion = settings.motion
-        settings = replace(settings, motion=replace(motion, vad=replace(motion.vad, music_bed=True)))
+        settings = replace(
+            settings, motion=replace(motion, vad=replace(motion.vad, music_bed=True))
+        )
     bar = _ProgressBar() if sys.stderr.isatty() and not args.json else None
     started = time.perf_counter()
     result = retalk(
@@ -108,8 +124,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"wrote {result.output} ({result.duration:.2f} s, {result.frames} frames, "
-              f"{result.frames_edited} edited) in {summary['seconds']} s")
+        print(
+            f"wrote {result.output} ({result.duration:.2f} s, {result.frames} frames, "
+            f"{result.frames_edited} edited) in {summary['seconds']} s"
+        )
     return 0
 
 

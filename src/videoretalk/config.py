@@ -51,8 +51,8 @@ class ServiceSettings:
     url_allow_list: str = ""
     download_timeout_seconds: float = 60.0
     max_redirects: int = 5
-    result_ttl_seconds: int = 24 * 3600   # DashScope keeps video_url valid for 24 h
-    upload_ttl_seconds: int = 48 * 3600   # and oss:// uploads for 48 h
+    result_ttl_seconds: int = 24 * 3600  # DashScope keeps video_url valid for 24 h
+    upload_ttl_seconds: int = 48 * 3600  # and oss:// uploads for 48 h
     upload_policy_ttl_seconds: int = 3600
     temp_ttl_seconds: int = 6 * 3600
     sweep_interval_seconds: float = 600.0
@@ -77,11 +77,11 @@ class ClusterSettings:
     database_url: str = ""
     # Results and uploads in S3-compatible storage (AWS S3, MinIO, Aliyun OSS).
     s3_bucket: str = ""
-    s3_prefix: str = ""                # keys become "<prefix><key>"
-    s3_endpoint_url: str = ""          # empty = AWS; e.g. "http://minio:9000"
-    s3_public_endpoint_url: str = ""   # host clients reach for presigned URLs, if different
+    s3_prefix: str = ""  # keys become "<prefix><key>"
+    s3_endpoint_url: str = ""  # empty = AWS; e.g. "http://minio:9000"
+    s3_public_endpoint_url: str = ""  # host clients reach for presigned URLs, if different
     s3_region: str = ""
-    s3_access_key_id: str = ""         # empty = boto3's own chain (AWS_* env, instance role)
+    s3_access_key_id: str = ""  # empty = boto3's own chain (AWS_* env, instance role)
     s3_secret_access_key: str = ""
     s3_addressing_style: str = "auto"  # "path" for MinIO/moto, "virtual" for Aliyun OSS
     queue_name: str = "videoretalk"

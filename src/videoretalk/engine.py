@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class LipSyncEngine(Protocol):
     def observe(self, frame: DecodedFrame) -> None: ...
 

@@ -39,9 +39,9 @@ class Usage:
 @dataclass(frozen=True)
 class RetalkResult:
     output: Path
-    duration: float       # seconds of output
-    frames: int           # output frames written
-    frames_edited: int    # output frames whose mouth was re-drawn
+    duration: float  # seconds of output
+    frames: int  # output frames written
+    frames_edited: int  # output frames whose mouth was re-drawn
     width: int
     height: int
     usage: Usage
@@ -84,9 +84,22 @@ def retalk(
         engine.plan(timeline, driving_audio, reader)
 
         # 4. Second pass: render each output frame and encode it with the audio.
-        width, height = video_info.width // 2 * 2, video_info.height // 2 * 2  # yuv420p needs even sides
-        edited = _render_and_encode(reader, timeline, engine, output, width, height,
-                                    video_info.fps, driving_audio, settings, report)
+        width, height = (
+            video_info.width // 2 * 2,
+            video_info.height // 2 * 2,
+        )  # yuv420p needs even sides
+        edited = _render_and_encode(
+            reader,
+            timeline,
+            engine,
+            output,
+            width,
+            height,
+            video_info.fps,
+            driving_audio,
+            settings,
+            report,
+        )
     report("done", 1.0)
     return RetalkResult(
         output=output,
@@ -129,7 +142,9 @@ def _render_and_encode(
     edited = 0
     try:
         with (
-            VideoWriter(partial, width, height, fps, audio, timeline.duration, settings.encode) as encoder,
+            VideoWriter(
+                partial, width, height, fps, audio, timeline.duration, settings.encode
+            ) as encoder,
             WriteBehind(encoder) as writer,
         ):
             total = timeline.frame_count
@@ -152,8 +167,11 @@ def timeline_frames(reader: VideoReader, timeline: Timeline) -> Iterator[Decoded
             frames = reader.frames_forward(segment.first, segment.last)
         else:
             frames = reader.frames_backward(segment.last, segment.first)
-        expected = range(segment.first, segment.last + (1 if segment.forward else -1),
-                         1 if segment.forward else -1)
+        expected = range(
+            segment.first,
+            segment.last + (1 if segment.forward else -1),
+            1 if segment.forward else -1,
+        )
         produced = iter(frames)
         pending = next(produced, None)
         previous: DecodedFrame | None = None

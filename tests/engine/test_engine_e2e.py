@@ -85,7 +85,9 @@ def test_only_the_lower_face_of_tracked_frames_changes(
         rows, cols = _lower_face_box(track.landmarks[i])
         outside = np.ones(before.shape[:2], bool)
         outside[rows, cols] = False
-        assert np.array_equal(before[outside], after[outside]), f"frame {i} changed outside the lower face"
+        assert np.array_equal(before[outside], after[outside]), (
+            f"frame {i} changed outside the lower face"
+        )
         changed_inside += int(np.abs(before[rows, cols].astype(int) - after[rows, cols]).max() > 8)
     assert changed_inside > 0.8 * (len(source) - len(BLACK))  # the mouth really was re-drawn
 
@@ -103,12 +105,23 @@ def test_silent_audio_gives_a_closed_still_mouth(dev_dir: Path, tmp_path: Path) 
     assert np.nanmean(np.abs(np.diff(opening))) < 0.35 * np.nanmean(np.abs(np.diff(source_opening)))
 
 
-def test_speech_opens_the_mouth_and_extension_covers_the_audio(dev_dir: Path, tmp_path: Path) -> None:
+def test_speech_opens_the_mouth_and_extension_covers_the_audio(
+    dev_dir: Path, tmp_path: Path
+) -> None:
     speech = read_audio(dev_dir / "speech2.wav")
-    long_audio = make_audio(tmp_path / "long.wav", 8.0, rate=speech.sample_rate,
-                            samples=np.tile(speech.mono(), 2)[: 8 * speech.sample_rate])
-    result = retalk(dev_dir / "talk4.mp4", long_audio, tmp_path / "o.mp4", video_extension=True,
-                    settings=Settings.from_env(environ={}))
+    long_audio = make_audio(
+        tmp_path / "long.wav",
+        8.0,
+        rate=speech.sample_rate,
+        samples=np.tile(speech.mono(), 2)[: 8 * speech.sample_rate],
+    )
+    result = retalk(
+        dev_dir / "talk4.mp4",
+        long_audio,
+        tmp_path / "o.mp4",
+        video_extension=True,
+        settings=Settings.from_env(environ={}),
+    )
     assert result.duration == pytest.approx(8.0, abs=1e-3)
     assert read_audio(result.output).duration == pytest.approx(8.0, abs=0.03)
     opening = mouth_opening(analyse_video(result.output).canonical)

@@ -127,5 +127,3 @@ def _audio_stream(out: av.container.OutputContainer, codec: str) -> av.AudioStre
     stream = out.add_stream(codec, rate=SPEECH_RATE)
     stream.codec_context.layout = "mono"
     return stream
-
-

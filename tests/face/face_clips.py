@@ -19,7 +19,7 @@ from videoretalk.face import FaceTrack
 from videoretalk.media.decode import iter_frames
 
 FPS = 25
-N_FRAMES = 50   # 2 s at 25 fps: enough for cuts, gaps and re-identification
+N_FRAMES = 50  # 2 s at 25 fps: enough for cuts, gaps and re-identification
 BIG, SMALL = 480, 360  # heights of the larger and the smaller person
 
 
@@ -31,7 +31,11 @@ def _frames(path: str, count: int, height: int) -> tuple[np.ndarray, ...]:
             break
         img = frame.image
         scale = height / img.shape[0]
-        out.append(cv2.resize(img, (round(img.shape[1] * scale) // 2 * 2, height), interpolation=cv2.INTER_AREA))
+        out.append(
+            cv2.resize(
+                img, (round(img.shape[1] * scale) // 2 * 2, height), interpolation=cv2.INTER_AREA
+            )
+        )
     return tuple(out)
 
 

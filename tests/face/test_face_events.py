@@ -45,7 +45,8 @@ def test_target_leaves_and_returns_beside_someone_else(
     other = frames(dev_dir, "talk2", N_FRAMES, SMALL)
     empty = np.full_like(target[0], 90)
     images = [
-        side_by_side(empty if 20 <= i < 35 else a, b, BIG) for i, (a, b) in enumerate(zip(target, other))
+        side_by_side(empty if 20 <= i < 35 else a, b, BIG)
+        for i, (a, b) in enumerate(zip(target, other))
     ]
     track = analyse_video(
         write_video(face_cases / "leave.mp4", images), ref_image=refs["talk4"] if with_ref else None

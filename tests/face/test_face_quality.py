@@ -29,7 +29,10 @@ def test_dev_clip_target_found_and_steady(dev_dir: Path, name: str) -> None:
     # canonical really is pose-free: eye corners 1 apart, origin between them
     iod = np.linalg.norm(track.canonical[:, 263] - track.canonical[:, 33], axis=1)
     assert np.nanmedian(iod) == pytest.approx(1.0, abs=0.05)
-    assert np.abs(np.nanmedian((track.canonical[:, 263] + track.canonical[:, 33]) / 2, axis=0)).max() < 0.05
+    assert (
+        np.abs(np.nanmedian((track.canonical[:, 263] + track.canonical[:, 33]) / 2, axis=0)).max()
+        < 0.05
+    )
 
 
 def test_still_face_has_no_jitter(dev_dir: Path, tmp_path: Path) -> None:
@@ -42,7 +45,9 @@ def test_still_face_has_no_jitter(dev_dir: Path, tmp_path: Path) -> None:
         m = np.float32([[1, 0, dx], [0, 1, dy]])
         import cv2
 
-        moved = cv2.warpAffine(still, m, (still.shape[1], still.shape[0]), borderMode=cv2.BORDER_REFLECT)
+        moved = cv2.warpAffine(
+            still, m, (still.shape[1], still.shape[0]), borderMode=cv2.BORDER_REFLECT
+        )
         images.append(np.clip(moved + rng.normal(0, 4, still.shape), 0, 255).astype(np.uint8))
     track = analyse_video(write_video(tmp_path / "still.mp4", images))
     assert track.present.all()

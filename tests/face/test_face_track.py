@@ -13,7 +13,9 @@ from videoretalk.face.pose import fit_pose, rotation_from_angles
 from videoretalk.face.trackbuild import build_track
 
 
-def _synthetic(n: int, fps: float = 25.0, yaw: float = 0.0, iod: float = 90.0, seed: int = 0) -> FaceTrack:
+def _synthetic(
+    n: int, fps: float = 25.0, yaw: float = 0.0, iod: float = 90.0, seed: int = 0
+) -> FaceTrack:
     """A face nodding slowly and speaking (mouth points moving), with noise, through build_track."""
     face = canonical_face()
     rng = np.random.default_rng(seed)
@@ -28,9 +30,16 @@ def _synthetic(n: int, fps: float = 25.0, yaw: float = 0.0, iod: float = 90.0, s
         pts = iod * shape @ r.T + np.array([640.0, 360.0, 0.0]) + rng.normal(0, 0.3, shape.shape)
         points.append(pts.astype(np.float32))
     return build_track(
-        times=times, points=points, presence=np.full(n, 0.99, np.float32),
-        tracklet=np.zeros(n, np.int64), target=np.ones(n, bool), unverified=np.zeros(n, bool),
-        shot_start=np.zeros(n, bool), frame_size=(1280, 720), settings=FaceSettings(), canonical=face,
+        times=times,
+        points=points,
+        presence=np.full(n, 0.99, np.float32),
+        tracklet=np.zeros(n, np.int64),
+        target=np.ones(n, bool),
+        unverified=np.zeros(n, bool),
+        shot_start=np.zeros(n, bool),
+        frame_size=(1280, 720),
+        settings=FaceSettings(),
+        canonical=face,
     )
 
 
@@ -76,6 +85,9 @@ def test_smoothing_keeps_speech_and_has_no_lag() -> None:
     gap = track.canonical[:, 14, 1] - track.canonical[:, 13, 1]
     t = track.frame_times
     wave = np.sin(2 * np.pi * 4 * t)
-    lag = np.argmax([np.corrcoef(np.roll(gap, k)[10:-10], wave[10:-10])[0, 1] for k in range(-3, 4)]) - 3
+    lag = (
+        np.argmax([np.corrcoef(np.roll(gap, k)[10:-10], wave[10:-10])[0, 1] for k in range(-3, 4)])
+        - 3
+    )
     assert lag == 0
     assert np.ptp(gap) > 0.5 * 2 * 0.1  # 4 Hz lip motion survives at least half its swing

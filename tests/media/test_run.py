@@ -44,10 +44,16 @@ def test_extension_ping_pongs_to_cover_longer_audio(clip: Path, tmp_path: Path) 
     assert result.usage.video_duration == pytest.approx(5.0, abs=0.001)
     assert result.usage.video_ratio == "standard"
     codes = [read_code(image) for _, image in decoded_frames(result.output)]
-    expected = list(range(60)) + list(range(58, -1, -1)) + list(range(1, 60)) + list(range(58, 53, -1))
+    expected = (
+        list(range(60)) + list(range(58, -1, -1)) + list(range(1, 60)) + list(range(58, 53, -1))
+    )
     assert codes == expected[:125]
     info = _streams(result.output)
-    assert info["video_codec"] == "h264" and info["pix_fmt"] == "yuv420p" and info["audio_codec"] == "aac"
+    assert (
+        info["video_codec"] == "h264"
+        and info["pix_fmt"] == "yuv420p"
+        and info["audio_codec"] == "aac"
+    )
     assert info["size"] == (640, 640)
     assert info["duration"] == pytest.approx(5.0, abs=0.05)
     assert read_audio(result.output).duration == pytest.approx(5.0, abs=0.03)
@@ -62,7 +68,9 @@ def test_without_extension_the_audio_is_cut(clip: Path, tmp_path: Path) -> None:
 
 
 def test_shorter_audio_cuts_the_video(clip: Path, tmp_path: Path) -> None:
-    result = retalk(clip, make_audio(tmp_path / "a.mp3", 2.0), tmp_path / "out.mp4", video_extension=True)
+    result = retalk(
+        clip, make_audio(tmp_path / "a.mp3", 2.0), tmp_path / "out.mp4", video_extension=True
+    )
     assert result.duration == pytest.approx(2.0, abs=0.001)
     codes = [read_code(image) for _, image in decoded_frames(result.output)]
     assert codes == list(range(50))
@@ -118,8 +126,12 @@ def test_rotated_video_comes_out_upright(tmp_path: Path) -> None:
 
 
 def test_shared_vfr_clip_keeps_input_timing(dev_dir: Path, tmp_path: Path) -> None:
-    result = retalk(dev_dir / "talk1.mp4", dev_dir / "speech2.wav", tmp_path / "out.mp4",
-                    settings=Settings.from_env(environ={}))
+    result = retalk(
+        dev_dir / "talk1.mp4",
+        dev_dir / "speech2.wav",
+        tmp_path / "out.mp4",
+        settings=Settings.from_env(environ={}),
+    )
     with VideoReader(dev_dir / "talk1.mp4") as reader:
         source = reader.frame_times
     out = np.array([t for t, _ in decoded_frames(result.output)])
@@ -132,9 +144,21 @@ def test_shared_vfr_clip_keeps_input_timing(dev_dir: Path, tmp_path: Path) -> No
 def test_cli_json_summary_and_bad_input(dev_dir: Path, tmp_path: Path) -> None:
     cli = [sys.executable, "-m", "videoretalk.cli", "run"]
     ok = subprocess.run(
-        [*cli, "--video", str(dev_dir / "talk2.mp4"), "--audio", str(dev_dir / "speech1.wav"),
-         "--video-extension", "-o", str(tmp_path / "o.mp4"), "--json"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            *cli,
+            "--video",
+            str(dev_dir / "talk2.mp4"),
+            "--audio",
+            str(dev_dir / "speech1.wav"),
+            "--video-extension",
+            "-o",
+            str(tmp_path / "o.mp4"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     summary = json.loads(ok.stdout.strip().splitlines()[-1])
@@ -142,17 +166,32 @@ def test_cli_json_summary_and_bad_input(dev_dir: Path, tmp_path: Path) -> None:
     assert summary["video_duration"] == pytest.approx(5.0, abs=0.05)
 
     bad = subprocess.run(
-        [*cli, "--video", str(dev_dir / "talk3.mp4"), "--audio", str(dev_dir / "speech1.wav"),
-         "-o", str(tmp_path / "bad.mp4")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            *cli,
+            "--video",
+            str(dev_dir / "talk3.mp4"),
+            "--audio",
+            str(dev_dir / "speech1.wav"),
+            "-o",
+            str(tmp_path / "bad.mp4"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         "error: InvalidFile.Resolution: The video is 590×590; each side must be 640–2048 px."
     ]
     assert not (tmp_path / "bad.mp4").exists()
-    missing = subprocess.run([*cli, "--video", str(tmp_path / "nope.mp4"), "--audio", "x", "-o", "y.mp4"],
-                             capture_output=True, text=True, timeout=60, check=False)
+    missing = subprocess.run(
+        [*cli, "--video", str(tmp_path / "nope.mp4"), "--audio", "x", "-o", "y.mp4"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert missing.returncode == 2 and "InvalidFile.Openerror" in missing.stderr
     assert "Traceback" not in missing.stderr
 
@@ -166,7 +205,9 @@ def test_cli_json_summary_and_bad_input(dev_dir: Path, tmp_path: Path) -> None:
         ({"query_face_threshold": 150.5}, "query_face_threshold"),
     ],
 )
-def test_malformed_parameters_are_invalid_parameter(clip: Path, tmp_path: Path, kwargs: dict, field: str) -> None:
+def test_malformed_parameters_are_invalid_parameter(
+    clip: Path, tmp_path: Path, kwargs: dict, field: str
+) -> None:
     from videoretalk.errors import InvalidParameter
 
     with pytest.raises(InvalidParameter, match=f"parameters.{field}"):

@@ -29,7 +29,9 @@ def test_extension_keeps_variable_frame_spacing() -> None:
     times = np.array([0.0, 0.1, 0.15, 0.3])
     timeline = plan_timeline(times, 1.0, video_extension=True)
     assert timeline.source_index.tolist()[:7] == [0, 1, 2, 3, 2, 1, 0]
-    np.testing.assert_allclose(np.diff(timeline.output_times)[:6], [0.1, 0.05, 0.15, 0.15, 0.05, 0.1])
+    np.testing.assert_allclose(
+        np.diff(timeline.output_times)[:6], [0.1, 0.05, 0.15, 0.15, 0.05, 0.1]
+    )
     assert timeline.output_times[-1] < 1.0
 
 

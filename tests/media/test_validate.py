@@ -27,6 +27,7 @@ def _code(call, *args) -> str:
 
 # -- video ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("kwargs", "code"),
     [
@@ -80,7 +81,9 @@ def test_rotated_phone_video_is_judged_by_displayed_size(tmp_path: Path) -> None
     path = make_video(tmp_path / "r.mp4", width=640, height=1000, rotation=90, seconds=2.0, fps=15)
     info = validate_video(path, LIMITS)
     assert (info.width, info.height) == (1000, 640)
-    narrow = make_video(tmp_path / "n.mp4", width=2048, height=600, rotation=90, seconds=2.0, fps=15)
+    narrow = make_video(
+        tmp_path / "n.mp4", width=2048, height=600, rotation=90, seconds=2.0, fps=15
+    )
     # Coded 2048×600 is too short; displayed 600×2048 is too narrow: both are refused,
     # and the message names the displayed size.
     with pytest.raises(errors.InvalidFileResolution, match="600×2048"):
@@ -95,6 +98,7 @@ def test_shared_dev_clips(dev_dir: Path) -> None:
 
 
 # -- broken files -----------------------------------------------------------
+
 
 def _broken_files(tmp_path: Path) -> dict[str, Path]:
     good = make_video(tmp_path / "good.mp4", seconds=2.4)
@@ -127,6 +131,7 @@ def test_broken_audio_gets_openerror(tmp_path: Path) -> None:
 
 
 # -- audio ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("suffix", [".wav", ".mp3", ".aac", ".m4a"])
 def test_audio_formats_accepted(tmp_path: Path, suffix: str) -> None:
@@ -169,6 +174,7 @@ def test_audio_size_limit(tmp_path: Path) -> None:
 
 # -- images -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "BMP", "WEBP"])
 def test_image_formats_accepted(tmp_path: Path, fmt: str) -> None:
     assert validate_image(make_image(tmp_path / "i.img", 300, 400, fmt), LIMITS).format == fmt
@@ -209,10 +215,14 @@ def test_image_decompression_bomb_refused_without_decoding(tmp_path: Path) -> No
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
-    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+    bomb = (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+    )
     path = tmp_path / "bomb.png"
     path.write_bytes(bomb)
     assert _code(validate_image, path, LIMITS) == "InvalidFile.ImageSize"

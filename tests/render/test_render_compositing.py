@@ -141,7 +141,9 @@ def _painted_wide_open(clip: Clip, brightness: float = 1.0) -> tuple[np.ndarray,
     inner, lips = np.zeros(out.shape[:2], np.uint8), np.zeros(out.shape[:2], np.uint8)
     cv2.fillPoly(inner, [np.round(target_pts[LIPS_INNER, :2]).astype(np.int32)], 1)
     cv2.fillPoly(lips, [np.round(target_pts[LIPS_OUTER, :2]).astype(np.int32)], 1)
-    lips = cv2.erode(lips & ~cv2.dilate(inner, np.ones((5, 5), np.uint8)), np.ones((3, 3), np.uint8))
+    lips = cv2.erode(
+        lips & ~cv2.dilate(inner, np.ones((5, 5), np.uint8)), np.ones((3, 3), np.uint8)
+    )
     inner = cv2.erode(inner, np.ones((5, 5), np.uint8))
     weights = np.array([0.299, 0.587, 0.114], np.float32)
     return out[inner > 0].astype(np.float32) @ weights, float(
@@ -181,7 +183,11 @@ def _band_above_upper_lip(image: np.ndarray, lm: np.ndarray) -> float:
     dist = cv2.distanceTransform(outside, cv2.DIST_L2, 5)
     ys, xs = np.mgrid[0:h, 0:w]
     x0, x1 = lm[OUTER_UPPER, 0].min(), lm[OUTER_UPPER, 0].max()
-    middle = (xs > x0 + 0.25 * (x1 - x0)) & (xs < x1 - 0.25 * (x1 - x0)) & (ys < lm[OUTER_UPPER, 1].max())
+    middle = (
+        (xs > x0 + 0.25 * (x1 - x0))
+        & (xs < x1 - 0.25 * (x1 - x0))
+        & (ys < lm[OUTER_UPPER, 1].max())
+    )
     lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
     band = middle & (dist > 0.01 * iod) & (dist < 0.06 * iod)
     above = middle & (dist > 0.08 * iod) & (dist < 0.14 * iod)

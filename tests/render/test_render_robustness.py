@@ -44,7 +44,9 @@ def test_an_object_over_the_mouth_stays_in_front(talk1: Clip) -> None:
         out = r.render(DecodedFrame(k, frame.time, image), k, target)
         if k in COVERED:
             box = _cover_box(talk1, k)
-            assert np.array_equal(out[box], image[box]), f"frame {k}: the covering object was drawn over"
+            assert np.array_equal(out[box], image[box]), (
+                f"frame {k}: the covering object was drawn over"
+            )
         elif k > COVERED.stop + 4:
             edited_after.append(not np.array_equal(out, image))
     # Once the object is gone (and the fade-in is over) the mouth is re-drawn again.
@@ -98,12 +100,18 @@ def test_recoloured_lips_are_not_taken_for_a_cover(talk1: Clip) -> None:
         image = frame.image
         if k >= 8:
             lips = np.zeros(image.shape[:2], np.uint8)
-            cv2.fillPoly(lips, [np.round(talk1.track.landmarks[k][LIPS_OUTER, :2]).astype(np.int32)], 1)
+            cv2.fillPoly(
+                lips, [np.round(talk1.track.landmarks[k][LIPS_OUTER, :2]).astype(np.int32)], 1
+            )
             image = image.copy()
-            image[lips > 0] = np.clip(image[lips > 0].astype(np.int16) + 70, 0, 255).astype(np.uint8)
+            image[lips > 0] = np.clip(image[lips > 0].astype(np.int16) + 70, 0, 255).astype(
+                np.uint8
+            )
         shown = DecodedFrame(k, frame.time, image)
         out = guarded.render(shown, k, target)
-        assert np.array_equal(out, plain.render(shown, k, target)), f"frame {k}: source lips kept over the new mouth"
+        assert np.array_equal(out, plain.render(shown, k, target)), (
+            f"frame {k}: source lips kept over the new mouth"
+        )
 
 
 def test_a_wide_target_leaves_a_closed_exemplar() -> None:
@@ -113,8 +121,15 @@ def test_a_wide_target_leaves_a_closed_exemplar() -> None:
     def exemplar(index: int, opening: float, shift: float) -> Exemplar:
         feature = np.zeros((40, 2), np.float32)
         feature[:, 1] = shift
-        return Exemplar(index, np.zeros((4, 4, 3), np.uint8), (0, 0), np.zeros((496, 2), np.float32),
-                        feature, opening, 1.0)
+        return Exemplar(
+            index,
+            np.zeros((4, 4, 3), np.uint8),
+            (0, 0),
+            np.zeros((496, 2), np.float32),
+            feature,
+            opening,
+            1.0,
+        )
 
     # Two exemplars whose shape features differ by less than the switching cost.
     bank = [exemplar(0, 0.03, 0.0), exemplar(1, 0.07, 0.008)]  # gaps close enough to cross-fade
@@ -137,14 +152,16 @@ def test_crossed_or_swollen_target_lips_are_made_plausible(talk1: Clip) -> None:
     rows = r._lip_rows
     k = int(np.argmax(talk1.opening))
     target = talk1.track.canonical[k][r.mouth_indices].copy()
-    assert np.array_equal(_plausible_lips(target, rows, *r._lip_limits)[:, :2], target[:, :2])  # a real shape stays
+    assert np.array_equal(
+        _plausible_lips(target, rows, *r._lip_limits)[:, :2], target[:, :2]
+    )  # a real shape stays
     bad = target.copy()
-    bad[rows[1], :2] = target[rows[2], :2] + 0.03 * down            # inner upper 0.03 iod below inner lower
-    bad[rows[0], :2] = bad[rows[1], :2] - 3 * (hi[:len(rows[0])])[:, None] * down  # and very thick
+    bad[rows[1], :2] = target[rows[2], :2] + 0.03 * down  # inner upper 0.03 iod below inner lower
+    bad[rows[0], :2] = bad[rows[1], :2] - 3 * (hi[: len(rows[0])])[:, None] * down  # and very thick
     fixed = _plausible_lips(bad, rows, *r._lip_limits)[:, :2]
     assert ((fixed[rows[2]] - fixed[rows[1]]) @ down >= -1e-6).all()
     upper = (fixed[rows[1]] - fixed[rows[0]]) @ down
-    assert (upper <= hi[:len(rows[0])] + 1e-5).all() and (upper >= lo[:len(rows[0])] - 1e-5).all()
+    assert (upper <= hi[: len(rows[0])] + 1e-5).all() and (upper >= lo[: len(rows[0])] - 1e-5).all()
     # The renderer applies it: the bad target renders exactly as the fixed one.
     frame = talk1.frames[k]
     full_fixed = bad.copy()

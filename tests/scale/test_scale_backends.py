@@ -42,8 +42,9 @@ pytest.importorskip("sqlalchemy", reason="the cluster extra is in the test extra
 def queue(request: pytest.FixtureRequest) -> Iterator[object]:
     from videoretalk.tasks.queue_redis import RedisTaskQueue
 
-    cluster = ClusterSettings(redis_url=need_env(REDIS_ENV),
-                              queue_name="conformance-" + secrets.token_hex(4))
+    cluster = ClusterSettings(
+        redis_url=need_env(REDIS_ENV), queue_name="conformance-" + secrets.token_hex(4)
+    )
     q = RedisTaskQueue(cluster)
     yield q
     q.purge()
@@ -70,8 +71,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TaskStore]
 def blobs(request: pytest.FixtureRequest, moto: Moto) -> BlobStore:
     from videoretalk.storage.blobs_s3 import S3BlobStore
 
-    return S3BlobStore(moto.bucket(), prefix="svc/", endpoint_url=moto.url,
-                       region="us-east-1", addressing_style="path")
+    return S3BlobStore(
+        moto.bucket(),
+        prefix="svc/",
+        endpoint_url=moto.url,
+        region="us-east-1",
+        addressing_style="path",
+    )
 
 
 # -- beyond the shared suites ----------------------------------------------------
@@ -124,8 +130,13 @@ def test_migrations_are_idempotent_across_nodes(database_url: str) -> None:
 def test_lease_is_exclusive_and_renewed() -> None:
     from videoretalk.tasks.queue_redis import RedisTaskQueue
 
-    q = RedisTaskQueue(ClusterSettings(redis_url=need_env(REDIS_ENV), lease_seconds=0.6,
-                                       queue_name="lease-" + secrets.token_hex(4)))
+    q = RedisTaskQueue(
+        ClusterSettings(
+            redis_url=need_env(REDIS_ENV),
+            lease_seconds=0.6,
+            queue_name="lease-" + secrets.token_hex(4),
+        )
+    )
     task_id = secrets.token_hex(4)
     first, second = q.lease(task_id, "w1"), q.lease(task_id, "w2")
     assert first.acquire()
@@ -141,8 +152,9 @@ def test_lease_is_exclusive_and_renewed() -> None:
 def test_put_after_take_queues_again() -> None:
     from videoretalk.tasks.queue_redis import RedisTaskQueue
 
-    q = RedisTaskQueue(ClusterSettings(redis_url=need_env(REDIS_ENV),
-                                       queue_name="retake-" + secrets.token_hex(4)))
+    q = RedisTaskQueue(
+        ClusterSettings(redis_url=need_env(REDIS_ENV), queue_name="retake-" + secrets.token_hex(4))
+    )
     try:
         q.put("a")
         assert q.get(timeout=2) == "a"
@@ -157,8 +169,14 @@ def test_stats_for_metrics(store: TaskStore) -> None:
 
     for i, outcome in enumerate(["ok", "ok", "bad"]):
         task_id = f"s{i}"
-        store.create(TaskRecord(task_id=task_id, owner="k", request_id="r",
-                                inputs=TaskInputs("http://a/v", "http://a/a")))
+        store.create(
+            TaskRecord(
+                task_id=task_id,
+                owner="k",
+                request_id="r",
+                inputs=TaskInputs("http://a/v", "http://a/a"),
+            )
+        )
         store.start(task_id, "w")
         if outcome == "ok":
             store.succeed(task_id, 1, TaskResult(f"results/{task_id}.mp4", 5.0))
@@ -177,13 +195,21 @@ def test_upload_through_s3_and_sql_index(database_url: str, moto: Moto) -> None:
     from videoretalk.tasks.accounts_sql import SQLUploadIndex
     from videoretalk.tasks.sql_schema import open_engine
 
-    blobs = S3BlobStore(moto.bucket(), endpoint_url=moto.url, region="us-east-1",
-                        addressing_style="path")
-    uploads = Uploads(Path("/nonexistent"), blobs, Signer(b"s"), max_bytes=100,
-                      ttl_seconds=60, policy_ttl_seconds=60,
-                      index=SQLUploadIndex(open_engine(database_url)))
+    blobs = S3BlobStore(
+        moto.bucket(), endpoint_url=moto.url, region="us-east-1", addressing_style="path"
+    )
+    uploads = Uploads(
+        Path("/nonexistent"),
+        blobs,
+        Signer(b"s"),
+        max_bytes=100,
+        ttl_seconds=60,
+        policy_ttl_seconds=60,
+        index=SQLUploadIndex(open_engine(database_url)),
+    )
     policy = uploads.issue_policy("k", "http://x/up")
-    uploads.accept("k", policy.policy, policy.signature, policy.upload_dir + "/a.wav",
-                   io.BytesIO(b"audio"))
+    uploads.accept(
+        "k", policy.policy, policy.signature, policy.upload_dir + "/a.wav", io.BytesIO(b"audio")
+    )
     blob_key = uploads.lookup(f"oss://{policy.upload_dir}/a.wav", "k", "audio_url")
     assert b"".join(blobs.read(blob_key)) == b"audio"

@@ -42,8 +42,13 @@ class Workers:
     def _spawn(self) -> subprocess.Popen[bytes]:
         # The child keeps its own copy of the descriptor; ours can close at once.
         with open(self.log_dir / "workers.log", "ab") as log:
-            return subprocess.Popen(python_command("worker"), env=self.env, cwd=REPO,
-                                    stdout=log, stderr=subprocess.STDOUT)
+            return subprocess.Popen(
+                python_command("worker"),
+                env=self.env,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def _keep_alive(self) -> None:
         while not self._stop.wait(0.3):
@@ -96,10 +101,16 @@ class Cluster:
 
     def submit(self, media: MediaServer, **directives: object) -> str:
         video = media.put(f"v-{uuid.uuid4().hex[:8]}.mp4", directives or b"video-bytes")
-        body = {"model": "videoretalk",
-                "input": {"video_url": video, "audio_url": media.put("a.wav", b"audio")}}
-        rsp = httpx.post(self.api.base + SUBMIT, json=body, timeout=10, headers={
-            "X-DashScope-Async": "enable", "Authorization": f"Bearer {self.key}"})
+        body = {
+            "model": "videoretalk",
+            "input": {"video_url": video, "audio_url": media.put("a.wav", b"audio")},
+        }
+        rsp = httpx.post(
+            self.api.base + SUBMIT,
+            json=body,
+            timeout=10,
+            headers={"X-DashScope-Async": "enable", "Authorization": f"Bearer {self.key}"},
+        )
         assert rsp.status_code == 200, rsp.text
         return str(rsp.json()["output"]["task_id"])
 
@@ -123,8 +134,9 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, database_url: str,
-            moto: Moto) -> Iterator[Cluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, moto: Moto
+) -> Iterator[Cluster]:
     c = Cluster(tmp_path_factory.mktemp("cluster"), database_url, moto)
     yield c
     c.stop()
@@ -156,17 +168,21 @@ def test_six_tasks_succeed_on_both_workers(cluster: Cluster, media: MediaServer)
     assert re.search(r'videoretalk_tasks\{status="SUCCEEDED"\} [6-9]', metrics), metrics
     assert "videoretalk_queue_depth 0.0" in metrics
     assert "videoretalk_processing_seconds_per_output_second_bucket" in metrics
-    logs = [json.loads(line) for line in (cluster.api.data_dir.parent / "workers.log")
-            .read_text().splitlines() if line.startswith("{")]
+    logs = [
+        json.loads(line)
+        for line in (cluster.api.data_dir.parent / "workers.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
     assert any(entry.get("task_id") == tasks[0] for entry in logs)
 
 
-def test_cancel_of_a_pending_task_holds_cluster_wide(cluster: Cluster,
-                                                     media: MediaServer) -> None:
+def test_cancel_of_a_pending_task_holds_cluster_wide(cluster: Cluster, media: MediaServer) -> None:
     busy = [cluster.submit(media, sleep=1.5) for _ in range(2)]
     waiting = cluster.submit(media)
-    rsp = httpx.post(f"{cluster.api.base}/api/v1/tasks/{waiting}/cancel",
-                     headers={"Authorization": f"Bearer {cluster.key}"})
+    rsp = httpx.post(
+        f"{cluster.api.base}/api/v1/tasks/{waiting}/cancel",
+        headers={"Authorization": f"Bearer {cluster.key}"},
+    )
     assert rsp.status_code == 200, rsp.text
     for task in busy:
         assert _output(cluster.wait(task))["task_status"] == "SUCCEEDED"
@@ -199,7 +215,7 @@ def test_sigterm_lets_a_worker_finish_its_task(cluster: Cluster, media: MediaSer
 
 def test_restart_of_api_and_redis_loses_nothing(cluster: Cluster, media: MediaServer) -> None:
     tasks = [cluster.submit(media, sleep=0.5) for _ in range(5)]
-    cluster.redis.stop(signal.SIGKILL)   # no persistence: the queue is gone
+    cluster.redis.stop(signal.SIGKILL)  # no persistence: the queue is gone
     cluster.api.stop(signal.SIGKILL)
     cluster.redis.start()
     cluster.api.start()

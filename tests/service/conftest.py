@@ -21,10 +21,13 @@ def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServ
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = Service(tmp_path_factory.mktemp("svc"), {
-        "VIDEORETALK_WORKERS": "2",
-        "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32",
-        "VIDEORETALK_SERVICE_DOWNLOAD_TIMEOUT_SECONDS": "2",
-    }).start()
+    svc = Service(
+        tmp_path_factory.mktemp("svc"),
+        {
+            "VIDEORETALK_WORKERS": "2",
+            "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32",
+            "VIDEORETALK_SERVICE_DOWNLOAD_TIMEOUT_SECONDS": "2",
+        },
+    ).start()
     yield svc
     svc.stop()

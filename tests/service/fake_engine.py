@@ -27,9 +27,16 @@ def _pretend_to_render(seconds: float, progress: Any) -> None:
             progress("render", (step + 1) / steps)
 
 
-def retalk(video: Path, audio: Path, output: Path, ref_image: Path | None = None,
-           video_extension: bool = False, progress: Any = None, settings: Any = None,
-           query_face_threshold: int | None = None) -> SimpleNamespace:
+def retalk(
+    video: Path,
+    audio: Path,
+    output: Path,
+    ref_image: Path | None = None,
+    video_extension: bool = False,
+    progress: Any = None,
+    settings: Any = None,
+    query_face_threshold: int | None = None,
+) -> SimpleNamespace:
     raw = Path(video).read_bytes()
     try:
         directives = json.loads(raw)
@@ -41,8 +48,14 @@ def retalk(video: Path, audio: Path, output: Path, ref_image: Path | None = None
     if directives.get("die"):
         os._exit(9)
     if directives.get("fail"):
-        raise error_for_code(directives["fail"], f"fake engine rejected the input ({directives['fail']})")
+        raise error_for_code(
+            directives["fail"], f"fake engine rejected the input ({directives['fail']})"
+        )
     shutil.copyfile(video, output)
     duration = 5.0 if not video_extension else 7.5
-    return SimpleNamespace(output=Path(output), duration=duration, frames=125,
-                           usage=SimpleNamespace(video_duration=duration, video_ratio="standard"))
+    return SimpleNamespace(
+        output=Path(output),
+        duration=duration,
+        frames=125,
+        usage=SimpleNamespace(video_duration=duration, video_ratio="standard"),
+    )

@@ -99,20 +99,30 @@ class Service:
         self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONPATH": str(HERE), "VIDEORETALK_DATA_DIR": str(data_dir),
-                    "VIDEORETALK_PORT": str(self.port), "VIDEORETALK_LOG_LEVEL": "warning",
-                    "VIDEORETALK_SERVICE_ENGINE": "fake_engine:retalk",
-                    "VIDEORETALK_SERVICE_WORKER_POLL_SECONDS": "0.1",
-                    "VIDEORETALK_SERVICE_KEY_SUBMITS_PER_SECOND": "50",
-                    **env}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(HERE),
+            "VIDEORETALK_DATA_DIR": str(data_dir),
+            "VIDEORETALK_PORT": str(self.port),
+            "VIDEORETALK_LOG_LEVEL": "warning",
+            "VIDEORETALK_SERVICE_ENGINE": "fake_engine:retalk",
+            "VIDEORETALK_SERVICE_WORKER_POLL_SECONDS": "0.1",
+            "VIDEORETALK_SERVICE_KEY_SUBMITS_PER_SECOND": "50",
+            **env,
+        }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Service:
         # The child keeps its own copy of the descriptor; ours can close at once.
         with open(self.data_dir / "serve.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "videoretalk.api", "serve"], env=self.env, cwd=REPO,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [sys.executable, "-m", "videoretalk.api", "serve"],
+                env=self.env,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -137,19 +147,32 @@ class Service:
 
     def create_key(self, name: str = "test", **limits: object) -> str:
         out = subprocess.run(
-            [sys.executable, "-m", "videoretalk.api", "keys", "create", "--name", name, "--json",
-             *[f"--{k.replace('_', '-')}={v}" for k, v in limits.items()]],
-            env=self.env, cwd=REPO, check=True, capture_output=True, text=True).stdout
+            [
+                sys.executable,
+                "-m",
+                "videoretalk.api",
+                "keys",
+                "create",
+                "--name",
+                name,
+                "--json",
+                *[f"--{k.replace('_', '-')}={v}" for k, v in limits.items()],
+            ],
+            env=self.env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         return str(json.loads(out)["api_key"])
 
     def wait(self, key: str, task_id: str, timeout: float = 60) -> dict[str, object]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            body = httpx.get(f"{self.base}/api/v1/tasks/{task_id}",
-                             headers={"Authorization": f"Bearer {key}"}).json()
+            body = httpx.get(
+                f"{self.base}/api/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {key}"}
+            ).json()
             if body["output"]["task_status"] not in ("PENDING", "RUNNING"):
                 return body  # type: ignore[no-any-return]
             time.sleep(0.1)
         raise AssertionError(f"task {task_id} still {body['output']['task_status']}")
-
-

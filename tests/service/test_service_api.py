@@ -28,8 +28,10 @@ def sdk(service: Service) -> str:
 
 def _inputs(media_server: MediaServer, **directives: object) -> dict[str, str]:
     name = f"v-{uuid.uuid4().hex[:8]}.mp4"
-    return {"video_url": media_server.put(name, directives or b"video-bytes"),
-            "audio_url": media_server.put("a.wav", b"audio-bytes")}
+    return {
+        "video_url": media_server.put(name, directives or b"video-bytes"),
+        "audio_url": media_server.put("a.wav", b"audio-bytes"),
+    }
 
 
 def _post(service: Service, key: str | None, body: object, **headers: str) -> httpx.Response:
@@ -46,13 +48,22 @@ def _error(response: httpx.Response, status: int, code: str) -> str:
     return str(body["message"])
 
 
-def test_sdk_submit_fetch_wait_list(sdk: str, key: str, service: Service,
-                                    media_server: MediaServer) -> None:
-    rsp = VideoSynthesis.async_call(model="videoretalk", task="image2video", api_key=key,
-                                    extra_input=_inputs(media_server), video_extension=True)
+def test_sdk_submit_fetch_wait_list(
+    sdk: str, key: str, service: Service, media_server: MediaServer
+) -> None:
+    rsp = VideoSynthesis.async_call(
+        model="videoretalk",
+        task="image2video",
+        api_key=key,
+        extra_input=_inputs(media_server),
+        video_extension=True,
+    )
     assert rsp.status_code == 200 and rsp.output.task_status == "PENDING", rsp
     assert VideoSynthesis.fetch(rsp, api_key=key).output.task_status in (
-        "PENDING", "RUNNING", "SUCCEEDED")
+        "PENDING",
+        "RUNNING",
+        "SUCCEEDED",
+    )
     done = VideoSynthesis.wait(rsp, api_key=key)
     assert done.output.task_status == "SUCCEEDED", done
     assert done.usage.video_duration == 7.5 and done.usage.video_ratio == "standard"
@@ -74,11 +85,13 @@ def test_sdk_submit_fetch_wait_list(sdk: str, key: str, service: Service,
     assert listed.output["total"] >= 1 and listed.output["page_no"] == 1
 
 
-def test_failed_validation_ends_task_failed(sdk: str, key: str,
-                                            media_server: MediaServer) -> None:
+def test_failed_validation_ends_task_failed(sdk: str, key: str, media_server: MediaServer) -> None:
     rsp = VideoSynthesis.async_call(
-        model="videoretalk", task="image2video", api_key=key,
-        extra_input=_inputs(media_server, fail="InvalidFile.Resolution"))
+        model="videoretalk",
+        task="image2video",
+        api_key=key,
+        extra_input=_inputs(media_server, fail="InvalidFile.Resolution"),
+    )
     done = VideoSynthesis.wait(rsp, api_key=key)
     assert done.status_code == 200
     assert done.output.task_status == "FAILED"
@@ -87,9 +100,15 @@ def test_failed_validation_ends_task_failed(sdk: str, key: str,
 
 def test_cancel_pending_only(sdk: str, service: Service, media_server: MediaServer) -> None:
     key = service.create_key("canceller", max_active=10)
-    slow = [VideoSynthesis.async_call(model="videoretalk", task="image2video", api_key=key,
-                                      extra_input=_inputs(media_server, sleep=1.5))
-            for _ in range(3)]  # two workers: the third waits
+    slow = [
+        VideoSynthesis.async_call(
+            model="videoretalk",
+            task="image2video",
+            api_key=key,
+            extra_input=_inputs(media_server, sleep=1.5),
+        )
+        for _ in range(3)
+    ]  # two workers: the third waits
     last = slow[-1]
     assert VideoSynthesis.cancel(last, api_key=key).status_code == 200
     assert VideoSynthesis.fetch(last, api_key=key).output.task_status == "CANCELED"
@@ -99,29 +118,40 @@ def test_cancel_pending_only(sdk: str, service: Service, media_server: MediaServ
     assert VideoSynthesis.wait(slow[0], api_key=key).output.task_status == "SUCCEEDED"
 
 
-def test_oss_upload_then_use(sdk: str, key: str, service: Service, media_server: MediaServer,
-                             tmp_path: Path) -> None:
+def test_oss_upload_then_use(
+    sdk: str, key: str, service: Service, media_server: MediaServer, tmp_path: Path
+) -> None:
     local = tmp_path / "clip.mp4"
     local.write_bytes(b"uploaded-video")
     oss_url, cert = OssUtils.upload(model="videoretalk", file_path=str(local), api_key=key)
     assert oss_url.startswith("oss://") and oss_url.endswith("/clip.mp4")
     rsp = VideoSynthesis.async_call(
-        model="videoretalk", task="image2video", api_key=key,
+        model="videoretalk",
+        task="image2video",
+        api_key=key,
         extra_input={"video_url": oss_url, "audio_url": media_server.put("a.wav", b"a")},
-        headers={"X-DashScope-OssResourceResolve": "enable"})
+        headers={"X-DashScope-OssResourceResolve": "enable"},
+    )
     done = VideoSynthesis.wait(rsp, api_key=key)
     assert done.output.task_status == "SUCCEEDED", done
     assert httpx.get(done.output.video_url).content == b"uploaded-video"
     # Another key cannot use it; nor can anyone without the resolve header.
     other = service.create_key("bob")
     body = {"model": "videoretalk", "input": {"video_url": oss_url, "audio_url": "http://x/a"}}
-    _error(_post(service, other, body, **{"X-DashScope-OssResourceResolve": "enable"}),
-           400, "InvalidURL")
+    _error(
+        _post(service, other, body, **{"X-DashScope-OssResourceResolve": "enable"}),
+        400,
+        "InvalidURL",
+    )
     _error(_post(service, key, body), 400, "InvalidURL")
     # The policy is checked: a forged signature or a key outside upload_dir is refused.
-    form = {"OSSAccessKeyId": cert["oss_access_key_id"], "policy": cert["policy"],
-            "Signature": "forged", "key": cert["upload_dir"] + "/x.mp4",
-            "success_action_status": "200"}
+    form = {
+        "OSSAccessKeyId": cert["oss_access_key_id"],
+        "policy": cert["policy"],
+        "Signature": "forged",
+        "key": cert["upload_dir"] + "/x.mp4",
+        "success_action_status": "200",
+    }
     post = httpx.post(cert["upload_host"], data=form, files={"file": b"x"})
     _error(post, 403, "AccessDenied")
     form |= {"Signature": cert["signature"], "key": "elsewhere/x.mp4"}
@@ -132,47 +162,72 @@ def test_auth_and_request_errors(service: Service, key: str, media_server: Media
     good = {"model": "videoretalk", "input": _inputs(media_server)}
     _error(_post(service, None, good), 401, "InvalidApiKey")
     _error(_post(service, "sk-wrong", good), 401, "InvalidApiKey")
-    no_async = httpx.post(service.base + SUBMIT, json=good,
-                          headers={"Authorization": f"Bearer {key}"})
+    no_async = httpx.post(
+        service.base + SUBMIT, json=good, headers={"Authorization": f"Bearer {key}"}
+    )
     assert "does not support synchronous calls" in _error(no_async, 403, "AccessDenied")
     _error(_post(service, key, {**good, "model": "wanx-v1"}), 404, "Model.NotExist")
     assert "input.audio_url" in _error(
         _post(service, key, {"model": "videoretalk", "input": {"video_url": "http://a/b"}}),
-        400, "InvalidParameter")
+        400,
+        "InvalidParameter",
+    )
     assert "input.video_url" in _error(
-        _post(service, key, {"model": "videoretalk",
-                             "input": {"video_url": 5, "audio_url": "http://a/b"}}),
-        400, "InvalidParameter")
+        _post(
+            service,
+            key,
+            {"model": "videoretalk", "input": {"video_url": 5, "audio_url": "http://a/b"}},
+        ),
+        400,
+        "InvalidParameter",
+    )
     assert "parameters.video_extension" in _error(
         _post(service, key, {**good, "parameters": {"video_extension": "yes"}}),
-        400, "InvalidParameter")
+        400,
+        "InvalidParameter",
+    )
     assert "query_face_threshold" in _error(
         _post(service, key, {**good, "parameters": {"query_face_threshold": 500}}),
-        400, "InvalidParameter")
+        400,
+        "InvalidParameter",
+    )
     assert "input" in _error(_post(service, key, {"model": "videoretalk"}), 400, "InvalidParameter")
-    _error(_post(service, key, {**good, "input": {**good["input"], "video_url": "ftp://x/v"}}),
-           400, "InvalidURL")
+    _error(
+        _post(service, key, {**good, "input": {**good["input"], "video_url": "ftp://x/v"}}),
+        400,
+        "InvalidURL",
+    )
     huge = {**good, "pad": "x" * 100_000}
     _error(_post(service, key, huge), 400, "InvalidParameter")
-    raw = httpx.post(service.base + SUBMIT, content=b"{not json",
-                     headers={"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"})
+    raw = httpx.post(
+        service.base + SUBMIT,
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"},
+    )
     _error(raw, 400, "InvalidParameter")
 
 
-def test_tasks_are_private_to_their_key(service: Service, key: str,
-                                        media_server: MediaServer) -> None:
-    task_id = _post(service, key, {"model": "videoretalk", "input": _inputs(media_server)}
-                    ).json()["output"]["task_id"]
+def test_tasks_are_private_to_their_key(
+    service: Service, key: str, media_server: MediaServer
+) -> None:
+    task_id = _post(service, key, {"model": "videoretalk", "input": _inputs(media_server)}).json()[
+        "output"
+    ]["task_id"]
     other = service.create_key("mallory")
-    seen = httpx.get(f"{service.base}/api/v1/tasks/{task_id}",
-                     headers={"Authorization": f"Bearer {other}"})
+    seen = httpx.get(
+        f"{service.base}/api/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {other}"}
+    )
     assert seen.status_code == 200 and seen.json()["output"]["task_status"] == "UNKNOWN"
     listed = httpx.get(f"{service.base}/api/v1/tasks", headers={"Authorization": f"Bearer {other}"})
     assert listed.json()["total"] == 0
-    cancel = httpx.post(f"{service.base}/api/v1/tasks/{task_id}/cancel",
-                        headers={"Authorization": f"Bearer {other}"})
+    cancel = httpx.post(
+        f"{service.base}/api/v1/tasks/{task_id}/cancel",
+        headers={"Authorization": f"Bearer {other}"},
+    )
     assert cancel.status_code == 400
-    unknown = httpx.get(f"{service.base}/api/v1/tasks/nope", headers={"Authorization": f"Bearer {key}"})
+    unknown = httpx.get(
+        f"{service.base}/api/v1/tasks/nope", headers={"Authorization": f"Bearer {key}"}
+    )
     assert unknown.json()["output"] == {"task_id": "nope", "task_status": "UNKNOWN"}
 
 
@@ -193,8 +248,13 @@ def test_ssrf_targets_fail_the_task(service: Service, key: str, media_server: Me
     media_server.put("ok.mp4", b"v")
     media_server.put("a.wav", b"a")
     for host in ("127.0.0.2", "[::1]", "[::ffff:127.0.0.2]", "2130706434", "169.254.169.254"):
-        body = {"model": "videoretalk", "input": {"video_url": f"http://{host}:{port}/ok.mp4",
-                                                  "audio_url": f"{media_server.base}/a.wav"}}
+        body = {
+            "model": "videoretalk",
+            "input": {
+                "video_url": f"http://{host}:{port}/ok.mp4",
+                "audio_url": f"{media_server.base}/a.wav",
+            },
+        }
         response = _post(service, key, body)
         if response.status_code == 200:
             done = service.wait(key, response.json()["output"]["task_id"])

@@ -27,7 +27,8 @@ from videoretalk.tasks.records import (
 from videoretalk.tasks.store import SQLiteTaskStore, TaskQuery, TaskStore
 
 QUEUES: dict[str, Callable[[Path], TaskQueue]] = {
-    "sqlite": lambda d: SQLiteTaskQueue(d / "q.db", poll_seconds=0.01)}
+    "sqlite": lambda d: SQLiteTaskQueue(d / "q.db", poll_seconds=0.01)
+}
 STORES: dict[str, Callable[[Path], TaskStore]] = {"sqlite": lambda d: SQLiteTaskStore(d / "t.db")}
 BLOBS: dict[str, Callable[[Path], BlobStore]] = {"local": lambda d: LocalBlobStore(d / "blobs")}
 
@@ -48,9 +49,13 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
 
 
 def _task(task_id: str, owner: str = "k1", at: float | None = None) -> TaskRecord:
-    return TaskRecord(task_id=task_id, owner=owner, request_id="r",
-                      inputs=TaskInputs("http://a/v.mp4", "http://a/a.wav"),
-                      submit_time=at if at is not None else time.time())
+    return TaskRecord(
+        task_id=task_id,
+        owner=owner,
+        request_id="r",
+        inputs=TaskInputs("http://a/v.mp4", "http://a/a.wav"),
+        submit_time=at if at is not None else time.time(),
+    )
 
 
 # -- queue ---------------------------------------------------------------------
@@ -70,9 +75,11 @@ def test_queue_hands_each_id_to_one_taker(queue: TaskQueue) -> None:
     for i in range(40):
         queue.put(f"t{i}")
     taken: list[str] = []
+
     def take() -> None:
         while (item := queue.get()) is not None:
             taken.append(item)
+
     threads = [threading.Thread(target=take) for _ in range(4)]
     for t in threads:
         t.start()
@@ -115,7 +122,10 @@ def test_store_cancel_only_pending(store: TaskStore) -> None:
     store.start("t2", "w")
     assert store.fail("t2", 1, "InvalidFile.Resolution", "too small")
     record = store.get("t2")
-    assert record is not None and (record.code, record.message) == ("InvalidFile.Resolution", "too small")
+    assert record is not None and (record.code, record.message) == (
+        "InvalidFile.Resolution",
+        "too small",
+    )
 
 
 def test_store_progress_is_fenced_and_cleared(store: TaskStore) -> None:
@@ -143,7 +153,9 @@ def test_store_query_filters_and_pages(store: TaskStore) -> None:
     store.start("a4", "w")
     page = store.query(TaskQuery(owner="k1", page_no=1, page_size=2))
     assert page.total == 5 and [t.task_id for t in page.tasks] == ["a4", "a3"]
-    assert [t.task_id for t in store.query(TaskQuery(owner="k1", page_no=3, page_size=2)).tasks] == ["a0"]
+    assert [
+        t.task_id for t in store.query(TaskQuery(owner="k1", page_no=3, page_size=2)).tasks
+    ] == ["a0"]
     assert store.query(TaskQuery(owner="k1", start_time=1001, end_time=1003)).total == 3
     assert store.query(TaskQuery(owner="k1", status=TaskStatus.RUNNING)).total == 1
     assert store.query(TaskQuery(owner="k1", model="other")).total == 0

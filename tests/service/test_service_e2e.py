@@ -14,24 +14,40 @@ from servicekit import MediaServer, Service
 
 
 @pytest.mark.slow
-def test_real_pipeline_through_the_sdk(tmp_path: Path, dev_dir: Path,
-                                       media_server: MediaServer) -> None:
+def test_real_pipeline_through_the_sdk(
+    tmp_path: Path, dev_dir: Path, media_server: MediaServer
+) -> None:
     for name in ("talk2.mp4", "talk3.mp4", "speech1.wav"):
         shutil.copyfile(dev_dir / name, media_server.root / name)
-    service = Service(tmp_path, {"VIDEORETALK_WORKERS": "1",
-                                 "VIDEORETALK_SERVICE_ENGINE": "videoretalk.pipeline:retalk",
-                                 "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32"}).start()
+    service = Service(
+        tmp_path,
+        {
+            "VIDEORETALK_WORKERS": "1",
+            "VIDEORETALK_SERVICE_ENGINE": "videoretalk.pipeline:retalk",
+            "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32",
+        },
+    ).start()
     try:
         key = service.create_key()
         dashscope.base_http_api_url = service.base + "/api/v1"
         good = VideoSynthesis.async_call(
-            model="videoretalk", task="image2video", api_key=key,
-            extra_input={"video_url": f"{media_server.base}/talk2.mp4",
-                         "audio_url": f"{media_server.base}/speech1.wav"})
+            model="videoretalk",
+            task="image2video",
+            api_key=key,
+            extra_input={
+                "video_url": f"{media_server.base}/talk2.mp4",
+                "audio_url": f"{media_server.base}/speech1.wav",
+            },
+        )
         small = VideoSynthesis.async_call(
-            model="videoretalk", task="image2video", api_key=key,
-            extra_input={"video_url": f"{media_server.base}/talk3.mp4",
-                         "audio_url": f"{media_server.base}/speech1.wav"})
+            model="videoretalk",
+            task="image2video",
+            api_key=key,
+            extra_input={
+                "video_url": f"{media_server.base}/talk3.mp4",
+                "audio_url": f"{media_server.base}/speech1.wav",
+            },
+        )
         done = VideoSynthesis.wait(good, api_key=key)
         assert done.output.task_status == "SUCCEEDED", done
         assert done.usage.video_duration == pytest.approx(5.0, abs=0.2)

@@ -15,11 +15,16 @@ SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis"
 def test_running_task_reports_progress(service: Service, media_server: MediaServer) -> None:
     key = service.create_key("progress")
     auth = {"Authorization": f"Bearer {key}"}
-    body = {"model": "videoretalk",
-            "input": {"video_url": media_server.put("slow-progress.mp4", {"sleep": 3}),
-                      "audio_url": media_server.put("a.wav", b"audio-bytes")}}
-    task_id = httpx.post(service.base + SUBMIT, json=body,
-                         headers={**auth, "X-DashScope-Async": "enable"}).json()["output"]["task_id"]
+    body = {
+        "model": "videoretalk",
+        "input": {
+            "video_url": media_server.put("slow-progress.mp4", {"sleep": 3}),
+            "audio_url": media_server.put("a.wav", b"audio-bytes"),
+        },
+    }
+    task_id = httpx.post(
+        service.base + SUBMIT, json=body, headers={**auth, "X-DashScope-Async": "enable"}
+    ).json()["output"]["task_id"]
     seen: list[dict[str, object]] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -40,18 +45,25 @@ def test_running_task_reports_progress(service: Service, media_server: MediaServ
     assert len({p["percent"] for p in render}) > 2, "the bar should move during the render"
 
 
-def test_progress_in_the_list_and_through_the_sdk(service: Service,
-                                                  media_server: MediaServer) -> None:
+def test_progress_in_the_list_and_through_the_sdk(
+    service: Service, media_server: MediaServer
+) -> None:
     key = service.create_key("progress-sdk")
     dashscope.base_http_api_url = service.base + "/api/v1"
     rsp = VideoSynthesis.async_call(
-        model="videoretalk", task="image2video", api_key=key,
-        extra_input={"video_url": media_server.put("slow-list.mp4", {"sleep": 2}),
-                     "audio_url": media_server.put("a.wav", b"audio-bytes")})
+        model="videoretalk",
+        task="image2video",
+        api_key=key,
+        extra_input={
+            "video_url": media_server.put("slow-list.mp4", {"sleep": 2}),
+            "audio_url": media_server.put("a.wav", b"audio-bytes"),
+        },
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        listed = httpx.get(f"{service.base}/api/v1/tasks",
-                           headers={"Authorization": f"Bearer {key}"}).json()["tasks"][0]
+        listed = httpx.get(
+            f"{service.base}/api/v1/tasks", headers={"Authorization": f"Bearer {key}"}
+        ).json()["tasks"][0]
         if listed.get("progress", {}).get("stage") == "render":
             break
         time.sleep(0.1)

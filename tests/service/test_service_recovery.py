@@ -20,9 +20,11 @@ SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis"
 def _submit(service: Service, key: str, media_server: MediaServer, **directives: object) -> str:
     video = media_server.put(f"v-{uuid.uuid4().hex[:8]}.mp4", directives)
     audio = media_server.put("a.wav", b"a")
-    response = httpx.post(service.base + SUBMIT, json={
-        "model": "videoretalk", "input": {"video_url": video, "audio_url": audio}},
-        headers={"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"})
+    response = httpx.post(
+        service.base + SUBMIT,
+        json={"model": "videoretalk", "input": {"video_url": video, "audio_url": audio}},
+        headers={"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"},
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["output"]["task_id"])
 
@@ -38,9 +40,11 @@ def _wait_running(store: SQLiteTaskStore, task_id: str, timeout: float = 30) -> 
 
 
 def test_worker_killed_mid_task_is_retried_once_then_failed(
-        tmp_path: Path, media_server: MediaServer) -> None:
-    service = Service(tmp_path, {"VIDEORETALK_WORKERS": "1",
-                                 "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32"}).start()
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    service = Service(
+        tmp_path, {"VIDEORETALK_WORKERS": "1", "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32"}
+    ).start()
     try:
         key = service.create_key()
         store = SQLiteTaskStore(tmp_path / "service.db")
@@ -63,8 +67,9 @@ def test_worker_killed_mid_task_is_retried_once_then_failed(
         service.stop()
 
 
-def test_restart_of_the_whole_service_loses_nothing(tmp_path: Path,
-                                                    media_server: MediaServer) -> None:
+def test_restart_of_the_whole_service_loses_nothing(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
     env = {"VIDEORETALK_WORKERS": "1", "VIDEORETALK_SERVICE_URL_ALLOW_LIST": "127.0.0.1/32"}
     service = Service(tmp_path, env).start()
     key = service.create_key()

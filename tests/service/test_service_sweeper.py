@@ -21,14 +21,21 @@ def test_sweep_removes_only_what_expired(tmp_path: Path) -> None:
     src = tmp_path / "out.mp4"
     src.write_bytes(b"video")
     for task_id in ("old", "new"):
-        store.create(TaskRecord(task_id=task_id, owner="k", request_id="r",
-                                inputs=TaskInputs("http://a/v", "http://a/a")))
+        store.create(
+            TaskRecord(
+                task_id=task_id,
+                owner="k",
+                request_id="r",
+                inputs=TaskInputs("http://a/v", "http://a/a"),
+            )
+        )
         store.start(task_id, "w")
         blobs.put_file(f"results/{task_id}.mp4", src)
         store.succeed(task_id, 1, TaskResult(f"results/{task_id}.mp4", 5.0))
     policy = backends.uploads.issue_policy("k", "http://x/up")
-    backends.uploads.accept("k", policy.policy, policy.signature,
-                            policy.upload_dir + "/a.wav", io.BytesIO(b"audio"))
+    backends.uploads.accept(
+        "k", policy.policy, policy.signature, policy.upload_dir + "/a.wav", io.BytesIO(b"audio")
+    )
     stale = backends.temp_dir / "gone-task"
     stale.mkdir()
     os.utime(stale, (time.time() - DAY, time.time() - DAY))

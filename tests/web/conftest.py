@@ -20,9 +20,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "service"))  # servicekit.py
 from servicekit import Service
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 def find_chromium() -> str | None:
@@ -37,10 +44,13 @@ def find_chromium() -> str | None:
 def browser() -> Iterator[Any]:
     executable = find_chromium()
     if executable is None:
-        pytest.skip("no chromium found: `apt-get install -y chromium` "
-                    "(or set VIDEORETALK_TEST_CHROMIUM) to run the console's browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is not installed (pip install -e '.[test]')")
+        pytest.skip(
+            "no chromium found: `apt-get install -y chromium` "
+            "(or set VIDEORETALK_TEST_CHROMIUM) to run the console's browser tests"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
@@ -50,13 +60,16 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def console_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One worker, so a second task waits PENDING while the first runs."""
-    svc = Service(tmp_path_factory.mktemp("console"), {
-        "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent / "service")]),
-        "VIDEORETALK_WORKERS": "1",
-        "VIDEORETALK_SERVICE_ENGINE": "media_engine:retalk",
-        # ~10 s of render for a 5 s clip: long enough to watch the bar move.
-        "VIDEORETALK_TEST_RENDER_DELAY": "0.08",
-    }).start()
+    svc = Service(
+        tmp_path_factory.mktemp("console"),
+        {
+            "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent / "service")]),
+            "VIDEORETALK_WORKERS": "1",
+            "VIDEORETALK_SERVICE_ENGINE": "media_engine:retalk",
+            # ~10 s of render for a 5 s clip: long enough to watch the bar move.
+            "VIDEORETALK_TEST_RENDER_DELAY": "0.08",
+        },
+    ).start()
     yield svc
     svc.stop()
 

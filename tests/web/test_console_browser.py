@@ -39,12 +39,13 @@ def _task_status(page: Any) -> str:
 
 def _wait_status(page: Any, status: str, timeout: int = TASK_TIMEOUT_MS) -> None:
     page.wait_for_function(
-        "s => document.getElementById('task-status').textContent === s", arg=status,
-        timeout=timeout)
+        "s => document.getElementById('task-status').textContent === s", arg=status, timeout=timeout
+    )
 
 
-def test_console_walkthrough(browser: Any, console_service: Service, dev_dir: Path,
-                             screenshot_dir: Path | None) -> None:
+def test_console_walkthrough(
+    browser: Any, console_service: Service, dev_dir: Path, screenshot_dir: Path | None
+) -> None:
     key = console_service.create_key("console")
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
@@ -74,7 +75,8 @@ def test_console_walkthrough(browser: Any, console_service: Service, dev_dir: Pa
     page.wait_for_function(
         "() => document.getElementById('task-status').textContent === 'RUNNING'"
         " && parseFloat(document.getElementById('progress-fill').style.width) > 10",
-        timeout=60_000)
+        timeout=60_000,
+    )
     progress = page.text_content("#progress-text")
     assert "%" in progress, progress
     first = page.text_content("#task-id")
@@ -83,8 +85,7 @@ def test_console_walkthrough(browser: Any, console_service: Service, dev_dir: Pa
 
     # 3. A second task waits PENDING behind the first (one worker) and can be canceled.
     page.click("#submit")
-    page.wait_for_function("id => document.getElementById('task-id').textContent !== id",
-                           arg=first)
+    page.wait_for_function("id => document.getElementById('task-id').textContent !== id", arg=first)
     second = page.text_content("#task-id")
     row = page.locator(f"#task-list li[data-task-id='{second}']")
     row.get_by_role("button", name="Cancel").wait_for()
@@ -97,8 +98,9 @@ def test_console_walkthrough(browser: Any, console_service: Service, dev_dir: Pa
     # 4. The first task succeeds; its result plays beside the original.
     page.locator(f"#task-list li[data-task-id='{first}'] button.link").click()
     _wait_status(page, "SUCCEEDED")
-    page.wait_for_function("() => document.getElementById('result-video').readyState >= 3",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => document.getElementById('result-video').readyState >= 3", timeout=30_000
+    )
     playing = page.evaluate("""async () => {
         const v = document.getElementById('result-video');
         v.muted = true;
@@ -122,8 +124,7 @@ def test_console_walkthrough(browser: Any, console_service: Service, dev_dir: Pa
     # 5. A 590×590 clip fails with the DashScope code and a sentence saying what to fix.
     page.set_input_files("#video-file", str(dev_dir / "talk3.mp4"))
     page.click("#submit")
-    page.wait_for_function("id => document.getElementById('task-id').textContent !== id",
-                           arg=first)
+    page.wait_for_function("id => document.getElementById('task-id').textContent !== id", arg=first)
     _wait_status(page, "FAILED", timeout=60_000)
     error = page.text_content("#task-error")
     assert "InvalidFile.Resolution" in error and "590×590" in error, error
@@ -133,16 +134,18 @@ def test_console_walkthrough(browser: Any, console_service: Service, dev_dir: Pa
     context.close()
 
     # 6. On a phone-sized screen the same task opens from the list and still plays.
-    phone = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                has_touch=True)
+    phone = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     small = phone.new_page()
     small.goto(console_service.base + "/")
     _shoot(small, screenshot_dir, "08-phone-sign-in")
     _sign_in(small, key)
     small.locator(f"#task-list li[data-task-id='{first}'] button.link").click()
     _wait_status(small, "SUCCEEDED", timeout=10_000)
-    small.wait_for_function("() => document.getElementById('result-video').readyState >= 3",
-                            timeout=30_000)
+    small.wait_for_function(
+        "() => document.getElementById('result-video').readyState >= 3", timeout=30_000
+    )
     width = small.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"page is {width} px wide on a {PHONE['width']} px screen"
     _shoot(small, screenshot_dir, "09-phone-result")

@@ -28,6 +28,7 @@ class _Client:
             transport = httpx.ASGITransport(app=self.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
                 return await c.request(method, path)
+
         # A thread of its own: Playwright's sync API may hold this thread's event loop.
         with ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, send()).result()
@@ -41,8 +42,10 @@ class _Client:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> _Client:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("console-routes"),
-                        public_base_url="https://retalk.example.com")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("console-routes"),
+        public_base_url="https://retalk.example.com",
+    )
     return _Client(create_app(settings))
 
 

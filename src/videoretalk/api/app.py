@@ -41,8 +41,11 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     backends = backends or open_backends(settings)
     keys = backends.keys or KeyStore(backends.db_path)  # shared (SQL) in a cluster
     ctx = ServiceContext(settings=settings, backends=backends, keys=keys)
-    app = FastAPI(title="videoretalk", version="0.1.0",
-                  description="DashScope-compatible lip-sync video service (model `videoretalk`).")
+    app = FastAPI(
+        title="videoretalk",
+        version="0.1.0",
+        description="DashScope-compatible lip-sync video service (model `videoretalk`).",
+    )
     app.state.ctx = ctx
 
     upload_cap = settings.limits.video_max_bytes + _FORM_OVERHEAD_BYTES
@@ -62,8 +65,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(error.status_code, "InvalidRequest")
         wrapped = _HttpError(error.status_code, code, str(error.detail))
-        return JSONResponse(error_body(request_id(request), wrapped),
-                            status_code=error.status_code)
+        return JSONResponse(error_body(request_id(request), wrapped), status_code=error.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

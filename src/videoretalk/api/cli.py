@@ -32,19 +32,26 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def add_commands(subparsers: Any) -> None:
     serve = subparsers.add_parser(
-        "serve", help="run the DashScope-compatible API with its workers (no external servers)")
+        "serve", help="run the DashScope-compatible API with its workers (no external servers)"
+    )
     serve.add_argument("--host", help="bind address (VIDEORETALK_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (VIDEORETALK_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (VIDEORETALK_WORKERS)")
-    serve.add_argument("--public-base-url",
-                       help="URL clients reach this service at, for video_url and upload_host")
+    serve.add_argument(
+        "--public-base-url", help="URL clients reach this service at, for video_url and upload_host"
+    )
     serve.add_argument("--data-dir", help="tasks, keys, results (VIDEORETALK_DATA_DIR)")
     serve.set_defaults(command=_cmd_serve)
 
     worker = subparsers.add_parser(
-        "worker", help="run a cluster worker node (needs VIDEORETALK_CLUSTER_* settings)")
-    worker.add_argument("--concurrency", type=int, default=1,
-                        help="tasks run at once by this node (default 1; one per GPU)")
+        "worker", help="run a cluster worker node (needs VIDEORETALK_CLUSTER_* settings)"
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="tasks run at once by this node (default 1; one per GPU)",
+    )
     worker.add_argument("--data-dir", help="working folders for tasks (VIDEORETALK_DATA_DIR)")
     worker.set_defaults(command=_cmd_worker)
 
@@ -54,8 +61,9 @@ def add_commands(subparsers: Any) -> None:
     create = actions.add_parser("create", help="create a key and print it (shown only once)")
     create.add_argument("--name", default="default", help="a label for the key")
     create.add_argument("--rate", type=float, help="submissions per second (default: setting)")
-    create.add_argument("--max-active", type=int,
-                        help="tasks PENDING or RUNNING at once (default: setting)")
+    create.add_argument(
+        "--max-active", type=int, help="tasks PENDING or RUNNING at once (default: setting)"
+    )
     create.add_argument("--json", action="store_true", help="print JSON")
     create.set_defaults(command=_cmd_keys_create)
     listing = actions.add_parser("list", help="list keys (never their secrets)")
@@ -109,8 +117,20 @@ def _cmd_keys_create(args: argparse.Namespace) -> int:
 def _cmd_keys_list(args: argparse.Namespace) -> int:
     keys = _key_store(args).list()
     if args.json:
-        print(json.dumps([{"key_id": k.key_id, "name": k.name, "hint": k.hint,
-                           "created": k.created, "revoked": k.revoked} for k in keys]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "key_id": k.key_id,
+                        "name": k.name,
+                        "hint": k.hint,
+                        "created": k.created,
+                        "revoked": k.revoked,
+                    }
+                    for k in keys
+                ]
+            )
+        )
         return 0
     for k in keys:
         state = "revoked" if k.revoked else "active"

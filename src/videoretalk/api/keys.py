@@ -50,13 +50,19 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def new_key(name: str, submits_per_second: float | None,
-            max_active_tasks: int | None) -> tuple[ApiKey, str]:
+def new_key(
+    name: str, submits_per_second: float | None, max_active_tasks: int | None
+) -> tuple[ApiKey, str]:
     """A fresh key record and its secret; every key store persists what this makes."""
     secret = KEY_PREFIX + secrets.token_hex(16)
-    key = ApiKey(key_id="key-" + secrets.token_hex(6), name=name, hint=secret[:7] + "…",
-                 created=time.time(), submits_per_second=submits_per_second,
-                 max_active_tasks=max_active_tasks)
+    key = ApiKey(
+        key_id="key-" + secrets.token_hex(6),
+        name=name,
+        hint=secret[:7] + "…",
+        created=time.time(),
+        submits_per_second=submits_per_second,
+        max_active_tasks=max_active_tasks,
+    )
     return key, secret
 
 
@@ -70,20 +76,34 @@ class KeyStore:
     def _db(self) -> AbstractContextManager[sqlite3.Connection]:
         return open_db(self.path)
 
-    def create(self, name: str, submits_per_second: float | None = None,
-               max_active_tasks: int | None = None) -> tuple[ApiKey, str]:
+    def create(
+        self,
+        name: str,
+        submits_per_second: float | None = None,
+        max_active_tasks: int | None = None,
+    ) -> tuple[ApiKey, str]:
         """A new key record and its secret (the only time the secret is seen)."""
         key, secret = new_key(name, submits_per_second, max_active_tasks)
         with self._db() as db:
-            db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-                       (key.key_id, key.name, _digest(secret), key.hint, key.created,
-                        submits_per_second, max_active_tasks))
+            db.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                (
+                    key.key_id,
+                    key.name,
+                    _digest(secret),
+                    key.hint,
+                    key.created,
+                    submits_per_second,
+                    max_active_tasks,
+                ),
+            )
         return key, secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
         with self._db() as db:
-            row = db.execute("SELECT * FROM api_keys WHERE digest = ? AND revoked IS NULL",
-                             (_digest(secret),)).fetchone()
+            row = db.execute(
+                "SELECT * FROM api_keys WHERE digest = ? AND revoked IS NULL", (_digest(secret),)
+            ).fetchone()
         return _key(row) if row else None
 
     def get(self, key_id: str) -> ApiKey | None:
@@ -98,12 +118,22 @@ class KeyStore:
 
     def revoke(self, key_id: str) -> bool:
         with self._db() as db:
-            return db.execute("UPDATE api_keys SET revoked = ? WHERE key_id = ? AND revoked IS NULL",
-                              (time.time(), key_id)).rowcount == 1
+            return (
+                db.execute(
+                    "UPDATE api_keys SET revoked = ? WHERE key_id = ? AND revoked IS NULL",
+                    (time.time(), key_id),
+                ).rowcount
+                == 1
+            )
 
 
 def _key(row: sqlite3.Row) -> ApiKey:
-    return ApiKey(key_id=row["key_id"], name=row["name"], hint=row["hint"],
-                  created=row["created"], revoked=row["revoked"],
-                  submits_per_second=row["submits_per_second"],
-                  max_active_tasks=row["max_active_tasks"])
+    return ApiKey(
+        key_id=row["key_id"],
+        name=row["name"],
+        hint=row["hint"],
+        created=row["created"],
+        revoked=row["revoked"],
+        submits_per_second=row["submits_per_second"],
+        max_active_tasks=row["max_active_tasks"],
+    )

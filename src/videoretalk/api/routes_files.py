@@ -36,13 +36,20 @@ def result_url(ctx: ServiceContext, request: Request, record: TaskRecord) -> str
 
 
 @router.api_route(RESULT_PATH, methods=["GET", "HEAD"])
-def download(task_id: str, request: Request, ctx: ServiceContext = Depends(get_context),
-             Expires: str = "", Signature: str = "") -> Response:  # OSS's query names
+def download(
+    task_id: str,
+    request: Request,
+    ctx: ServiceContext = Depends(get_context),
+    Expires: str = "",
+    Signature: str = "",
+) -> Response:  # OSS's query names
     path = RESULT_PATH.format(task_id=task_id)
     verdict = ctx.backends.signer.check_url(path, Expires, Signature)
     if verdict == "expired":
-        raise AccessDenied("Request has expired: result URLs are valid for "
-                           f"{ctx.settings.service.result_ttl_seconds / 3600:g} h.")
+        raise AccessDenied(
+            "Request has expired: result URLs are valid for "
+            f"{ctx.settings.service.result_ttl_seconds / 3600:g} h."
+        )
     if verdict:
         raise AccessDenied("The request signature does not match.")
     record = ctx.backends.store.get(task_id)
@@ -64,14 +71,24 @@ def download(task_id: str, request: Request, ctx: ServiceContext = Depends(get_c
             if start > end or start >= size:
                 # RFC 9110: a 416 names the full length so the client can ask again.
                 error = RangeNotSatisfiable(f"range {header!r} is outside the {size} bytes")
-                return JSONResponse(error_body(request_id(request), error), status_code=416,
-                                    headers={"content-range": f"bytes */{size}"})
+                return JSONResponse(
+                    error_body(request_id(request), error),
+                    status_code=416,
+                    headers={"content-range": f"bytes */{size}"},
+                )
             status = 206
-    headers = {"accept-ranges": "bytes", "content-length": str(end - start + 1),
-               "content-disposition": f'inline; filename="{task_id}.mp4"'}
+    headers = {
+        "accept-ranges": "bytes",
+        "content-length": str(end - start + 1),
+        "content-disposition": f'inline; filename="{task_id}.mp4"',
+    }
     if status == 206:
         headers["content-range"] = f"bytes {start}-{end}/{size}"
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="video/mp4")
-    return StreamingResponse(ctx.backends.blobs.read(blob_key, start, end), status_code=status,
-                             headers=headers, media_type="video/mp4")
+    return StreamingResponse(
+        ctx.backends.blobs.read(blob_key, start, end),
+        status_code=status,
+        headers=headers,
+        media_type="video/mp4",
+    )

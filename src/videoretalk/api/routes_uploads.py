@@ -24,9 +24,13 @@ _FORM_FIELDS = 16  # the SDK sends 8 fields and one file
 
 
 @router.get("/uploads")
-def get_policy(request: Request, action: str = "", model: str = "",
-               key: ApiKey = Depends(current_key),
-               ctx: ServiceContext = Depends(get_context)) -> dict[str, Any]:
+def get_policy(
+    request: Request,
+    action: str = "",
+    model: str = "",
+    key: ApiKey = Depends(current_key),
+    ctx: ServiceContext = Depends(get_context),
+) -> dict[str, Any]:
     """An upload policy (`action=getPolicy`) for `POST upload_host`."""
     if action != "getPolicy":
         raise InvalidParameter(f"action must be 'getPolicy', got {action!r}")
@@ -52,8 +56,14 @@ async def upload(request: Request, ctx: ServiceContext = Depends(get_context)) -
         api_key = await run_in_threadpool(ctx.keys.get, owner)
         if api_key is None or api_key.revoked is not None:
             raise AccessDenied("the API key of this upload policy is unknown or revoked")
-        await run_in_threadpool(ctx.backends.uploads.accept, owner, fields["policy"],
-                                fields["Signature"], fields["key"], file.file)
+        await run_in_threadpool(
+            ctx.backends.uploads.accept,
+            owner,
+            fields["policy"],
+            fields["Signature"],
+            fields["key"],
+            file.file,
+        )
     finally:
         await form.close()
     status = fields.get("success_action_status", "")

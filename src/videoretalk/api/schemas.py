@@ -16,8 +16,9 @@ __all__ = ["parse_list_status", "parse_submit"]
 FACE_THRESHOLD_RANGE = (120, 200)
 
 
-def _field(container: dict[str, Any], name: str, path: str, kind: type | tuple[type, ...],
-           required: bool) -> Any:
+def _field(
+    container: dict[str, Any], name: str, path: str, kind: type | tuple[type, ...], required: bool
+) -> Any:
     value = container.get(name)
     if value is None:
         if required:
@@ -26,13 +27,19 @@ def _field(container: dict[str, Any], name: str, path: str, kind: type | tuple[t
     # bool is an int in Python; JSON true is not a number here.
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise InvalidParameter(f"{path} must be {_JSON_NAMES.get(names, names)}, "
-                               f"got {type(value).__name__}: {value!r}"[:300])
+        raise InvalidParameter(
+            f"{path} must be {_JSON_NAMES.get(names, names)}, "
+            f"got {type(value).__name__}: {value!r}"[:300]
+        )
     return value
 
 
-_JSON_NAMES = {"str": "a string", "bool": "a boolean", "dict": "an object",
-               "int or float": "a number"}
+_JSON_NAMES = {
+    "str": "a string",
+    "bool": "a boolean",
+    "dict": "an object",
+    "int or float": "a number",
+}
 
 
 def _url(inputs: dict[str, Any], name: str, required: bool, oss_resolve: bool) -> str | None:
@@ -43,8 +50,10 @@ def _url(inputs: dict[str, Any], name: str, required: bool, oss_resolve: bool) -
         raise InvalidParameter(f"input.{name} must not be empty")
     if value.startswith(OSS_SCHEME):
         if not oss_resolve:
-            raise InvalidURL(f"input.{name} is an oss:// URL: send the header "
-                             "`X-DashScope-OssResourceResolve: enable` to use uploaded files")
+            raise InvalidURL(
+                f"input.{name} is an oss:// URL: send the header "
+                "`X-DashScope-OssResourceResolve: enable` to use uploaded files"
+            )
         return value
     check_url_syntax(value, f"input.{name}")
     return value
@@ -62,13 +71,16 @@ def parse_submit(raw: bytes, oss_resolve: bool) -> TaskInputs:
         raise ModelNotExist(f"Model not exist: {model!r} (this service serves {MODEL_NAME!r})")
     inputs = _field(body, "input", "input", dict, True)
     parameters = _field(body, "parameters", "parameters", dict, False) or {}
-    threshold = _field(parameters, "query_face_threshold", "parameters.query_face_threshold",
-                       (int, float), False)
+    threshold = _field(
+        parameters, "query_face_threshold", "parameters.query_face_threshold", (int, float), False
+    )
     if threshold is not None:
         low, high = FACE_THRESHOLD_RANGE
         if not low <= threshold <= high or threshold != int(threshold):
-            raise InvalidParameter(f"parameters.query_face_threshold must be an integer in "
-                                   f"[{low}, {high}], got {threshold!r}")
+            raise InvalidParameter(
+                f"parameters.query_face_threshold must be an integer in "
+                f"[{low}, {high}], got {threshold!r}"
+            )
         threshold = int(threshold)
     video = _url(inputs, "video_url", True, oss_resolve)
     audio = _url(inputs, "audio_url", True, oss_resolve)
@@ -77,8 +89,9 @@ def parse_submit(raw: bytes, oss_resolve: bool) -> TaskInputs:
         video_url=video,
         audio_url=audio,
         ref_image_url=_url(inputs, "ref_image_url", False, oss_resolve),
-        video_extension=bool(_field(parameters, "video_extension", "parameters.video_extension",
-                                    bool, False)),
+        video_extension=bool(
+            _field(parameters, "video_extension", "parameters.video_extension", bool, False)
+        ),
         query_face_threshold=threshold,
     )
 
@@ -91,6 +104,7 @@ def parse_list_status(value: str | None) -> TaskStatus | None:
     except ValueError:
         status = TaskStatus.UNKNOWN
     if status is TaskStatus.UNKNOWN:
-        raise InvalidParameter(f"status must be one of PENDING, RUNNING, SUCCEEDED, FAILED, "
-                               f"CANCELED; got {value!r}")
+        raise InvalidParameter(
+            f"status must be one of PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED; got {value!r}"
+        )
     return status

@@ -54,12 +54,21 @@ def serve(settings: Settings) -> None:
     sweeper = Sweeper(backends)
     sweeper.start()
     app = create_app(settings, backends)
-    log.info("videoretalk serving on http://%s:%d with %s, data in %s",
-             settings.host, settings.port,
-             f"{settings.workers} workers" if pool else "cluster workers", settings.data_dir)
+    log.info(
+        "videoretalk serving on http://%s:%d with %s, data in %s",
+        settings.host,
+        settings.port,
+        f"{settings.workers} workers" if pool else "cluster workers",
+        settings.data_dir,
+    )
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port,
-                    log_level=settings.log_level.lower(), access_log=False)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
     finally:
         sweeper.stop()
         if pool is not None:

@@ -100,8 +100,10 @@ showing it (100 = identical). <b>Identity</b>: dlib descriptor distance input vs
 
 def render_html(reports: Sequence[ClipReport], meta: dict[str, Any]) -> str:
     parts = [
-        ("<!doctype html><html><head><meta charset='utf-8'><title>videoretalk quality report"
-        f"</title><style>{_CSS}</style></head><body><h1>videoretalk quality report</h1>")
+        (
+            "<!doctype html><html><head><meta charset='utf-8'><title>videoretalk quality report"
+            f"</title><style>{_CSS}</style></head><body><h1>videoretalk quality report</h1>"
+        )
     ]
     if meta:
         parts.append(

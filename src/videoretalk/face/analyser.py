@@ -53,7 +53,7 @@ _SAME_FACE_IOU = 0.3
 _KEEP_MARGIN = 0.1
 # Descriptors this much closer than the threshold join the gallery (adapts to lighting).
 _GALLERY_RATIO = 0.75
-_RETRY_UNKNOWN_S = 0.2   # how often to retry identifying an "unknown" tracklet
+_RETRY_UNKNOWN_S = 0.2  # how often to retry identifying an "unknown" tracklet
 _FORGET_REJECTED_FRAMES = 5
 
 FACE_NOT_MATCH = "The face in the reference image does not appear in the video."
@@ -144,7 +144,9 @@ class FaceAnalyser:
         if points is None:
             self._tracklet = None
 
-    def _follow(self, image: np.ndarray, now: float, is_cut: bool) -> tuple[np.ndarray | None, float]:
+    def _follow(
+        self, image: np.ndarray, now: float, is_cut: bool
+    ) -> tuple[np.ndarray | None, float]:
         if self._roi is None or self._tracklet is None:
             return None, 0.0
         prev_box = self._roi.box()
@@ -161,10 +163,16 @@ class FaceAnalyser:
     def _search(self, image: np.ndarray, now: float, index: int) -> tuple[np.ndarray | None, float]:
         s = self.settings
         scale = min(1.0, s.detect_long_side / max(image.shape[:2]))
-        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+        small = (
+            cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            if scale < 1
+            else image
+        )
         self.stats["detections"] += 1
         faces = self._detector.run(small, scale=scale, min_score=s.detect_min_score)
-        self._rejected = [r for r in self._rejected if index - r.seen_index <= _FORGET_REJECTED_FRAMES]
+        self._rejected = [
+            r for r in self._rejected if index - r.seen_index <= _FORGET_REJECTED_FRAMES
+        ]
         for face in faces:  # largest first
             known = next((r for r in self._rejected if iou(r.box, face.box) > _SAME_FACE_IOU), None)
             if known is not None:
@@ -225,7 +233,10 @@ class FaceAnalyser:
     def _describe(self, image: np.ndarray, points: np.ndarray) -> Descriptor:
         self._checks_left -= 1
         descriptor = self._identity.describe(image, points)
-        if self._gallery and self._gallery.distance(descriptor) < _GALLERY_RATIO * self.max_distance:
+        if (
+            self._gallery
+            and self._gallery.distance(descriptor) < _GALLERY_RATIO * self.max_distance
+        ):
             self._gallery.add(descriptor)
         return descriptor
 

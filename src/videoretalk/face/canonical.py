@@ -39,7 +39,7 @@ _MESH_POINTS = 468  # iris points (468-477) follow gaze, never rigid
 @dataclass(frozen=True)
 class CanonicalFace:
     points: np.ndarray  # (478, 3) float64, IOD = 1, origin between the outer eye corners
-    rigid: np.ndarray   # (NUM_RIGID,) int64 indices
+    rigid: np.ndarray  # (NUM_RIGID,) int64 indices
     mirror: np.ndarray  # (478,) int64: index of each point's left/right counterpart
     sources: tuple[str, ...]
 
@@ -140,8 +140,9 @@ def _collect(paths: list[Path], max_frames: int, step: int) -> np.ndarray:
 
     shapes = []
     for path in paths:
-        analyser = FaceAnalyser(FaceSettings(smooth_pose_sigma_s=0, smooth_rigid_sigma_s=0,
-                                             smooth_mouth_sigma_s=0))
+        analyser = FaceAnalyser(
+            FaceSettings(smooth_pose_sigma_s=0, smooth_rigid_sigma_s=0, smooth_mouth_sigma_s=0)
+        )
         for frame in iter_frames(path):
             if frame.index >= max_frames:
                 break
@@ -165,8 +166,13 @@ def main() -> None:
     shapes = _collect(args.clips, args.max_frames, args.step)
     mean, rigid, mirror = build(shapes)
     assert mean.shape == (NUM_POINTS, 3)
-    np.savez(args.out, points=mean.astype(np.float32), rigid=rigid, mirror=mirror,
-             sources=np.array(sorted(p.name for p in args.clips)))
+    np.savez(
+        args.out,
+        points=mean.astype(np.float32),
+        rigid=rigid,
+        mirror=mirror,
+        sources=np.array(sorted(p.name for p in args.clips)),
+    )
     print(f"wrote {args.out} from {len(shapes)} frames")
 
 

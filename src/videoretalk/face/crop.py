@@ -24,7 +24,7 @@ ROI_SCALE = 1.5  # face extent -> crop side, as the mesh model was trained
 class Roi:
     cx: float
     cy: float
-    size: float   # side of the square, image pixels
+    size: float  # side of the square, image pixels
     angle: float  # radians; the crop is rotated by -angle so the eye line comes out level
 
     def affine(self, out_px: int = MESH_INPUT_PX) -> np.ndarray:
@@ -39,14 +39,19 @@ class Roi:
     def box(self) -> np.ndarray:
         """Axis-aligned bounding box of the face inside the crop margin (x0, y0, x1, y1)."""
         half = self.size / ROI_SCALE / 2
-        return np.array([self.cx - half, self.cy - half, self.cx + half, self.cy + half], np.float32)
+        return np.array(
+            [self.cx - half, self.cy - half, self.cx + half, self.cy + half], np.float32
+        )
 
 
 def cut(image: np.ndarray, roi: Roi, out_px: int = MESH_INPUT_PX) -> np.ndarray:
     # Linear filtering is enough: when the face is much bigger than 192 px we pre-shrink
     # nothing, and the mesh model is trained on similarly filtered crops.
     return cv2.warpAffine(
-        image, roi.affine(out_px), (out_px, out_px), flags=cv2.INTER_LINEAR,
+        image,
+        roi.affine(out_px),
+        (out_px, out_px),
+        flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
 

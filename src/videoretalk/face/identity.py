@@ -30,7 +30,7 @@ from .landmarks import LEFT_EYE_INNER, LEFT_EYE_OUTER, NOSE_BASE, RIGHT_EYE_INNE
 from .settings import QUERY_FACE_THRESHOLD_DEFAULT
 
 DEFAULT_MAX_DISTANCE = 0.60  # dlib's documented same-person threshold
-DISTANCE_PER_STEP = 0.004    # change of max distance per unit of query_face_threshold
+DISTANCE_PER_STEP = 0.004  # change of max distance per unit of query_face_threshold
 
 # dlib's 5-point layout (its chip alignment is defined on these) as mesh indices: found by
 # running dlib's 5-point predictor next to the mesh on the dev clips (all within ~2 px).
@@ -38,7 +38,9 @@ _DLIB_FIVE = (LEFT_EYE_OUTER, LEFT_EYE_INNER, RIGHT_EYE_OUTER, RIGHT_EYE_INNER, 
 
 
 def max_distance(query_face_threshold: int = QUERY_FACE_THRESHOLD_DEFAULT) -> float:
-    return DEFAULT_MAX_DISTANCE - DISTANCE_PER_STEP * (query_face_threshold - QUERY_FACE_THRESHOLD_DEFAULT)
+    return DEFAULT_MAX_DISTANCE - DISTANCE_PER_STEP * (
+        query_face_threshold - QUERY_FACE_THRESHOLD_DEFAULT
+    )
 
 
 def _model_path(name: str) -> str:
@@ -63,7 +65,9 @@ class Descriptor:
 
 class IdentityModel:
     def __init__(self) -> None:
-        self._net = dlib.face_recognition_model_v1(_model_path("dlib_face_recognition_resnet_model_v1.dat"))
+        self._net = dlib.face_recognition_model_v1(
+            _model_path("dlib_face_recognition_resnet_model_v1.dat")
+        )
         self.computed = 0  # descriptors computed so far (the expensive step)
 
     def chip(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -72,7 +76,9 @@ class IdentityModel:
         lo, hi = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
         rect = dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
         shape = dlib.full_object_detection(rect, [dlib.point(round(x), round(y)) for x, y in five])
-        return np.asarray(dlib.get_face_chip(np.ascontiguousarray(image), shape, size=150, padding=0.25))
+        return np.asarray(
+            dlib.get_face_chip(np.ascontiguousarray(image), shape, size=150, padding=0.25)
+        )
 
     def describe_chip(self, chip: np.ndarray) -> Descriptor:
         self.computed += 1
@@ -106,4 +112,7 @@ class Gallery:
         for i, item in enumerate(self._items):
             if isinstance(item, np.ndarray):
                 self._items[i] = self._model.describe_chip(item)
-        return min((d.distance(descriptor) for d in self._items if isinstance(d, Descriptor)), default=float("inf"))
+        return min(
+            (d.distance(descriptor) for d in self._items if isinstance(d, Descriptor)),
+            default=float("inf"),
+        )

@@ -14,6 +14,8 @@ LEFT_EYE_INNER = 362
 LEFT_EYE_OUTER = 263
 EYE_CORNERS = (RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER)
 
+# The index tables below are laid out by hand, compactly; the formatter leaves them.
+# fmt: off
 # Lips: closed loops starting at the subject's right mouth corner, lower lip first.
 LIPS_OUTER = (
     61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291,
@@ -66,5 +68,6 @@ MOUTH_REGION = (
     405, 406, 407, 408, 409, 410, 411, 415, 416, 418, 421, 422, 424, 426, 427, 428, 430,
     431, 432, 433, 434, 435, 436,
 )
+# fmt: on
 
 NUM_POINTS = 478

@@ -25,7 +25,9 @@ MESH_INPUT_PX = 192  # the mesh model's square input side
 NUM_LANDMARKS = 478  # 468 mesh points + 2 x 5 iris points
 
 _MP_ROOT = os.path.dirname(mp.__file__)
-_MESH_MODEL = os.path.join(_MP_ROOT, "modules", "face_landmark", "face_landmark_with_attention.tflite")
+_MESH_MODEL = os.path.join(
+    _MP_ROOT, "modules", "face_landmark", "face_landmark_with_attention.tflite"
+)
 
 _resource_lock = threading.Lock()
 
@@ -67,7 +69,7 @@ class _Graph:
 @dataclass(frozen=True)
 class MeshResult:
     points: np.ndarray  # (478, 3) float32 in crop pixels (x, y, z); z shares x's scale
-    presence: float     # sigmoid of the model's face flag, 0..1
+    presence: float  # sigmoid of the model's face flag, 0..1
 
 
 class MeshModel:
@@ -120,7 +122,7 @@ node {{ calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:flag_tens
 
 @dataclass(frozen=True)
 class Detection:
-    box: np.ndarray        # (4,) float32 x0, y0, x1, y1 in image pixels
+    box: np.ndarray  # (4,) float32 x0, y0, x1, y1 in image pixels
     keypoints: np.ndarray  # (6, 2) float32: right eye, left eye, nose, mouth, right ear, left ear
     score: float
 
@@ -152,10 +154,17 @@ node { calculator: "FaceDetectionFullRangeCpu" input_stream: "IMAGE:image" outpu
                 continue
             rel = det.location_data.relative_bounding_box
             box = np.array(
-                [rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w, (rel.ymin + rel.height) * h],
+                [
+                    rel.xmin * w,
+                    rel.ymin * h,
+                    (rel.xmin + rel.width) * w,
+                    (rel.ymin + rel.height) * h,
+                ],
                 np.float32,
             )
-            kps = np.array([(k.x * w, k.y * h) for k in det.location_data.relative_keypoints], np.float32)
+            kps = np.array(
+                [(k.x * w, k.y * h) for k in det.location_data.relative_keypoints], np.float32
+            )
             found.append(Detection(box / scale, kps.reshape(-1, 2) / scale, score))
         found.sort(key=lambda d: -d.width)
         return found

@@ -21,7 +21,7 @@ from scipy.spatial.transform import Rotation
 @dataclass(frozen=True)
 class Pose:
     scale: float
-    rotation: np.ndarray     # (3, 3) float64
+    rotation: np.ndarray  # (3, 3) float64
     translation: np.ndarray  # (3,) float64
 
     def matrix(self) -> np.ndarray:

@@ -24,7 +24,7 @@ NO_SINGLE_FACE = (
 # A second face counts if it is at least this fraction of the largest one's width:
 # smaller faces are background people, not a competing subject.
 _SECOND_FACE_MIN_RATIO = 0.4
-_MIN_FACE_PX = 40.0       # narrower faces are too blurred to identify anyone
+_MIN_FACE_PX = 40.0  # narrower faces are too blurred to identify anyone
 _MIN_PRESENCE = 0.7
 _DETECT_LONG_SIDE = 640
 _MIN_SCORE = 0.6
@@ -46,13 +46,19 @@ def load_image(source: ReferenceImage) -> np.ndarray:
         img = ImageOps.exif_transpose(img)  # phone photos are stored sideways
         return np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
-        raise InvalidFileOpenError("The reference image cannot be opened: it is damaged or not an image.") from exc
+        raise InvalidFileOpenError(
+            "The reference image cannot be opened: it is damaged or not an image."
+        ) from exc
 
 
 def find_single_face(image: np.ndarray, detector: FaceDetector, mesh: MeshModel) -> np.ndarray:
     """Landmarks (478, 3, image pixels) of the one clear face; `InvalidFileContent` if none or many."""
     scale = min(1.0, _DETECT_LONG_SIDE / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    small = (
+        cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else image
+    )
     faces = detector.run(small, scale=scale, min_score=_MIN_SCORE)
     if not faces:
         raise InvalidFileContent(NO_SINGLE_FACE)

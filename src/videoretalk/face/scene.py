@@ -9,9 +9,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_THUMB = (48, 27)       # thumbnail size (w, h): 16:9, coarse enough to ignore speech motion
+_THUMB = (48, 27)  # thumbnail size (w, h): 16:9, coarse enough to ignore speech motion
 _HIST_BINS = 16
-_HIST_THRESHOLD = 0.6   # L1 distance of normalised histograms (0..2) that alone means a cut
+_HIST_THRESHOLD = 0.6  # L1 distance of normalised histograms (0..2) that alone means a cut
 
 
 class CutDetector:

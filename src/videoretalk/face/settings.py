@@ -55,7 +55,9 @@ class FaceSettings:
         _check(0.0 < self.max_pitch_deg <= 90.0, "FACE_MAX_PITCH_DEG", "in (0, 90]")
         _check(self.min_interocular_px >= 0.0, "FACE_MIN_INTEROCULAR_PX", ">= 0")
         _check(self.reverify_seconds > 0.0, "FACE_REVERIFY_SECONDS", "> 0")
-        _check(self.max_identity_checks_per_frame >= 1, "FACE_MAX_IDENTITY_CHECKS_PER_FRAME", ">= 1")
+        _check(
+            self.max_identity_checks_per_frame >= 1, "FACE_MAX_IDENTITY_CHECKS_PER_FRAME", ">= 1"
+        )
         for name in ("smooth_pose_sigma_s", "smooth_rigid_sigma_s", "smooth_mouth_sigma_s"):
             _check(getattr(self, name) >= 0.0, f"FACE_{name.upper()}", ">= 0")
         _check(self.inference_threads >= 1, "FACE_INFERENCE_THREADS", ">= 1")

@@ -30,28 +30,28 @@ _QUANTUM = 1e-4  # canonical units (IOD) per int16 step when saved
 
 
 class FrameStatus(enum.IntEnum):
-    OK = 0          # target present and editable
-    ABSENT = 1      # target not found in the frame (no face, other people only, black frame)
-    TOO_SMALL = 2   # target tracked, but its face is too small to edit
-    TURNED = 3      # target tracked, but turned beyond the yaw / pitch limit
-    OCCLUDED = 4    # target tracked, but the mesh model doubts it sees a whole face
+    OK = 0  # target present and editable
+    ABSENT = 1  # target not found in the frame (no face, other people only, black frame)
+    TOO_SMALL = 2  # target tracked, but its face is too small to edit
+    TURNED = 3  # target tracked, but turned beyond the yaw / pitch limit
+    OCCLUDED = 4  # target tracked, but the mesh model doubts it sees a whole face
     UNVERIFIED = 5  # a face tracked after a cut whose identity could not be confirmed
 
 
 @dataclass(frozen=True, eq=False)
 class FaceTrack:
     frame_times: np.ndarray  # float64[N] seconds
-    present: np.ndarray      # bool[N]
-    status: np.ndarray       # uint8[N] FrameStatus
-    tracked: np.ndarray      # bool[N] target's geometry is known (present or not editable)
-    landmarks: np.ndarray    # float32[N, 478, 3] image pixels
-    canonical: np.ndarray    # float32[N, 478, 3] pose-normalised
-    transform: np.ndarray    # float32[N, 3, 4] canonical -> image
-    yaw: np.ndarray          # float32[N] degrees
-    pitch: np.ndarray        # float32[N]
-    roll: np.ndarray         # float32[N]
-    confidence: np.ndarray   # float32[N] 0..1
-    shot_start: np.ndarray   # bool[N] a shot cut lands on this frame (smoothing restarts)
+    present: np.ndarray  # bool[N]
+    status: np.ndarray  # uint8[N] FrameStatus
+    tracked: np.ndarray  # bool[N] target's geometry is known (present or not editable)
+    landmarks: np.ndarray  # float32[N, 478, 3] image pixels
+    canonical: np.ndarray  # float32[N, 478, 3] pose-normalised
+    transform: np.ndarray  # float32[N, 3, 4] canonical -> image
+    yaw: np.ndarray  # float32[N] degrees
+    pitch: np.ndarray  # float32[N]
+    roll: np.ndarray  # float32[N]
+    confidence: np.ndarray  # float32[N] 0..1
+    shot_start: np.ndarray  # bool[N] a shot cut lands on this frame (smoothing restarts)
     frame_size: tuple[int, int]  # (width, height)
     info: dict[str, float] = field(default_factory=dict)
 
@@ -82,9 +82,9 @@ class FaceTrack:
     def to_canonical(self, frame_index: int, image_points: np.ndarray) -> np.ndarray:
         """Inverse of `to_image` for (..., 3) image points."""
         a = self.transform[frame_index].astype(np.float64)
-        return ((np.asarray(image_points, np.float64) - a[:, 3]) @ np.linalg.inv(a[:, :3]).T).astype(
-            np.float32
-        )
+        return (
+            (np.asarray(image_points, np.float64) - a[:, 3]) @ np.linalg.inv(a[:, :3]).T
+        ).astype(np.float32)
 
     # -- storage -------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -116,12 +116,16 @@ class FaceTrack:
 
         with np.load(path) as data:
             if int(data["version"]) != _FORMAT_VERSION:
-                raise InvalidParameter(f"{os.fspath(path)}: unsupported face-track version {int(data['version'])}")
+                raise InvalidParameter(
+                    f"{os.fspath(path)}: unsupported face-track version {int(data['version'])}"
+                )
             tracked = data["tracked"].astype(bool)
             n, rows = len(tracked), np.flatnonzero(tracked)
             q = np.cumsum(data["canonical_delta"].astype(np.int32), axis=0, dtype=np.int32)
             canonical = _nan((n, 478, 3))
-            canonical[rows] = canonical_face().points.astype(np.float32) + q.astype(np.float32) * _QUANTUM
+            canonical[rows] = (
+                canonical_face().points.astype(np.float32) + q.astype(np.float32) * _QUANTUM
+            )
             transform = _nan((n, 3, 4))
             transform[rows] = data["transform"]
             angles = _nan((3, n))
@@ -135,7 +139,9 @@ class FaceTrack:
                 landmarks=project(canonical, transform),
                 canonical=canonical,
                 transform=transform,
-                yaw=angles[0], pitch=angles[1], roll=angles[2],
+                yaw=angles[0],
+                pitch=angles[1],
+                roll=angles[2],
                 confidence=data["confidence"].astype(np.float32),
                 shot_start=data["shot_start"].astype(bool),
                 frame_size=(int(data["frame_size"][0]), int(data["frame_size"][1])),

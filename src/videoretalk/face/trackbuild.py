@@ -62,7 +62,9 @@ def build_track(
     s = settings
     with np.errstate(invalid="ignore"):
         too_small = target & (iod < s.min_interocular_px)
-        turned = target & ((np.abs(angles[0]) > s.max_yaw_deg) | (np.abs(angles[1]) > s.max_pitch_deg))
+        turned = target & (
+            (np.abs(angles[0]) > s.max_yaw_deg) | (np.abs(angles[1]) > s.max_pitch_deg)
+        )
         occluded = target & (presence < s.min_presence_editable)
     status[target] = FrameStatus.OK
     status[occluded] = FrameStatus.OCCLUDED

@@ -41,49 +41,54 @@ def check_url_syntax(url: str, field: str) -> httpx.URL:
     except (httpx.InvalidURL, TypeError, ValueError) as error:
         raise InvalidURL(f"{field} is not a valid URL: {error}") from None
     if parsed.scheme not in _DEFAULT_PORTS:
-        raise InvalidURL(f"{field} must be an http or https URL (or an oss:// upload), "
-                         f"got scheme {parsed.scheme!r}")
+        raise InvalidURL(
+            f"{field} must be an http or https URL (or an oss:// upload), "
+            f"got scheme {parsed.scheme!r}"
+        )
     if not parsed.host:
         raise InvalidURL(f"{field} has no host: {url!r}")
     return parsed
 
 
-def download(url: str, dest: Path, *, field: str, max_bytes: int,
-             policy: DownloadPolicy) -> int:
+def download(url: str, dest: Path, *, field: str, max_bytes: int, policy: DownloadPolicy) -> int:
     """Fetch `url` into `dest`; returns its size. Raises InvalidURL* / InvalidFile.Size."""
     deadline = time.monotonic() + policy.timeout_seconds
     current = check_url_syntax(url, field)
     try:
-        with httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False,
-                          trust_env=False) as client:
+        with httpx.Client(
+            timeout=policy.timeout_seconds, follow_redirects=False, trust_env=False
+        ) as client:
             for _hop in range(policy.max_redirects + 1):
                 response = _open(client, current, policy, deadline)
                 try:
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         current = check_url_syntax(
-                            str(current.join(response.headers["location"])), field)
+                            str(current.join(response.headers["location"])), field
+                        )
                         continue
                     if response.status_code >= 400:
-                        raise InvalidURL(
-                            f"{field}: {current} answered HTTP {response.status_code}")
+                        raise InvalidURL(f"{field}: {current} answered HTTP {response.status_code}")
                     return _save(response, dest, field, max_bytes, deadline)
                 finally:
                     response.close()
             raise InvalidURL(f"{field}: more than {policy.max_redirects} redirects")
     except httpx.TimeoutException:
-        raise URLTimeout(f"{field}: no complete answer from {current.host} within "
-                         f"{policy.timeout_seconds:g} s") from None
+        raise URLTimeout(
+            f"{field}: no complete answer from {current.host} within {policy.timeout_seconds:g} s"
+        ) from None
     except httpx.ConnectError as error:
         if "refused" in str(error).lower():
             raise URLConnectionRefused(
-                f"{field}: connection to {current.host}:{current.port or ''} refused") from None
+                f"{field}: connection to {current.host}:{current.port or ''} refused"
+            ) from None
         raise InvalidURL(f"{field}: cannot connect to {current.host}: {error}") from None
     except httpx.HTTPError as error:
         raise InvalidURL(f"{field}: fetching {current} failed: {error}") from None
 
 
-def _open(client: httpx.Client, url: httpx.URL, policy: DownloadPolicy,
-          deadline: float) -> httpx.Response:
+def _open(
+    client: httpx.Client, url: httpx.URL, policy: DownloadPolicy, deadline: float
+) -> httpx.Response:
     host = url.host
     port = url.port or _DEFAULT_PORTS[url.scheme]
     address = resolve_allowed(host, port, policy.allow, policy.resolve)
@@ -95,15 +100,15 @@ def _open(client: httpx.Client, url: httpx.URL, policy: DownloadPolicy,
     pinned = url.copy_with(host=str(address))
     host_header = host if url.port is None else f"{host}:{url.port}"
     request = client.build_request(
-        "GET", pinned,
+        "GET",
+        pinned,
         headers={"Host": host_header, "User-Agent": policy.user_agent},
         extensions={"sni_hostname": host, "timeout": httpx.Timeout(remaining).as_dict()},
     )
     return client.send(request, stream=True)
 
 
-def _save(response: httpx.Response, dest: Path, field: str, max_bytes: int,
-          deadline: float) -> int:
+def _save(response: httpx.Response, dest: Path, field: str, max_bytes: int, deadline: float) -> int:
     too_big = InvalidFileSize(f"{field} is larger than the {max_bytes / MB:g} MB allowed")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:

@@ -93,8 +93,9 @@ def system_resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def resolve_allowed(host: str, port: int, allow: AllowList,
-                    resolve: Resolver = system_resolve) -> IPAddress:
+def resolve_allowed(
+    host: str, port: int, allow: AllowList, resolve: Resolver = system_resolve
+) -> IPAddress:
     """The address to connect to for `host`; InvalidURL if any answer is not allowed.
 
     Every answer must pass, not just the first: otherwise a name with one public

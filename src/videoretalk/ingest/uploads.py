@@ -64,7 +64,9 @@ class UploadIndex(Protocol):
     """Which upload (object key) belongs to whom and where its bytes are (blob key)."""
 
     def exists(self, object_key: str) -> bool: ...
-    def add(self, object_key: str, owner: str, blob_key: str, size: int, created: float) -> None: ...
+    def add(
+        self, object_key: str, owner: str, blob_key: str, size: int, created: float
+    ) -> None: ...
     def find(self, object_key: str, owner: str, since: float) -> str | None: ...
     def older_than(self, cutoff: float) -> list[tuple[str, str]]: ...
     def remove(self, object_key: str) -> None: ...
@@ -81,25 +83,30 @@ class SQLiteUploadIndex:
 
     def exists(self, object_key: str) -> bool:
         with self._db() as db:
-            return bool(db.execute("SELECT 1 FROM uploads WHERE object_key = ?",
-                                   (object_key,)).fetchone())
+            return bool(
+                db.execute("SELECT 1 FROM uploads WHERE object_key = ?", (object_key,)).fetchone()
+            )
 
     def add(self, object_key: str, owner: str, blob_key: str, size: int, created: float) -> None:
         with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
-                       (object_key, owner, blob_key, size, created))
+            db.execute(
+                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
+                (object_key, owner, blob_key, size, created),
+            )
 
     def find(self, object_key: str, owner: str, since: float) -> str | None:
         with self._db() as db:
             row = db.execute(
                 "SELECT blob_key FROM uploads WHERE object_key = ? AND owner = ? AND created > ?",
-                (object_key, owner, since)).fetchone()
+                (object_key, owner, since),
+            ).fetchone()
         return str(row[0]) if row else None
 
     def older_than(self, cutoff: float) -> list[tuple[str, str]]:
         with self._db() as db:
-            rows = db.execute("SELECT object_key, blob_key FROM uploads WHERE created <= ?",
-                              (cutoff,)).fetchall()
+            rows = db.execute(
+                "SELECT object_key, blob_key FROM uploads WHERE created <= ?", (cutoff,)
+            ).fetchall()
         return [(str(o), str(b)) for o, b in rows]
 
     def remove(self, object_key: str) -> None:
@@ -108,9 +115,17 @@ class SQLiteUploadIndex:
 
 
 class Uploads:
-    def __init__(self, db_path: Path, blobs: BlobStore, signer: Signer, *,
-                 max_bytes: int, ttl_seconds: float, policy_ttl_seconds: int,
-                 index: UploadIndex | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        blobs: BlobStore,
+        signer: Signer,
+        *,
+        max_bytes: int,
+        ttl_seconds: float,
+        policy_ttl_seconds: int,
+        index: UploadIndex | None = None,
+    ) -> None:
         self.db_path = Path(db_path)
         self.blobs = blobs
         self.signer = signer
@@ -124,8 +139,7 @@ class Uploads:
         upload_dir = f"videoretalk/{owner}/{secrets.token_hex(8)}"
         expires = time.time() + self.policy_ttl_seconds
         document = {
-            "expiration": datetime.fromtimestamp(expires, UTC)
-            .strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "expiration": datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "conditions": [
                 ["content-length-range", 0, self.max_bytes],
                 ["starts-with", "$key", upload_dir + "/"],
@@ -144,8 +158,9 @@ class Uploads:
             oss_access_key_id=owner,
         )
 
-    def accept(self, owner: str, policy: str, signature: str, object_key: str,
-               stream: BinaryIO) -> int:
+    def accept(
+        self, owner: str, policy: str, signature: str, object_key: str, stream: BinaryIO
+    ) -> int:
         """Check the form's policy and store the file; returns its size."""
         if not self.signer.check_policy(owner, policy, signature):
             raise AccessDenied("upload policy signature does not match")
@@ -159,7 +174,7 @@ class Uploads:
             raise AccessDenied("upload policy is malformed") from None
         if expiration.replace(tzinfo=UTC).timestamp() < time.time():
             raise AccessDenied("upload policy has expired; ask for a new one")
-        name = object_key[len(upload_dir):] if object_key.startswith(upload_dir) else ""
+        name = object_key[len(upload_dir) :] if object_key.startswith(upload_dir) else ""
         if not name or "/" in name or name in (".", ".."):
             raise AccessDenied(f"key must be {upload_dir}<file name>")
         blob_key = "uploads/" + hashlib.sha256(object_key.encode()).hexdigest()
@@ -174,11 +189,13 @@ class Uploads:
     # -- using -----------------------------------------------------------------
     def lookup(self, url: str, owner: str, field: str) -> str:
         """The blob key behind `oss://…` for this owner; InvalidURL if it is not theirs."""
-        object_key = url[len(OSS_SCHEME):]
+        object_key = url[len(OSS_SCHEME) :]
         blob_key = self.index.find(object_key, owner, time.time() - self.ttl_seconds)
         if blob_key is None:
-            raise InvalidURL(f"{field}: {url} is not an upload of this API key, or it has "
-                             f"expired ({self.ttl_seconds / 3600:g} h after upload)")
+            raise InvalidURL(
+                f"{field}: {url} is not an upload of this API key, or it has "
+                f"expired ({self.ttl_seconds / 3600:g} h after upload)"
+            )
         return blob_key
 
     def expire(self, now: float | None = None) -> int:

@@ -31,9 +31,9 @@ REVERSE_CHUNK_FRAMES = 48
 
 @dataclass(frozen=True)
 class DecodedFrame:
-    index: int          # position in presentation order, 0-based
-    time: float         # seconds since the first frame
-    image: np.ndarray   # (height, width, 3) uint8 RGB, upright
+    index: int  # position in presentation order, 0-based
+    time: float  # seconds since the first frame
+    image: np.ndarray  # (height, width, 3) uint8 RGB, upright
 
 
 @dataclass(frozen=True)
@@ -173,21 +173,27 @@ class VideoReader:
             # proved the head decodes, so this is a shorter video, not a crash.
             return
 
-    def _to_decoded(self, index: int, pts: int, frame: av.VideoFrame, first_pts: int) -> DecodedFrame:
+    def _to_decoded(
+        self, index: int, pts: int, frame: av.VideoFrame, first_pts: int
+    ) -> DecodedFrame:
         if self._rotation is None:
             self._rotation = upright_rotation(frame)
         image = frame.to_ndarray(format="rgb24")
         if self._rotation:
             # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.
             image = np.ascontiguousarray(np.rot90(image, k=self._rotation // 90))
-        return DecodedFrame(index=index, time=float((pts - first_pts) * self._time_base), image=image)
+        return DecodedFrame(
+            index=index, time=float((pts - first_pts) * self._time_base), image=image
+        )
 
 
 def _open_video(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, ValueError) as exc:
-        raise InvalidFileOpenError("The video file cannot be opened: it is damaged or not a video.") from exc
+        raise InvalidFileOpenError(
+            "The video file cannot be opened: it is damaged or not a video."
+        ) from exc
     if not container.streams.video:
         container.close()
         raise InvalidFileOpenError("The video file has no video stream: it is not a video.")
@@ -210,7 +216,9 @@ def read_audio(
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, ValueError) as exc:
-        raise InvalidFileOpenError("The audio file cannot be opened: it is damaged or not audio.") from exc
+        raise InvalidFileOpenError(
+            "The audio file cannot be opened: it is damaged or not audio."
+        ) from exc
     with container:
         if not container.streams.audio:
             raise InvalidFileOpenError("The audio file has no audio stream.")

@@ -44,7 +44,9 @@ class VideoWriter:
     ) -> None:
         self.path = Path(path)
         self.duration = duration
-        self._container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        self._container = av.open(
+            str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"}
+        )
         rate = Fraction(nominal_fps).limit_denominator(1001) if nominal_fps > 0 else Fraction(25)
         self._video = self._container.add_stream("libx264", rate=rate)
         self._video.width, self._video.height = width, height
@@ -88,7 +90,11 @@ class VideoWriter:
         layout = self._audio.codec_context.layout.name
         while self._audio_written < end:
             stop = min(self._audio_written + _AUDIO_FRAME_SAMPLES, total)
-            if time is not None and stop - self._audio_written < _AUDIO_FRAME_SAMPLES and stop < total:
+            if (
+                time is not None
+                and stop - self._audio_written < _AUDIO_FRAME_SAMPLES
+                and stop < total
+            ):
                 break
             chunk = self._audio_samples[:, self._audio_written : stop]
             frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)

@@ -28,14 +28,14 @@ _IMAGE_DEMUXERS = ("_pipe", "image2", "gif", "apng", "webp")
 class VideoInfo:
     path: Path
     size_bytes: int
-    container: str          # FFmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
-    codec: str              # e.g. "h264"
+    container: str  # FFmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    codec: str  # e.g. "h264"
     coded_width: int
     coded_height: int
-    rotation: int           # degrees counter-clockwise to display upright: 0, 90, 180, 270
-    duration: float         # seconds
-    fps: float              # average frames per second (variable-rate video included)
-    frame_count: int        # frames counted by demuxing, not the header's estimate
+    rotation: int  # degrees counter-clockwise to display upright: 0, 90, 180, 270
+    duration: float  # seconds
+    fps: float  # average frames per second (variable-rate video included)
+    frame_count: int  # frames counted by demuxing, not the header's estimate
     has_audio: bool
 
     @property
@@ -125,7 +125,9 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     )
 
 
-def _first_video_frame(container: av.container.InputContainer, stream: av.VideoStream) -> av.VideoFrame:
+def _first_video_frame(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> av.VideoFrame:
     try:
         for frame in container.decode(stream):
             return frame
@@ -134,7 +136,9 @@ def _first_video_frame(container: av.container.InputContainer, stream: av.VideoS
     raise InvalidFileOpenError("The video file holds no decodable frames.")
 
 
-def _demux_video_times(container: av.container.InputContainer, stream: av.VideoStream) -> list[float]:
+def _demux_video_times(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> list[float]:
     """Presentation times of every video packet, sorted: cheap, no decoding."""
     container.seek(0, stream=stream, backward=True, any_frame=False)
     time_base = stream.time_base or Fraction(1, 90000)
@@ -167,7 +171,9 @@ def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:
                 samples += frame.samples
         except (av.error.FFmpegError, ValueError) as exc:
             if samples == 0:
-                raise InvalidFileOpenError("The audio file cannot be decoded: it is damaged.") from exc
+                raise InvalidFileOpenError(
+                    "The audio file cannot be decoded: it is damaged."
+                ) from exc
         rate = stream.codec_context.sample_rate or 0
         if samples == 0 or rate <= 0:
             raise InvalidFileOpenError("The audio file holds no decodable audio.")
@@ -195,11 +201,17 @@ def probe_image(path: str | os.PathLike[str]) -> ImageInfo:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 return ImageInfo(
-                    path=path, size_bytes=size, format=image.format or "", width=image.width, height=image.height
+                    path=path,
+                    size_bytes=size,
+                    format=image.format or "",
+                    width=image.width,
+                    height=image.height,
                 )
     except Image.DecompressionBombError as exc:
         raise InvalidFileImageSize(
             "The image has far too many pixels (a decompression bomb); the longest side may be at most 4096 px."
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidFileOpenError("The image file cannot be opened: it is damaged or not an image.") from exc
+        raise InvalidFileOpenError(
+            "The image file cannot be opened: it is damaged or not an image."
+        ) from exc

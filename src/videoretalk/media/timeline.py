@@ -22,7 +22,7 @@ class Segment:
     """A run of consecutive source frames, shown in one direction."""
 
     first: int  # source index shown first
-    last: int   # source index shown last (inclusive)
+    last: int  # source index shown last (inclusive)
 
     @property
     def forward(self) -> bool:
@@ -35,9 +35,9 @@ class Segment:
 
 @dataclass(frozen=True)
 class Timeline:
-    source_index: np.ndarray   # int32[T]: source frame shown by output frame t
-    output_times: np.ndarray   # float64[T]: presentation time of output frame t, from 0
-    duration: float            # seconds of output video and audio
+    source_index: np.ndarray  # int32[T]: source frame shown by output frame t
+    output_times: np.ndarray  # float64[T]: presentation time of output frame t, from 0
+    duration: float  # seconds of output video and audio
     segments: tuple[Segment, ...]
 
     @property
@@ -58,7 +58,9 @@ def source_duration(frame_times: np.ndarray) -> float:
     return float(frame_times[-1] - frame_times[0]) * n / (n - 1)
 
 
-def plan_timeline(frame_times: np.ndarray, audio_duration: float, video_extension: bool) -> Timeline:
+def plan_timeline(
+    frame_times: np.ndarray, audio_duration: float, video_extension: bool
+) -> Timeline:
     """Plan output frames for source frames at `frame_times` (seconds, ascending, from 0)."""
     times = np.asarray(frame_times, dtype=np.float64)
     n = len(times)

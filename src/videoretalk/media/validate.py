@@ -41,7 +41,9 @@ def _check_size(path: Path, what: str, limit: int) -> None:
         )
 
 
-def _check_duration(what: str, seconds: float, limits: InputLimits, low: float, high: float) -> None:
+def _check_duration(
+    what: str, seconds: float, limits: InputLimits, low: float, high: float
+) -> None:
     tol = limits.duration_tolerance_seconds
     if not (low - tol <= seconds <= high + tol):
         raise InvalidFileDuration(
@@ -61,7 +63,9 @@ def validate_video(path: Pathish, limits: InputLimits) -> VideoInfo:
         raise InvalidFileFormat(
             f"The video codec is '{info.codec}'; it must be H.264 or H.265 (HEVC)."
         )
-    _check_duration("video", info.duration, limits, limits.video_min_seconds, limits.video_max_seconds)
+    _check_duration(
+        "video", info.duration, limits, limits.video_min_seconds, limits.video_max_seconds
+    )
     fps_tol = limits.fps_tolerance
     if not (limits.video_min_fps - fps_tol <= info.fps <= limits.video_max_fps + fps_tol):
         raise InvalidFileFPS(
@@ -91,7 +95,9 @@ def validate_audio(path: Pathish, limits: InputLimits) -> AudioInfo:
             f"The {kind} file holds '{info.codec}' audio; a {kind} must hold "
             f"{'PCM' if kind == 'wav' else kind.upper() if kind != 'm4a' else 'AAC'} audio."
         )
-    _check_duration("audio", info.duration, limits, limits.audio_min_seconds, limits.audio_max_seconds)
+    _check_duration(
+        "audio", info.duration, limits, limits.audio_min_seconds, limits.audio_max_seconds
+    )
     return info
 
 

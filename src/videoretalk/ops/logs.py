@@ -58,10 +58,13 @@ def setup_logging(level: str, log_format: str, service: str = "videoretalk") -> 
     if log_format not in LOG_FORMATS:
         from ..errors import InvalidParameter
 
-        raise InvalidParameter(f"VIDEORETALK_LOG_FORMAT must be one of {LOG_FORMATS}, got {log_format!r}")
+        raise InvalidParameter(
+            f"VIDEORETALK_LOG_FORMAT must be one of {LOG_FORMATS}, got {log_format!r}"
+        )
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter(service) if log_format == "json"
-                         else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(
+        JsonFormatter(service) if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -42,15 +42,20 @@ class ServiceCollector:
         )
 
         stats = task_stats(self.backends.store, since=time.time() - self.window_seconds)
-        tasks = GaugeMetricFamily("videoretalk_tasks", "Tasks in the store by status.",
-                                  labels=["status"])
+        tasks = GaugeMetricFamily(
+            "videoretalk_tasks", "Tasks in the store by status.", labels=["status"]
+        )
         for status in _STORED:
             tasks.add_metric([status.value], stats.by_status.get(status.value, 0))
         yield tasks
-        yield GaugeMetricFamily("videoretalk_queue_depth", "Task ids waiting in the queue.",
-                                value=len(self.backends.queue))
-        failures = CounterMetricFamily("videoretalk_task_failures",
-                                       "Tasks that ended FAILED, by error code.", labels=["code"])
+        yield GaugeMetricFamily(
+            "videoretalk_queue_depth",
+            "Task ids waiting in the queue.",
+            value=len(self.backends.queue),
+        )
+        failures = CounterMetricFamily(
+            "videoretalk_task_failures", "Tasks that ended FAILED, by error code.", labels=["code"]
+        )
         for code, count in sorted(stats.failures_by_code.items()):
             failures.add_metric([code], count)
         yield failures
@@ -61,7 +66,9 @@ class ServiceCollector:
             "videoretalk_processing_seconds_per_output_second",
             f"Processing seconds (first start to end) per second of output video, over "
             f"tasks that succeeded in the last {self.window_seconds:g} s.",
-            buckets=buckets, gsum_value=float(sum(ratios)))
+            buckets=buckets,
+            gsum_value=float(sum(ratios)),
+        )
 
 
 def render_metrics(backends: Backends) -> tuple[bytes, str]:

@@ -25,9 +25,17 @@ def ops_router(backends: Backends) -> APIRouter:
     async def readyz() -> JSONResponse:
         checks = await run_in_threadpool(readiness, backends)
         ready = all(c.ok for c in checks)
-        body = {"status": "ready" if ready else "unavailable",
-                "checks": {c.name: {"ok": c.ok, "ms": round(c.seconds * 1000, 1),
-                                    **({"error": c.error} if c.error else {})} for c in checks}}
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "checks": {
+                c.name: {
+                    "ok": c.ok,
+                    "ms": round(c.seconds * 1000, 1),
+                    **({"error": c.error} if c.error else {}),
+                }
+                for c in checks
+            },
+        }
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics")
@@ -37,9 +45,11 @@ def ops_router(backends: Backends) -> APIRouter:
 
             payload, content_type = await run_in_threadpool(render_metrics, backends)
         except ImportError:
-            return Response("metrics need the prometheus-client package: "
-                            "pip install 'videoretalk[cluster]'\n", status_code=501,
-                            media_type="text/plain")
+            return Response(
+                "metrics need the prometheus-client package: pip install 'videoretalk[cluster]'\n",
+                status_code=501,
+                media_type="text/plain",
+            )
         return Response(payload, media_type=content_type)
 
     return router

@@ -16,8 +16,13 @@ import cv2
 import numpy as np
 
 
-def feathered_polygon(polygon: np.ndarray, shape: tuple[int, int], origin: tuple[int, int],
-                      feather_px: float, grow_px: float = 0.0) -> np.ndarray:
+def feathered_polygon(
+    polygon: np.ndarray,
+    shape: tuple[int, int],
+    origin: tuple[int, int],
+    feather_px: float,
+    grow_px: float = 0.0,
+) -> np.ndarray:
     """float32 alpha in [0, 1]: 0 outside `polygon` (grown by `grow_px`), 1 deeper than `feather_px`."""
     h, w = shape
     mask = np.zeros((h + 2, w + 2), np.uint8)  # 1-px frame so the edge of the box counts as outside
@@ -25,7 +30,9 @@ def feathered_polygon(polygon: np.ndarray, shape: tuple[int, int], origin: tuple
     cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_8)
     if grow_px >= 1:
         k = int(grow_px + 0.5)  # grow_px may be a NumPy float
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+        mask = cv2.dilate(
+            mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+        )
         mask[0, :] = mask[-1, :] = 0
         mask[:, 0] = mask[:, -1] = 0
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 5)[1:-1, 1:-1]
@@ -33,7 +40,9 @@ def feathered_polygon(polygon: np.ndarray, shape: tuple[int, int], origin: tuple
     return (t * t * (3 - 2 * t)).astype(np.float32)  # smoothstep: no visible ramp ends
 
 
-def outside_distance(polygon: np.ndarray, shape: tuple[int, int], origin: tuple[int, int]) -> np.ndarray:
+def outside_distance(
+    polygon: np.ndarray, shape: tuple[int, int], origin: tuple[int, int]
+) -> np.ndarray:
     """float32 distance (px) from each pixel to `polygon` (0 inside), over a box of `shape`.
 
     One distance transform gives every soft mask around the lips at once: grown, feathered,
@@ -51,7 +60,9 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
-def colour_offset(reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, sigma_px: float) -> np.ndarray:
+def colour_offset(
+    reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, sigma_px: float
+) -> np.ndarray:
     """Smooth additive field (H, W, 3) taking `patch` to `reference` as measured on `ring`."""
     ring = ring.astype(np.float32)
     diff = (reference.astype(np.float32) - patch.astype(np.float32)) * ring[..., None]
@@ -59,8 +70,12 @@ def colour_offset(reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, si
     h, w = ring.shape
     f = max(1, int(sigma_px // 4))
     small = (max(1, w // f), max(1, h // f))
-    num = cv2.GaussianBlur(cv2.resize(diff, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f)
-    den = cv2.GaussianBlur(cv2.resize(ring, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f)
+    num = cv2.GaussianBlur(
+        cv2.resize(diff, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
+    )
+    den = cv2.GaussianBlur(
+        cv2.resize(ring, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
+    )
     field = num / np.maximum(den, 1e-3)[..., None]
     total = float(ring.sum())
     if total < 1:

@@ -40,12 +40,12 @@ OPENING_TOLERANCE_IOD = 0.02
 
 @dataclass(frozen=True)
 class Exemplar:
-    index: int                 # source frame
-    image: np.ndarray          # RGB uint8 crop around the mouth, full source resolution
-    origin: tuple[int, int]    # crop's top-left in the source frame (x, y)
-    points: np.ndarray         # mesh_points() of the source frame, in crop coordinates
-    feature: np.ndarray        # mouth shape descriptor (see `mouth_feature`)
-    opening: float             # inner-lip gap, inter-ocular units
+    index: int  # source frame
+    image: np.ndarray  # RGB uint8 crop around the mouth, full source resolution
+    origin: tuple[int, int]  # crop's top-left in the source frame (x, y)
+    points: np.ndarray  # mesh_points() of the source frame, in crop coordinates
+    feature: np.ndarray  # mouth shape descriptor (see `mouth_feature`)
+    opening: float  # inner-lip gap, inter-ocular units
     sharpness: float
 
 
@@ -60,7 +60,9 @@ def inner_gap(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[INNER_UPPER, :2] - points[INNER_LOWER, :2], axis=1).mean())
 
 
-def select_frames(features: np.ndarray, candidates: np.ndarray, bank_size: int, seed_index: int) -> list[list[int]]:
+def select_frames(
+    features: np.ndarray, candidates: np.ndarray, bank_size: int, seed_index: int
+) -> list[list[int]]:
     """Slots of candidate frames (≤ 2 each) by farthest-point sampling over mouth features."""
     if len(candidates) == 0:
         return []
@@ -87,8 +89,9 @@ def select_frames(features: np.ndarray, candidates: np.ndarray, bank_size: int, 
     return slots
 
 
-def capture(index: int, image: np.ndarray, landmarks: np.ndarray, feature: np.ndarray,
-            opening: float) -> Exemplar:
+def capture(
+    index: int, image: np.ndarray, landmarks: np.ndarray, feature: np.ndarray, opening: float
+) -> Exemplar:
     _, iod = face_axes(landmarks)
     lips = landmarks[LIPS_OUTER, :2]
     lo = np.floor(lips.min(0) - CROP_MARGIN_IOD * iod).astype(int)
@@ -123,7 +126,9 @@ class ExemplarChooser:
     def _cost(self, feature: np.ndarray, opening: float | None) -> np.ndarray:
         cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
         if opening is not None:
-            cost = cost + OPENING_COST * np.maximum(np.abs(self._openings - opening) - OPENING_TOLERANCE_IOD, 0)
+            cost = cost + OPENING_COST * np.maximum(
+                np.abs(self._openings - opening) - OPENING_TOLERANCE_IOD, 0
+            )
         return cost
 
     def nearest(self, feature: np.ndarray, count: int = 1) -> list[int]:
@@ -131,7 +136,9 @@ class ExemplarChooser:
         cost = self._cost(feature, None)
         return [int(k) for k in np.argsort(cost, kind="stable")[:count]]
 
-    def choose(self, feature: np.ndarray, opening: float | None = None) -> tuple[int, int | None, float]:
+    def choose(
+        self, feature: np.ndarray, opening: float | None = None
+    ) -> tuple[int, int | None, float]:
         """(current, previous, weight of current); previous is None when not fading.
 
         `opening` is the target's inner-lip gap (the exemplars' `opening` units): exemplars
@@ -141,8 +148,11 @@ class ExemplarChooser:
         best = int(np.argmin(cost))
         if self.current is None:
             self.current, self.fade = best, 1.0
-        elif (best != self.current and self.previous is None
-              and cost[best] + self.switch_cost < cost[self.current]):
+        elif (
+            best != self.current
+            and self.previous is None
+            and cost[best] + self.switch_cost < cost[self.current]
+        ):
             # No switch while a cross-fade runs: switching every frame or two kept the mouth
             # a blend of two exemplars' teeth (ghosted, smeared teeth in talk4 frame 238).
             jump = abs(self.bank[best].opening - self.bank[self.current].opening)

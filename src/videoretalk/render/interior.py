@@ -25,7 +25,7 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Upper incisors are ~10 mm tall, a wide speech opening ~25 mm: teeth fill ~40 % of v.
 UPPER_TEETH_V = 0.42
 LOWER_TEETH_V = 0.82
-INCISOR_PERIOD_U = 0.11   # incisor width / mouth width
+INCISOR_PERIOD_U = 0.11  # incisor width / mouth width
 
 
 def _curve(u_pts: np.ndarray, v_pts: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -33,8 +33,13 @@ def _curve(u_pts: np.ndarray, v_pts: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.interp(u, u_pts[order], v_pts[order])
 
 
-def paint_interior(points: np.ndarray, shape: tuple[int, int], teeth_rgb: np.ndarray,
-                   lip_rgb: np.ndarray, origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def paint_interior(
+    points: np.ndarray,
+    shape: tuple[int, int],
+    teeth_rgb: np.ndarray,
+    lip_rgb: np.ndarray,
+    origin: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
     """(RGB float32 image, alpha float32) of a synthetic interior inside the inner-lip contour.
 
     `points` are target mesh points in frame coordinates; the result covers a box of

@@ -55,13 +55,15 @@ DETECT_IOD_PX = 40.0
 
 @dataclass(frozen=True)
 class Occlusion:
-    mask: np.ndarray   # uint8 over `box` at `scale`: 255 where something covers the mouth area
-    fraction: float    # share of the lips (outer lip line, less the opening) that is covered
+    mask: np.ndarray  # uint8 over `box` at `scale`: 255 where something covers the mouth area
+    fraction: float  # share of the lips (outer lip line, less the opening) that is covered
     box: Box
     scale: float
 
 
-def detect(image: np.ndarray, points: np.ndarray, exemplars: list[Exemplar], iod: float, box: Box) -> Occlusion:
+def detect(
+    image: np.ndarray, points: np.ndarray, exemplars: list[Exemplar], iod: float, box: Box
+) -> Occlusion:
     """Pixels of `box` (frame coordinates) where `image` is none of the faces `exemplars` predict.
 
     Several exemplars (the nearest few in mouth shape): a lip line that sits a little
@@ -80,7 +82,9 @@ def detect(image: np.ndarray, points: np.ndarray, exemplars: list[Exemplar], iod
     best: np.ndarray | None = None
     valid = np.full((h, w), 255, np.uint8)
     for exemplar in exemplars:
-        m = similarity_fit(exemplar.points[_ALIGN, :2].astype(np.float64), local[_ALIGN].astype(np.float64))
+        m = similarity_fit(
+            exemplar.points[_ALIGN, :2].astype(np.float64), local[_ALIGN].astype(np.float64)
+        )
         d, v = _disagreement(src, exemplar.image, m, sigma, beyond)
         best = d if best is None else np.minimum(best, d)
         valid &= v
@@ -95,12 +99,18 @@ def _outside_distance(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray
     return cv2.distanceTransform(outside, cv2.DIST_L2, 3)
 
 
-def _disagreement(src: np.ndarray, exemplar: np.ndarray, m: np.ndarray, sigma: float,
-                  beyond: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _disagreement(
+    src: np.ndarray, exemplar: np.ndarray, m: np.ndarray, sigma: float, beyond: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     h, w = src.shape[:2]
     ref = cv2.warpAffine(exemplar, m, (w, h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
-    valid = cv2.warpAffine(np.full(exemplar.shape[:2], 255, np.uint8), m, (w, h),
-                           flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+    valid = cv2.warpAffine(
+        np.full(exemplar.shape[:2], 255, np.uint8),
+        m,
+        (w, h),
+        flags=cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
     diff = src - cv2.GaussianBlur(ref, (0, 0), sigma).astype(np.int16)
     # The light may differ between the exemplar's frame and this one: take the offset on
     # the skin beyond the mouth (an occluder over the mouth would shift a median taken
@@ -111,8 +121,9 @@ def _disagreement(src: np.ndarray, exemplar: np.ndarray, m: np.ndarray, sigma: f
     return np.abs(diff).max(axis=2), valid
 
 
-def _decide(disagree: np.ndarray, valid: np.ndarray, dist: np.ndarray, local: np.ndarray,
-            iod: float) -> tuple[np.ndarray, float]:
+def _decide(
+    disagree: np.ndarray, valid: np.ndarray, dist: np.ndarray, local: np.ndarray, iod: float
+) -> tuple[np.ndarray, float]:
     h, w = disagree.shape
     # The opening itself (teeth, tongue, dark) differs from any exemplar by nature.
     opening = _outside_distance(local[LIPS_INNER], (h, w)) <= 0.03 * iod
@@ -122,15 +133,18 @@ def _decide(disagree: np.ndarray, valid: np.ndarray, dist: np.ndarray, local: np
         return np.zeros((h, w), np.uint8), 0.0
     bad = ((disagree > DIFF_LEVELS) & tested).astype(np.uint8) * 255
     k = max(3, round(OPEN_IOD * iod) | 1)
-    bad = cv2.morphologyEx(bad, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    bad = cv2.morphologyEx(
+        bad, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    )
     bad = _over_lips_and_skin(bad, lips, dist, BEYOND_LIPS_IOD * iod, (MIN_COVER_IOD * iod) ** 2)
     # The lips are what a cover hides first and what differs most from skin, hands and
     # microphones alike: how much of them disagrees decides "covered".
     return bad, float((bad[lips] > 0).sum()) / float(lips.sum())
 
 
-def _over_lips_and_skin(bad: np.ndarray, lips: np.ndarray, dist: np.ndarray, beyond_px: float,
-                        min_area_px: float) -> np.ndarray:
+def _over_lips_and_skin(
+    bad: np.ndarray, lips: np.ndarray, dist: np.ndarray, beyond_px: float, min_area_px: float
+) -> np.ndarray:
     """Only the disagreeing areas of `min_area_px` or more that cover lip pixels and reach
     `beyond_px` out onto the skin."""
     count, labels = cv2.connectedComponents(bad, connectivity=8)
@@ -139,7 +153,11 @@ def _over_lips_and_skin(bad: np.ndarray, lips: np.ndarray, dist: np.ndarray, bey
     on_lips = np.bincount(labels[lips], minlength=count) > 0
     reach = np.zeros(count, np.float32)
     np.maximum.at(reach, labels.ravel(), dist.ravel())
-    keep = on_lips & (reach >= beyond_px) & (np.bincount(labels.ravel(), minlength=count) >= min_area_px)
+    keep = (
+        on_lips
+        & (reach >= beyond_px)
+        & (np.bincount(labels.ravel(), minlength=count) >= min_area_px)
+    )
     keep[0] = False
     return (keep[labels] * 255).astype(np.uint8)
 

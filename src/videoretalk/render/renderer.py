@@ -72,11 +72,11 @@ class FaceTrackLike(Protocol):
     """What the renderer reads from `videoretalk.face.FaceTrack`."""
 
     @property
-    def present(self) -> np.ndarray: ...     # bool[N]
+    def present(self) -> np.ndarray: ...  # bool[N]
     @property
-    def landmarks(self) -> np.ndarray: ...   # float32[N,478,3] image px
+    def landmarks(self) -> np.ndarray: ...  # float32[N,478,3] image px
     @property
-    def canonical(self) -> np.ndarray: ...   # float32[N,478,3] pose-normalised
+    def canonical(self) -> np.ndarray: ...  # float32[N,478,3] pose-normalised
 
     def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray: ...
 
@@ -87,31 +87,43 @@ def _smoothstep(x: float, lo: float, hi: float) -> float:
 
 
 class MouthRenderer:
-    def __init__(self, settings: RenderSettings | None = None, mouth_indices: np.ndarray | None = None) -> None:
+    def __init__(
+        self, settings: RenderSettings | None = None, mouth_indices: np.ndarray | None = None
+    ) -> None:
         self.settings = settings or RenderSettings()
-        self.mouth_indices = np.asarray(default_mouth_region() if mouth_indices is None else mouth_indices, np.int64)
+        self.mouth_indices = np.asarray(
+            default_mouth_region() if mouth_indices is None else mouth_indices, np.int64
+        )
         driven = set(self.mouth_indices.tolist())
         missing = [p for p in (*LIPS_OUTER, *LIPS_INNER) if p not in driven]
         if missing:
-            raise ValueError(f"mouth_indices must contain both lip loops; missing mesh points {missing[:8]}")
+            raise ValueError(
+                f"mouth_indices must contain both lip loops; missing mesh points {missing[:8]}"
+            )
         inner = set(LIPS_INNER.tolist())
         outer = set(LIPS_OUTER.tolist())
-        self._weights = np.array([2.0 if p in inner else 1.0 if p in outer else 0.5 for p in self.mouth_indices],
-                                 np.float32)
+        self._weights = np.array(
+            [2.0 if p in inner else 1.0 if p in outer else 0.5 for p in self.mouth_indices],
+            np.float32,
+        )
         row = {p: k for k, p in enumerate(self.mouth_indices.tolist())}
-        self._lip_rows = tuple(np.array([row[p] for p in pts]) for pts in (OUTER_UPPER, INNER_UPPER,
-                                                                            INNER_LOWER, OUTER_LOWER))
-        self._lip_limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # down, thickness lo, hi
+        self._lip_rows = tuple(
+            np.array([row[p] for p in pts])
+            for pts in (OUTER_UPPER, INNER_UPPER, INNER_LOWER, OUTER_LOWER)
+        )
+        self._lip_limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = (
+            None  # down, thickness lo, hi
+        )
         self._track: FaceTrackLike | None = None
         self._slots: list[list[int]] = []
-        self._wanted: dict[int, int] = {}          # frame index -> slot
+        self._wanted: dict[int, int] = {}  # frame index -> slot
         self._captured: dict[int, list[Exemplar]] = {}
         self._chooser: ExemplarChooser | None = None
         self._teeth = interior.DEFAULT_TEETH_RGB
         self._lips = np.array([0.6, 0.35, 0.35], np.float32)
         self._keep = np.arange(NUM_POINTS)
         self._topology = MeshTopology()
-        self._covered = 0.0   # 1 while the mouth is covered, fading to 0 over crossfade_frames
+        self._covered = 0.0  # 1 while the mouth is covered, fading to 0 over crossfade_frames
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -128,14 +140,23 @@ class MouthRenderer:
             allowed[np.asarray(list(exemplar_frames), np.int64)] = True
             present = present & allowed
         candidates = np.flatnonzero(present)
-        self._keep = _control_points(track, np.asarray(track.present, bool), set(self.mouth_indices.tolist()))
+        self._keep = _control_points(
+            track, np.asarray(track.present, bool), set(self.mouth_indices.tolist())
+        )
         self._lip_limits = _lip_thickness_range(track, np.asarray(track.present, bool))
         if len(candidates) == 0:
             self._slots, self._wanted = [], {}
             return
-        feats = np.stack([mouth_feature(track.canonical[i][self.mouth_indices], self._weights) for i in candidates])
+        feats = np.stack(
+            [
+                mouth_feature(track.canonical[i][self.mouth_indices], self._weights)
+                for i in candidates
+            ]
+        )
         gaps = np.array([inner_gap(track.canonical[i]) for i in candidates])
-        self._slots = select_frames(feats, candidates, self.settings.bank_size, int(np.argmin(gaps)))
+        self._slots = select_frames(
+            feats, candidates, self.settings.bank_size, int(np.argmin(gaps))
+        )
         self._wanted = {i: s for s, slot in enumerate(self._slots) for i in slot}
 
     @property
@@ -150,23 +171,40 @@ class MouthRenderer:
             return
         i = frame.index
         lm = self._track.landmarks[i]
-        ex = capture(i, frame.image, lm, mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights),
-                     inner_gap(self._track.canonical[i]))
-        ex = Exemplar(ex.index, ex.image, ex.origin,
-                      np.concatenate([ex.points, jaw_ring(lm) - np.array(ex.origin, np.float32)]),
-                      ex.feature, ex.opening, ex.sharpness)
+        ex = capture(
+            i,
+            frame.image,
+            lm,
+            mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights),
+            inner_gap(self._track.canonical[i]),
+        )
+        ex = Exemplar(
+            ex.index,
+            ex.image,
+            ex.origin,
+            np.concatenate([ex.points, jaw_ring(lm) - np.array(ex.origin, np.float32)]),
+            ex.feature,
+            ex.opening,
+            ex.sharpness,
+        )
         self._captured.setdefault(slot, []).append(ex)
         self._chooser = None
 
     def _bank(self) -> ExemplarChooser:
         if self._chooser is None:
             bank = _consistent_bank([c for _, c in sorted(self._captured.items())])
-            self._chooser = ExemplarChooser(bank, self.settings.switch_cost, self.settings.crossfade_frames)
+            self._chooser = ExemplarChooser(
+                bank, self.settings.switch_cost, self.settings.crossfade_frames
+            )
             if bank:
-                self._lips = np.median([_lip_colour(e.image, e.points) for e in bank], axis=0).astype(np.float32)
+                self._lips = np.median(
+                    [_lip_colour(e.image, e.points) for e in bank], axis=0
+                ).astype(np.float32)
                 # Teeth from the widest exemplar that shows them, else matched to the lighting.
-                found = (interior.teeth_colour(e.image, e.points)
-                         for e in sorted(bank, key=lambda e: -e.opening))
+                found = (
+                    interior.teeth_colour(e.image, e.points)
+                    for e in sorted(bank, key=lambda e: -e.opening)
+                )
                 teeth = next((t for t in found if t is not None), None)
                 self._teeth = teeth if teeth is not None else interior.fallback_teeth(self._lips)
             log.debug("mouth exemplar bank: %d frames %s", len(bank), [e.index for e in bank])
@@ -186,8 +224,10 @@ class MouthRenderer:
             raise RuntimeError("MouthRenderer.render() before prepare(track)")
         target = np.asarray(target_shape, np.float32)
         if target.shape != (len(self.mouth_indices), 3):
-            raise ValueError(f"target_shape must be ({len(self.mouth_indices)}, 3) canonical points of "
-                             f"the renderer's mouth_indices, got {target.shape}")
+            raise ValueError(
+                f"target_shape must be ({len(self.mouth_indices)}, 3) canonical points of "
+                f"the renderer's mouth_indices, got {target.shape}"
+            )
         if not bool(track.present[face_index]) or not np.isfinite(target).all():
             return frame.image
         if self._lip_limits is not None:
@@ -233,8 +273,13 @@ class MouthRenderer:
         # the colour ring), where lip contours must land exactly; over the rest of the lower
         # face the displacement is smooth and a coarser grid gives the same pixels.
         ring_px = COLOUR_RING_IOD * iod if s.colour_match else 0.0
-        mbox = _intersect(lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2), box)
-        local = (slice(mbox.y0 - box.y0, mbox.y1 - box.y0), slice(mbox.x0 - box.x0, mbox.x1 - box.x0))
+        mbox = _intersect(
+            lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2), box
+        )
+        local = (
+            slice(mbox.y0 - box.y0, mbox.y1 - box.y0),
+            slice(mbox.x0 - box.x0, mbox.x1 - box.x0),
+        )
         sources = np.concatenate([mesh_points(cur), ring])[keep]
         coarse = PiecewiseMap(targets, box, s.skin_map_step_px, topology=self._topology)
         pm = PiecewiseMap(targets, mbox, s.map_step_px, topology=self._topology)
@@ -242,7 +287,9 @@ class MouthRenderer:
         mx, my = coarse.sample_map(sources)
         out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         mx, my = pm.sample_map(sources)
-        region = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        region = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(
+            np.float32
+        )
 
         # c. mouth from exemplars
         dist = composite.outside_distance(moved[LIPS_OUTER], mbox.shape, (mbox.x0, mbox.y0))
@@ -254,8 +301,11 @@ class MouthRenderer:
             mouth = self._warp_exemplar(pm, chooser.bank[cur_k], mbox)
             ex_open = chooser.bank[cur_k].opening
             if prev_k is not None:
-                mouth = composite.blend(self._warp_exemplar(pm, chooser.bank[prev_k], mbox), mouth,
-                                        np.full(mbox.shape, fade, np.float32))
+                mouth = composite.blend(
+                    self._warp_exemplar(pm, chooser.bank[prev_k], mbox),
+                    mouth,
+                    np.full(mbox.shape, fade, np.float32),
+                )
                 ex_open = fade * ex_open + (1 - fade) * chooser.bank[prev_k].opening
             if s.colour_match:
                 ring_mask = np.clip(reach + ring_px - dist, 0, 1) * (dist >= reach)
@@ -267,37 +317,59 @@ class MouthRenderer:
 
         # d. painted interior where no exemplar opens wide enough (only inside the inner lips)
         if s.synthesise_interior:
-            w = (_smoothstep(t_open / max(ex_open, 1e-3), *SYNTH_RATIO)
-                 * _smoothstep(t_open, *SYNTH_MIN_OPENING))
+            w = _smoothstep(t_open / max(ex_open, 1e-3), *SYNTH_RATIO) * _smoothstep(
+                t_open, *SYNTH_MIN_OPENING
+            )
             if w > 0:
                 ibox = _intersect(lower_face_box([moved[LIPS_INNER]], image.shape, margin=3), mbox)
-                inner = (slice(ibox.y0 - mbox.y0, ibox.y1 - mbox.y0), slice(ibox.x0 - mbox.x0, ibox.x1 - mbox.x0))
-                painted, inside = interior.paint_interior(moved, ibox.shape, self._teeth, self._lips,
-                                                          (ibox.x0, ibox.y0))
+                inner = (
+                    slice(ibox.y0 - mbox.y0, ibox.y1 - mbox.y0),
+                    slice(ibox.x0 - mbox.x0, ibox.x1 - mbox.x0),
+                )
+                painted, inside = interior.paint_interior(
+                    moved, ibox.shape, self._teeth, self._lips, (ibox.x0, ibox.y0)
+                )
                 shift = offset[inner] if isinstance(offset, np.ndarray) else offset
                 region[inner] = composite.blend(region[inner], painted + shift, inside * w)
         out[local] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
         # e. composite under the lower-face mask
-        face_alpha = composite.feathered_polygon(face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod)
+        face_alpha = composite.feathered_polygon(
+            face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod
+        )
         if hidden is not None:
             obox, kept = hidden
-            part = face_alpha[obox.y0 - box.y0:obox.y1 - box.y0, obox.x0 - box.x0:obox.x1 - box.x0]
+            part = face_alpha[
+                obox.y0 - box.y0 : obox.y1 - box.y0, obox.x0 - box.x0 : obox.x1 - box.x0
+            ]
             part *= 1 - kept
         result = image.copy()
         result[box.slice()] = composite.blend(image[box.slice()], out, face_alpha)
         return result
 
-    def _occluder(self, image: np.ndarray, i: int, cur: np.ndarray, moved: np.ndarray, iod: float,
-                  box: Box) -> tuple[Box, np.ndarray] | None:
+    def _occluder(
+        self, image: np.ndarray, i: int, cur: np.ndarray, moved: np.ndarray, iod: float, box: Box
+    ) -> tuple[Box, np.ndarray] | None:
         """Where the source pixels must stay (weights over a box), updating the covered fade."""
         assert self._track is not None and self._chooser is not None
         chooser = self._chooser
-        near = [chooser.bank[k] for k in chooser.nearest(
-            mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights), OCCLUSION_EXEMPLARS)]
+        near = [
+            chooser.bank[k]
+            for k in chooser.nearest(
+                mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights),
+                OCCLUSION_EXEMPLARS,
+            )
+        ]
         # The warp pulls pixels at most this far: grow the kept area by it, so no piece of the
         # occluder is dragged out from under the kept pixels.
-        pull = float(np.linalg.norm(moved[self.mouth_indices] - cur[self.mouth_indices, :2], axis=1).max()) + 2
+        pull = (
+            float(
+                np.linalg.norm(
+                    moved[self.mouth_indices] - cur[self.mouth_indices, :2], axis=1
+                ).max()
+            )
+            + 2
+        )
         feather = OCCLUDER_FEATHER_IOD * iod
         margin = (occlusion.TEST_REACH_IOD * iod) + pull + feather + 2
         obox = _intersect(lower_face_box([cur[LIPS_OUTER]], image.shape, margin=margin), box)
@@ -316,7 +388,9 @@ class MouthRenderer:
 
     def _warp_exemplar(self, pm: PiecewiseMap, ex: Exemplar, region: Box) -> np.ndarray:
         mx, my = pm.sample_map(ex.points[self._keep], region=region)
-        return cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        return cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(
+            np.float32
+        )
 
 
 def _intersect(a: Box, b: Box) -> Box:
@@ -342,7 +416,9 @@ def _consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
     median = np.median(np.stack(list(colours.values())), axis=0)
     bank = []
     for slot in slots:
-        ok = [e for e in slot if float(np.abs(colours[id(e)] - median).max()) <= LIP_COLOUR_TOLERANCE]
+        ok = [
+            e for e in slot if float(np.abs(colours[id(e)] - median).max()) <= LIP_COLOUR_TOLERANCE
+        ]
         if ok:
             bank.append(max(ok, key=lambda e: e.sharpness))
     return bank
@@ -364,7 +440,11 @@ ABOVE_NOSE_IOD = 0.35
 def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int]) -> np.ndarray:
     """Indices into mesh_points()+ring that steer the warp: all but undriven lip-body points."""
     n_extra = len(mesh_points(np.zeros((NUM_POINTS, 2), np.float32))) - NUM_POINTS
-    n_extra += len(jaw_ring(np.asarray(track.landmarks[int(np.argmax(present))], np.float32))) if present.any() else 0
+    n_extra += (
+        len(jaw_ring(np.asarray(track.landmarks[int(np.argmax(present))], np.float32)))
+        if present.any()
+        else 0
+    )
     if not present.any():
         return np.arange(NUM_POINTS + n_extra)
     mean = np.asarray(track.canonical, np.float32)[present].mean(0)[:, :2]
@@ -372,9 +452,16 @@ def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int])
     iod = float(np.linalg.norm(mean[263] - mean[33]))
     down, _ = face_axes(mean)
     level = (mean - mean[NOSE_BOTTOM]) @ down
-    drop = [p for p in range(NUM_POINTS) if p not in driven
-            and (cv2.pointPolygonTest(lips, (float(mean[p, 0]), float(mean[p, 1])), True) > -LIP_BODY_MARGIN_IOD * iod
-                 or level[p] < -ABOVE_NOSE_IOD * iod)]
+    drop = [
+        p
+        for p in range(NUM_POINTS)
+        if p not in driven
+        and (
+            cv2.pointPolygonTest(lips, (float(mean[p, 0]), float(mean[p, 1])), True)
+            > -LIP_BODY_MARGIN_IOD * iod
+            or level[p] < -ABOVE_NOSE_IOD * iod
+        )
+    ]
     keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
     return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
 
@@ -385,7 +472,9 @@ def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int])
 LIP_THICKNESS_SLACK = (0.8, 1.25)
 
 
-def _lip_thickness_range(track: FaceTrackLike, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _lip_thickness_range(
+    track: FaceTrackLike, present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(canonical down vector, per-pair lower / upper thickness bounds), upper lip pairs first."""
     if not present.any():
         return None
@@ -399,8 +488,13 @@ def _lip_thickness_range(track: FaceTrackLike, present: np.ndarray) -> tuple[np.
     return down.astype(np.float32), lo.astype(np.float32), hi.astype(np.float32)
 
 
-def _plausible_lips(target: np.ndarray, rows: tuple[np.ndarray, ...], down: np.ndarray, lo: np.ndarray,
-                    hi: np.ndarray) -> np.ndarray:
+def _plausible_lips(
+    target: np.ndarray,
+    rows: tuple[np.ndarray, ...],
+    down: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
     """The target with its inner lips in order and its lips no thinner or thicker than the person's.
 
     A target whose inner upper lip dips below the inner lower one, or whose lip is far

@@ -43,7 +43,9 @@ class RenderSettings:
         for name in ("mouth_margin_iod", "mouth_feather_iod", "face_feather_iod"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
-                raise InvalidParameter(f"render.{name} must be in [0, 1] inter-ocular units, got {value}.")
+                raise InvalidParameter(
+                    f"render.{name} must be in [0, 1] inter-ocular units, got {value}."
+                )
         for name in ("map_step_px", "skin_map_step_px"):
             if not 1 <= getattr(self, name) <= 16:
                 raise InvalidParameter(f"render.{name} must be in 1..16.")

@@ -42,7 +42,9 @@ def face_axes(points: np.ndarray) -> tuple[np.ndarray, float]:
     return down / max(float(np.linalg.norm(down)), 1e-6), max(iod, 1e-6)
 
 
-def move_lower_face(current: np.ndarray, driven: np.ndarray, driven_target: np.ndarray) -> np.ndarray:
+def move_lower_face(
+    current: np.ndarray, driven: np.ndarray, driven_target: np.ndarray
+) -> np.ndarray:
     """All 478 points (x, y) of the current face after moving `driven` indices to `driven_target`."""
     cur = current[:, :2].astype(np.float64)
     down, iod = face_axes(current)
@@ -120,8 +122,10 @@ def lower_face_polygon(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
         t = a / (a - b) if a != b else 0.0
         return jaw[inside] + (jaw[outside] - jaw[inside]) * t
 
-    ring_part = ring[first:last + 1]
-    return np.concatenate([[crossing(first, first - 1)], ring_part, [crossing(last, last + 1)]]).astype(np.float32)
+    ring_part = ring[first : last + 1]
+    return np.concatenate(
+        [[crossing(first, first - 1)], ring_part, [crossing(last, last + 1)]]
+    ).astype(np.float32)
 
 
 def interior_points(points: np.ndarray) -> np.ndarray:
@@ -175,8 +179,12 @@ class MeshTopology:
 
     def triangles(self, points: np.ndarray) -> np.ndarray:
         kept = self.simplices
-        if (kept is not None and len(kept) and int(kept.max()) < len(points)
-                and (_signed_area(points, kept) > -FOLD_AREA_PX2).all()):
+        if (
+            kept is not None
+            and len(kept)
+            and int(kept.max()) < len(points)
+            and (_signed_area(points, kept) > -FOLD_AREA_PX2).all()
+        ):
             return kept
         simplices = Delaunay(points).simplices.astype(np.int32)
         flip = _signed_area(points, simplices) < 0
@@ -216,8 +224,13 @@ class PiecewiseMap:
     step x step cell, so `cv2.resize` by exactly `step` upsamples the coarse field.
     """
 
-    def __init__(self, targets: np.ndarray, box: Box, step: int = MAP_STEP_PX,
-                 topology: MeshTopology | None = None) -> None:
+    def __init__(
+        self,
+        targets: np.ndarray,
+        box: Box,
+        step: int = MAP_STEP_PX,
+        topology: MeshTopology | None = None,
+    ) -> None:
         h, w = box.shape
         self.box, self.step = box, step
         nx, ny = -(-w // step), -(-h // step)
@@ -227,8 +240,14 @@ class PiecewiseMap:
         # Corners well outside the box, so that the box moving by a pixel between frames
         # does not tip the thin triangles between the jaw ring and a corner over.
         far = float(span.sum()) / 2
-        corners = np.array([lo - far, [lo[0] + span[0] + far, lo[1] - far],
-                            [lo[0] - far, lo[1] + span[1] + far], lo + span + far])
+        corners = np.array(
+            [
+                lo - far,
+                [lo[0] + span[0] + far, lo[1] - far],
+                [lo[0] - far, lo[1] + span[1] + far],
+                lo + span + far,
+            ]
+        )
         self.targets = np.concatenate([np.asarray(targets, np.float64), corners])
         simplices = (topology or MeshTopology()).triangles(self.targets)
         # Target points in grid units (node j at j; pixel x = x0 + (j + 0.5) * step - 0.5).
@@ -239,10 +258,16 @@ class PiecewiseMap:
         self._inside = np.zeros(nx * ny, bool)
         self._verts[node], self._bary[node], self._inside[node] = simplices[tri], bary, True
         jx, jy = np.meshgrid(np.arange(nx), np.arange(ny))
-        self._q = (np.stack([jx.ravel(), jy.ravel()], 1) * step + lo + (step - 1) / 2).astype(np.float32)
+        self._q = (np.stack([jx.ravel(), jy.ravel()], 1) * step + lo + (step - 1) / 2).astype(
+            np.float32
+        )
 
-    def sample_map(self, sources: np.ndarray, offset: tuple[float, float] = (0.0, 0.0),
-                   region: Box | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample_map(
+        self,
+        sources: np.ndarray,
+        offset: tuple[float, float] = (0.0, 0.0),
+        region: Box | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) float32 over `region` (default: the whole box): where each output pixel
         samples `sources`' image.
 
@@ -267,17 +292,21 @@ class PiecewiseMap:
         j1 = min(self._grid_shape[1], -(-(region.x1 - box.x0) // step) + 1)
         k1 = min(self._grid_shape[0], -(-(region.y1 - box.y0) // step) + 1)
         window = np.ascontiguousarray(disp[k0:k1, j0:j1])
-        up = cv2.resize(window, ((j1 - j0) * step, (k1 - k0) * step), interpolation=cv2.INTER_LINEAR)
+        up = cv2.resize(
+            window, ((j1 - j0) * step, (k1 - k0) * step), interpolation=cv2.INTER_LINEAR
+        )
         px, py = region.x0 - box.x0 - j0 * step, region.y0 - box.y0 - k0 * step
         h, w = region.shape
-        up = up[py:py + h, px:px + w]
+        up = up[py : py + h, px : px + w]
         xs = np.arange(region.x0, region.x1, dtype=np.float32) - np.float32(offset[0])
         ys = np.arange(region.y0, region.y1, dtype=np.float32) - np.float32(offset[1])
         # Upsampling a displacement (not absolute coordinates) keeps exact identity where it is 0.
         return up[..., 0] + xs[None, :], up[..., 1] + ys[:, None]
 
 
-def _locate(g: np.ndarray, simplices: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _locate(
+    g: np.ndarray, simplices: np.ndarray, nx: int, ny: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For grid nodes inside the triangles: (node index, triangle, barycentric weights).
 
     Vectorised: every triangle lists the nodes of its bounding box, all candidates get
@@ -285,7 +314,7 @@ def _locate(g: np.ndarray, simplices: np.ndarray, nx: int, ny: int) -> tuple[np.
     edges are never missed) are kept; a node on an edge may take either neighbour, which
     is harmless for a continuous piecewise map.
     """
-    v = g[simplices]                                        # (T, 3, 2)
+    v = g[simplices]  # (T, 3, 2)
     lo = np.clip(np.ceil(v.min(1) - 1e-6), 0, [nx, ny]).astype(np.int64)
     hi = np.clip(np.floor(v.max(1) + 1e-6), -1, [nx - 1, ny - 1]).astype(np.int64)
     size = np.maximum(hi - lo + 1, 0)

@@ -32,9 +32,18 @@ def check_key(key: str) -> str:
 
 
 class S3BlobStore:
-    def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str = "",
-                 public_endpoint_url: str = "", region: str = "", access_key_id: str = "",
-                 secret_access_key: str = "", addressing_style: str = "auto") -> None:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str = "",
+        public_endpoint_url: str = "",
+        region: str = "",
+        access_key_id: str = "",
+        secret_access_key: str = "",
+        addressing_style: str = "auto",
+    ) -> None:
         import boto3
         from botocore.config import Config
 
@@ -43,14 +52,21 @@ class S3BlobStore:
         session = boto3.session.Session(
             aws_access_key_id=access_key_id or None,
             aws_secret_access_key=secret_access_key or None,
-            region_name=region or None)
-        config = Config(signature_version="s3v4", s3={"addressing_style": addressing_style},
-                        retries={"max_attempts": 5, "mode": "standard"})
+            region_name=region or None,
+        )
+        config = Config(
+            signature_version="s3v4",
+            s3={"addressing_style": addressing_style},
+            retries={"max_attempts": 5, "mode": "standard"},
+        )
         self.client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
         # Presigned URLs name the host clients will reach, which behind NAT or in
         # Docker may differ from the one the nodes use.
-        self._presigner = (session.client("s3", endpoint_url=public_endpoint_url, config=config)
-                           if public_endpoint_url else self.client)
+        self._presigner = (
+            session.client("s3", endpoint_url=public_endpoint_url, config=config)
+            if public_endpoint_url
+            else self.client
+        )
 
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -85,8 +101,9 @@ class S3BlobStore:
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         byte_range = f"bytes={start}-{'' if end is None else end}"
-        body = self.client.get_object(Bucket=self.bucket, Key=self._name(key),
-                                      Range=byte_range)["Body"]
+        body = self.client.get_object(Bucket=self.bucket, Key=self._name(key), Range=byte_range)[
+            "Body"
+        ]
         try:
             yield from body.iter_chunks(CHUNK_BYTES)
         finally:
@@ -106,8 +123,11 @@ class S3BlobStore:
         folder = self.prefix + prefix.strip("/") + "/"
         for page in paginator.paginate(Bucket=self.bucket, Prefix=folder):
             for item in page.get("Contents", []):
-                yield BlobInfo(item["Key"][len(self.prefix):], int(item["Size"]),
-                               item["LastModified"].timestamp())
+                yield BlobInfo(
+                    item["Key"][len(self.prefix) :],
+                    int(item["Size"]),
+                    item["LastModified"].timestamp(),
+                )
 
     def url(self, key: str, expires_at: float, filename: str = "") -> str | None:
         """A presigned GET URL valid until `expires_at` (epoch seconds)."""
@@ -115,8 +135,9 @@ class S3BlobStore:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._name(key)}
         if filename:
             params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
-        return str(self._presigner.generate_presigned_url(
-            "get_object", Params=params, ExpiresIn=seconds))
+        return str(
+            self._presigner.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+        )
 
 
 def _status(error: Any) -> int:

@@ -61,5 +61,3 @@ class Sweeper:
 
     def stop(self) -> None:
         self._stop.set()
-
-

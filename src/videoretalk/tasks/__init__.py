@@ -6,5 +6,13 @@ from .queue import SQLiteTaskQueue, TaskQueue
 from .records import TaskInputs, TaskRecord, TaskResult, TaskStatus
 from .store import SQLiteTaskStore, TaskStore
 
-__all__ = ["SQLiteTaskQueue", "SQLiteTaskStore", "TaskInputs", "TaskQueue", "TaskRecord",
-           "TaskResult", "TaskStatus", "TaskStore"]
+__all__ = [
+    "SQLiteTaskQueue",
+    "SQLiteTaskStore",
+    "TaskInputs",
+    "TaskQueue",
+    "TaskRecord",
+    "TaskResult",
+    "TaskStatus",
+    "TaskStore",
+]

@@ -23,14 +23,25 @@ class SQLKeyStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, name: str, submits_per_second: float | None = None,
-               max_active_tasks: int | None = None) -> tuple[ApiKey, str]:
+    def create(
+        self,
+        name: str,
+        submits_per_second: float | None = None,
+        max_active_tasks: int | None = None,
+    ) -> tuple[ApiKey, str]:
         key, secret = new_key(name, submits_per_second, max_active_tasks)
         with self.engine.begin() as db:
-            db.execute(insert(api_keys).values(
-                key_id=key.key_id, name=key.name, digest=_digest(secret), hint=key.hint,
-                created=key.created, submits_per_second=submits_per_second,
-                max_active_tasks=max_active_tasks))
+            db.execute(
+                insert(api_keys).values(
+                    key_id=key.key_id,
+                    name=key.name,
+                    digest=_digest(secret),
+                    hint=key.hint,
+                    created=key.created,
+                    submits_per_second=submits_per_second,
+                    max_active_tasks=max_active_tasks,
+                )
+            )
         return key, secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
@@ -46,9 +57,14 @@ class SQLKeyStore:
 
     def revoke(self, key_id: str) -> bool:
         with self.engine.begin() as db:
-            return db.execute(
-                update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked.is_(None))
-                .values(revoked=time.time())).rowcount == 1
+            return (
+                db.execute(
+                    update(api_keys)
+                    .where(api_keys.c.key_id == key_id, api_keys.c.revoked.is_(None))
+                    .values(revoked=time.time())
+                ).rowcount
+                == 1
+            )
 
     def _one(self, *where: object) -> ApiKey | None:
         with self.engine.connect() as db:
@@ -57,10 +73,15 @@ class SQLKeyStore:
 
 
 def _key(row: RowMapping) -> ApiKey:
-    return ApiKey(key_id=row["key_id"], name=row["name"], hint=row["hint"],
-                  created=row["created"], revoked=row["revoked"],
-                  submits_per_second=row["submits_per_second"],
-                  max_active_tasks=row["max_active_tasks"])
+    return ApiKey(
+        key_id=row["key_id"],
+        name=row["name"],
+        hint=row["hint"],
+        created=row["created"],
+        revoked=row["revoked"],
+        submits_per_second=row["submits_per_second"],
+        max_active_tasks=row["max_active_tasks"],
+    )
 
 
 class SQLUploadIndex:
@@ -69,8 +90,12 @@ class SQLUploadIndex:
 
     def exists(self, object_key: str) -> bool:
         with self.engine.connect() as db:
-            return db.execute(select(uploads.c.object_key)
-                              .where(uploads.c.object_key == object_key)).first() is not None
+            return (
+                db.execute(
+                    select(uploads.c.object_key).where(uploads.c.object_key == object_key)
+                ).first()
+                is not None
+            )
 
     def add(self, object_key: str, owner: str, blob_key: str, size: int, created: float) -> None:
         values = {"owner": owner, "blob_key": blob_key, "size": size, "created": created}
@@ -79,20 +104,26 @@ class SQLUploadIndex:
                 with db.begin_nested():
                     db.execute(insert(uploads).values(object_key=object_key, **values))
             except IntegrityError:  # a replace, as the SQLite index does
-                db.execute(update(uploads).where(uploads.c.object_key == object_key)
-                           .values(**values))
+                db.execute(
+                    update(uploads).where(uploads.c.object_key == object_key).values(**values)
+                )
 
     def find(self, object_key: str, owner: str, since: float) -> str | None:
         with self.engine.connect() as db:
-            row = db.execute(select(uploads.c.blob_key).where(
-                uploads.c.object_key == object_key, uploads.c.owner == owner,
-                uploads.c.created > since)).first()
+            row = db.execute(
+                select(uploads.c.blob_key).where(
+                    uploads.c.object_key == object_key,
+                    uploads.c.owner == owner,
+                    uploads.c.created > since,
+                )
+            ).first()
         return str(row[0]) if row else None
 
     def older_than(self, cutoff: float) -> list[tuple[str, str]]:
         with self.engine.connect() as db:
-            rows = db.execute(select(uploads.c.object_key, uploads.c.blob_key)
-                              .where(uploads.c.created <= cutoff)).all()
+            rows = db.execute(
+                select(uploads.c.object_key, uploads.c.blob_key).where(uploads.c.created <= cutoff)
+            ).all()
         return [(str(o), str(b)) for o, b in rows]
 
     def remove(self, object_key: str) -> None:

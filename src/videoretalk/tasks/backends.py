@@ -51,11 +51,15 @@ def open_backends(settings: Settings) -> Backends:
         from ..storage.blobs_s3 import S3BlobStore
 
         blobs = S3BlobStore(
-            cluster.s3_bucket, prefix=cluster.s3_prefix, endpoint_url=cluster.s3_endpoint_url,
-            public_endpoint_url=cluster.s3_public_endpoint_url, region=cluster.s3_region,
+            cluster.s3_bucket,
+            prefix=cluster.s3_prefix,
+            endpoint_url=cluster.s3_endpoint_url,
+            public_endpoint_url=cluster.s3_public_endpoint_url,
+            region=cluster.s3_region,
             access_key_id=cluster.s3_access_key_id,
             secret_access_key=cluster.s3_secret_access_key,
-            addressing_style=cluster.s3_addressing_style)
+            addressing_style=cluster.s3_addressing_style,
+        )
     store: TaskStore = SQLiteTaskStore(db_path)
     keys, upload_index = None, None
     if cluster.database_url:
@@ -64,8 +68,11 @@ def open_backends(settings: Settings) -> Backends:
         from .store_sql import SQLTaskStore
 
         engine = open_engine(cluster.database_url)
-        store, keys, upload_index = (SQLTaskStore(engine), SQLKeyStore(engine),
-                                     SQLUploadIndex(engine))
+        store, keys, upload_index = (
+            SQLTaskStore(engine),
+            SQLKeyStore(engine),
+            SQLUploadIndex(engine),
+        )
     queue: TaskQueue = SQLiteTaskQueue(db_path, poll_seconds=service.worker_poll_seconds)
     if cluster.redis_url:
         from .queue_redis import RedisTaskQueue
@@ -73,7 +80,9 @@ def open_backends(settings: Settings) -> Backends:
         queue = RedisTaskQueue(cluster)
     signer = Signer(load_secret(service.secret_key, data))
     uploads = Uploads(
-        db_path, blobs, signer,
+        db_path,
+        blobs,
+        signer,
         max_bytes=settings.limits.video_max_bytes,  # the largest input kind
         ttl_seconds=service.upload_ttl_seconds,
         policy_ttl_seconds=service.upload_policy_ttl_seconds,

@@ -34,8 +34,9 @@ __all__ = ["Reconciler", "deliver", "reconcile", "run_worker_node"]
 log = logging.getLogger("videoretalk.cluster")
 
 
-def deliver(task_id: str, backends: Backends, queue: RedisTaskQueue, worker: str,
-            engine: Engine) -> None:
+def deliver(
+    task_id: str, backends: Backends, queue: RedisTaskQueue, worker: str, engine: Engine
+) -> None:
     """Handle one delivery of `task_id` (steps 1–4 above)."""
     from ..ops.logs import TASK_ID
 
@@ -47,14 +48,18 @@ def deliver(task_id: str, backends: Backends, queue: RedisTaskQueue, worker: str
             return  # canceled, or a late duplicate of a finished task
         lease = queue.lease(task_id, worker)
         if not lease.acquire():
-            log.info("task %s is being run by %s; dropping this delivery",
-                     task_id, queue.lease_holder(task_id))
+            log.info(
+                "task %s is being run by %s; dropping this delivery",
+                task_id,
+                queue.lease_holder(task_id),
+            )
             return
         try:
             record = backends.store.get(task_id)
             if record is not None and record.status.value == "RUNNING":
-                settle_lost_task(backends, record,
-                                 f"its worker ({record.worker}) stopped renewing its lease")
+                settle_lost_task(
+                    backends, record, f"its worker ({record.worker}) stopped renewing its lease"
+                )
             run_task(task_id, backends, worker, engine)
         finally:
             lease.release()
@@ -91,8 +96,10 @@ def run_worker_node(settings: Settings, concurrency: int = 1) -> None:
     if not isinstance(queue, RedisTaskQueue):
         from ..errors import InvalidParameter
 
-        raise InvalidParameter("`videoretalk worker` needs the cluster queue: set "
-                               "VIDEORETALK_CLUSTER_REDIS_URL (and the database and S3 settings)")
+        raise InvalidParameter(
+            "`videoretalk worker` needs the cluster queue: set "
+            "VIDEORETALK_CLUSTER_REDIS_URL (and the database and S3 settings)"
+        )
     node = _Node(settings)
     name = f"{socket.gethostname()}/{os.getpid()}"
 
@@ -104,9 +111,15 @@ def run_worker_node(settings: Settings, concurrency: int = 1) -> None:
 
     worker = queue.app.Worker(
         hostname=f"videoretalk@{socket.gethostname()}.{os.getpid()}",
-        pool="solo" if concurrency == 1 else "prefork", concurrency=concurrency,
-        queues=[queue.name], loglevel=settings.log_level.upper(), optimization="fair",
-        without_gossip=True, without_mingle=True, without_heartbeat=True)
+        pool="solo" if concurrency == 1 else "prefork",
+        concurrency=concurrency,
+        queues=[queue.name],
+        loglevel=settings.log_level.upper(),
+        optimization="fair",
+        without_gossip=True,
+        without_mingle=True,
+        without_heartbeat=True,
+    )
     log.info("worker node %s consuming %r with %d slot(s)", name, queue.name, concurrency)
     worker.start()
 
@@ -149,5 +162,3 @@ class Reconciler:
 
     def stop(self) -> None:
         self._stop.set()
-
-

@@ -34,14 +34,19 @@ def settle_lost_task(backends: Backends, record: TaskRecord, why: str) -> bool:
     """
     store, limit = backends.store, backends.settings.service.max_attempts
     if record.attempts >= limit:
-        store.fail(record.task_id, record.attempts, WORKER_LOST_CODE,
-                   f"task abandoned: {why}, and it had already been tried "
-                   f"{record.attempts} times; please submit it again")
+        store.fail(
+            record.task_id,
+            record.attempts,
+            WORKER_LOST_CODE,
+            f"task abandoned: {why}, and it had already been tried "
+            f"{record.attempts} times; please submit it again",
+        )
         log.warning("task %s failed for good: %s", record.task_id, why)
         return False
     if store.requeue(record.task_id, record.attempts):
-        log.warning("task %s requeued (attempt %d of %d): %s",
-                    record.task_id, record.attempts, limit, why)
+        log.warning(
+            "task %s requeued (attempt %d of %d): %s", record.task_id, record.attempts, limit, why
+        )
         return True
     return False
 
@@ -86,8 +91,12 @@ class WorkerPool:
         return [p.pid for p in self._procs if p is not None and p.pid is not None]
 
     def _spawn(self, slot: int) -> None:
-        proc = self._ctx.Process(target=worker_main, name=f"videoretalk-worker-{slot}",
-                                 args=(self.backends.settings, slot, self.boot_id), daemon=True)
+        proc = self._ctx.Process(
+            target=worker_main,
+            name=f"videoretalk-worker-{slot}",
+            args=(self.backends.settings, slot, self.boot_id),
+            daemon=True,
+        )
         proc.start()
         self._procs[slot] = proc
 
@@ -100,7 +109,9 @@ class WorkerPool:
                 log.error("worker %s exited with code %s; replacing it", name, proc.exitcode)
                 for record in self.backends.store.running():
                     if record.worker == name:
-                        self._recover(record, f"its worker process died (exit code {proc.exitcode})")
+                        self._recover(
+                            record, f"its worker process died (exit code {proc.exitcode})"
+                        )
                 self._requeue_pending()
                 self._spawn(slot)
 

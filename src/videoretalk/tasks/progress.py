@@ -33,9 +33,15 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
 class ProgressRecorder:
     """The `progress(stage, fraction)` callback handed to the engine for one attempt."""
 
-    def __init__(self, store: TaskStore, task_id: str, attempt: int, *,
-                 max_writes_per_second: float = 4.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        task_id: str,
+        attempt: int,
+        *,
+        max_writes_per_second: float = 4.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.task_id = task_id
         self.attempt = attempt

@@ -25,9 +25,11 @@ class TaskQueue(Protocol):
     def put(self, task_id: str) -> None:
         """Enqueue; putting an id that is already queued does nothing."""
         ...
+
     def get(self, timeout: float = 0.0) -> str | None:
         """Take the oldest id, waiting up to `timeout` seconds; None if none came."""
         ...
+
     def __len__(self) -> int: ...
 
 
@@ -55,8 +57,10 @@ class SQLiteTaskQueue:
 
     def put(self, task_id: str) -> None:
         with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO queue (task_id, enqueued) VALUES (?, ?)",
-                       (task_id, time.time()))
+            db.execute(
+                "INSERT OR IGNORE INTO queue (task_id, enqueued) VALUES (?, ?)",
+                (task_id, time.time()),
+            )
 
     def get(self, timeout: float = 0.0) -> str | None:
         deadline = time.monotonic() + timeout

@@ -56,17 +56,17 @@ return 0
 def celery_app(cluster: ClusterSettings) -> Celery:
     app = Celery("videoretalk", broker=cluster.redis_url, set_as_current=False)
     app.conf.update(
-        task_acks_late=True,                  # ack after the run: a dead worker's task comes back
-        task_reject_on_worker_lost=True,      # a killed prefork child: back at once
-        worker_prefetch_multiplier=1,         # take one task at a time; others stay queued
+        task_acks_late=True,  # ack after the run: a dead worker's task comes back
+        task_reject_on_worker_lost=True,  # a killed prefork child: back at once
+        worker_prefetch_multiplier=1,  # take one task at a time; others stay queued
         task_default_queue=cluster.queue_name,
-        task_ignore_result=True,              # the task store holds results
+        task_ignore_result=True,  # the task store holds results
         task_serializer="json",
         accept_content=["json"],
         broker_transport_options={"visibility_timeout": cluster.visibility_timeout_seconds},
         broker_connection_retry_on_startup=True,
-        broker_connection_max_retries=None,   # ride out a Redis restart
-        worker_hijack_root_logger=False,      # our logging (JSON or text) stays
+        broker_connection_max_retries=None,  # ride out a Redis restart
+        worker_hijack_root_logger=False,  # our logging (JSON or text) stays
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_enable_remote_control=False,
         worker_send_task_events=False,
@@ -81,8 +81,9 @@ class RedisTaskQueue:
         self.cluster = cluster
         self.name = cluster.queue_name
         self.app = celery_app(cluster)
-        self.redis = redis.Redis.from_url(cluster.redis_url, socket_timeout=10,
-                                          health_check_interval=30)
+        self.redis = redis.Redis.from_url(
+            cluster.redis_url, socket_timeout=10, health_check_interval=30
+        )
 
     def _marker(self, task_id: str) -> str:
         return f"videoretalk:queued:{self.name}:{task_id}"

@@ -34,28 +34,30 @@ _MIGRATION_LOCK_ID = 0x766964656F6D6967
 metadata = MetaData()
 
 tasks = Table(
-    "tasks", metadata,
+    "tasks",
+    metadata,
     Column("task_id", String(64), primary_key=True),
     Column("owner", String(64), nullable=False),
     Column("model", String(64), nullable=False),
     Column("request_id", String(64), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("inputs", Text, nullable=False),          # JSON of TaskInputs
-    Column("submit_time", Float, nullable=False),    # epoch seconds
+    Column("inputs", Text, nullable=False),  # JSON of TaskInputs
+    Column("submit_time", Float, nullable=False),  # epoch seconds
     Column("scheduled_time", Float),
     Column("end_time", Float),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("worker", String(255)),
     Column("code", String(128)),
     Column("message", Text),
-    Column("result", Text),                          # JSON of TaskResult
-    Column("progress", Text),                        # JSON of TaskProgress
+    Column("result", Text),  # JSON of TaskResult
+    Column("progress", Text),  # JSON of TaskProgress
     Index("tasks_owner_time", "owner", "submit_time"),
     Index("tasks_status", "status"),
 )
 
 api_keys = Table(
-    "api_keys", metadata,
+    "api_keys",
+    metadata,
     Column("key_id", String(64), primary_key=True),
     Column("name", String(255), nullable=False),
     Column("digest", String(64), nullable=False, unique=True),
@@ -67,7 +69,8 @@ api_keys = Table(
 )
 
 uploads = Table(
-    "uploads", metadata,
+    "uploads",
+    metadata,
     Column("object_key", String(512), primary_key=True),
     Column("owner", String(64), nullable=False),
     Column("blob_key", String(512), nullable=False),
@@ -93,7 +96,8 @@ def open_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
-                               {"id": _MIGRATION_LOCK_ID})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+            )
         migrate(connection)
     return engine

@@ -33,16 +33,22 @@ def task_stats(store: TaskStore, since: float) -> TaskStats:
     conn = connect(store.path)
     try:
         by_status = conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall()
-        failures = conn.execute("SELECT code, COUNT(*) FROM tasks WHERE status = ? GROUP BY code",
-                                (TaskStatus.FAILED.value,)).fetchall()
+        failures = conn.execute(
+            "SELECT code, COUNT(*) FROM tasks WHERE status = ? GROUP BY code",
+            (TaskStatus.FAILED.value,),
+        ).fetchall()
         runs = conn.execute(
             "SELECT scheduled_time, end_time, result FROM tasks WHERE status = ? AND end_time >= ?"
-            " AND scheduled_time IS NOT NULL", (TaskStatus.SUCCEEDED.value, since)).fetchall()
+            " AND scheduled_time IS NOT NULL",
+            (TaskStatus.SUCCEEDED.value, since),
+        ).fetchall()
     finally:
         conn.close()
-    return TaskStats(by_status={str(s): int(n) for s, n in by_status},
-                     failures_by_code={str(c or ""): int(n) for c, n in failures},
-                     recent_runs=recent_runs(runs))
+    return TaskStats(
+        by_status={str(s): int(n) for s, n in by_status},
+        failures_by_code={str(c or ""): int(n) for c, n in failures},
+        recent_runs=recent_runs(runs),
+    )
 
 
 def recent_runs(rows: list[tuple[float, float, str | None]]) -> list[tuple[float, float]]:

@@ -49,9 +49,11 @@ class TaskStore(Protocol):
     def cancel(self, task_id: str) -> bool:
         """PENDING → CANCELED; False if the task was in any other state."""
         ...
+
     def start(self, task_id: str, worker: str) -> int | None:
         """PENDING → RUNNING; returns the attempt number, None if not PENDING."""
         ...
+
     def succeed(self, task_id: str, attempt: int, result: TaskResult) -> bool: ...
     def fail(self, task_id: str, attempt: int, code: str, message: str) -> bool: ...
     def set_progress(self, task_id: str, attempt: int, progress: TaskProgress) -> bool:
@@ -60,12 +62,14 @@ class TaskStore(Protocol):
         Progress is cleared when a run starts, is handed back, or finishes.
         """
         ...
+
     def requeue(self, task_id: str, attempt: int, refund: bool = False) -> bool:
         """RUNNING (this attempt) → PENDING, after its worker died or was stopped.
 
         `refund` gives the attempt back (a clean shutdown is not the task's fault).
         """
         ...
+
     def running(self) -> list[TaskRecord]: ...
     def pending(self) -> list[TaskRecord]: ...
     def expired_results(self, before: float) -> list[TaskRecord]: ...
@@ -132,8 +136,15 @@ class SQLiteTaskStore:
             db.execute(
                 "INSERT INTO tasks (task_id, owner, model, request_id, status, inputs, submit_time)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.task_id, record.owner, record.model, record.request_id,
-                 record.status.value, json.dumps(asdict(record.inputs)), record.submit_time),
+                (
+                    record.task_id,
+                    record.owner,
+                    record.model,
+                    record.request_id,
+                    record.status.value,
+                    json.dumps(asdict(record.inputs)),
+                    record.submit_time,
+                ),
             )
 
     def get(self, task_id: str) -> TaskRecord | None:
@@ -161,15 +172,19 @@ class SQLiteTaskStore:
             total = db.execute(f"SELECT COUNT(*) FROM tasks WHERE {clause}", args).fetchone()[0]
             rows = db.execute(
                 f"SELECT * FROM tasks WHERE {clause} ORDER BY submit_time DESC, task_id"
-                " LIMIT ? OFFSET ?", [*args, query.page_size, offset],
+                " LIMIT ? OFFSET ?",
+                [*args, query.page_size, offset],
             ).fetchall()
         return TaskPage(total=total, tasks=[record_from_row(r) for r in rows])
 
     def count_active(self, owner: str) -> int:
         with self._db() as db:
-            return int(db.execute(
-                "SELECT COUNT(*) FROM tasks WHERE owner = ? AND status IN (?, ?)", (owner, *_ACTIVE),
-            ).fetchone()[0])
+            return int(
+                db.execute(
+                    "SELECT COUNT(*) FROM tasks WHERE owner = ? AND status IN (?, ?)",
+                    (owner, *_ACTIVE),
+                ).fetchone()[0]
+            )
 
     def cancel(self, task_id: str) -> bool:
         return self._update(
@@ -230,18 +245,33 @@ class SQLiteTaskStore:
     def _by_status(self, status: TaskStatus) -> list[TaskRecord]:
         with self._db() as db:
             rows = db.execute(
-                "SELECT * FROM tasks WHERE status = ? ORDER BY submit_time", (status.value,),
+                "SELECT * FROM tasks WHERE status = ? ORDER BY submit_time",
+                (status.value,),
             ).fetchall()
         return [record_from_row(r) for r in rows]
 
-    def _finish(self, task_id: str, attempt: int, status: TaskStatus, code: str | None,
-                message: str | None, result: TaskResult | None) -> bool:
+    def _finish(
+        self,
+        task_id: str,
+        attempt: int,
+        status: TaskStatus,
+        code: str | None,
+        message: str | None,
+        result: TaskResult | None,
+    ) -> bool:
         return self._update(
             "status = ?, end_time = ?, code = ?, message = ?, result = ?, progress = NULL"
             " WHERE task_id = ? AND status = ? AND attempts = ?",
-            (status.value, time.time(), code, message,
-             json.dumps(asdict(result)) if result else None,
-             task_id, TaskStatus.RUNNING.value, attempt),
+            (
+                status.value,
+                time.time(),
+                code,
+                message,
+                json.dumps(asdict(result)) if result else None,
+                task_id,
+                TaskStatus.RUNNING.value,
+                attempt,
+            ),
         )
 
     def _update(self, assignment: str, args: tuple[object, ...]) -> bool:

@@ -46,13 +46,22 @@ def load_engine(spec: str) -> Engine:
 
 def download_policy(settings: Settings) -> DownloadPolicy:
     service = settings.service
-    return DownloadPolicy(timeout_seconds=service.download_timeout_seconds,
-                          max_redirects=service.max_redirects,
-                          allow=AllowList.parse(service.url_allow_list))
+    return DownloadPolicy(
+        timeout_seconds=service.download_timeout_seconds,
+        max_redirects=service.max_redirects,
+        allow=AllowList.parse(service.url_allow_list),
+    )
 
 
-def _fetch(url: str, field: str, dest: Path, max_bytes: int, owner: str, backends: Backends,
-           policy: DownloadPolicy) -> Path:
+def _fetch(
+    url: str,
+    field: str,
+    dest: Path,
+    max_bytes: int,
+    owner: str,
+    backends: Backends,
+    policy: DownloadPolicy,
+) -> Path:
     if url.startswith(OSS_SCHEME):
         backends.blobs.fetch(backends.uploads.lookup(url, owner, field), dest)
     else:
@@ -76,25 +85,59 @@ def run_task(task_id: str, backends: Backends, worker: str, engine: Engine) -> N
     progress = ProgressRecorder(store, task_id, attempt)
     try:
         progress("download", 0.0)
-        video = _fetch(inputs.video_url, "video_url", workdir / "video", limits.video_max_bytes,
-                       record.owner, backends, policy)
-        audio = _fetch(inputs.audio_url, "audio_url", workdir / "audio", limits.audio_max_bytes,
-                       record.owner, backends, policy)
+        video = _fetch(
+            inputs.video_url,
+            "video_url",
+            workdir / "video",
+            limits.video_max_bytes,
+            record.owner,
+            backends,
+            policy,
+        )
+        audio = _fetch(
+            inputs.audio_url,
+            "audio_url",
+            workdir / "audio",
+            limits.audio_max_bytes,
+            record.owner,
+            backends,
+            policy,
+        )
         progress("download", 0.5)
         ref_image = None
         if inputs.ref_image_url:
-            ref_image = _fetch(inputs.ref_image_url, "ref_image_url", workdir / "ref_image",
-                               limits.image_max_bytes, record.owner, backends, policy)
-        result = engine(video, audio, workdir / "output.mp4", ref_image=ref_image,
-                        video_extension=inputs.video_extension, settings=settings,
-                        query_face_threshold=inputs.query_face_threshold, progress=progress)
+            ref_image = _fetch(
+                inputs.ref_image_url,
+                "ref_image_url",
+                workdir / "ref_image",
+                limits.image_max_bytes,
+                record.owner,
+                backends,
+                policy,
+            )
+        result = engine(
+            video,
+            audio,
+            workdir / "output.mp4",
+            ref_image=ref_image,
+            video_extension=inputs.video_extension,
+            settings=settings,
+            query_face_threshold=inputs.query_face_threshold,
+            progress=progress,
+        )
         progress("store", 0.0)
         blob_key = f"results/{task_id}.mp4"
         backends.blobs.put_file(blob_key, Path(result.output))
         usage = result.usage
-        store.succeed(task_id, attempt, TaskResult(
-            blob_key=blob_key, video_duration=round(float(usage.video_duration), 3),
-            video_ratio=str(getattr(usage, "video_ratio", "standard"))))
+        store.succeed(
+            task_id,
+            attempt,
+            TaskResult(
+                blob_key=blob_key,
+                video_duration=round(float(usage.video_duration), 3),
+                video_ratio=str(getattr(usage, "video_ratio", "standard")),
+            ),
+        )
         log.info("task %s succeeded in %.1f s", task_id, time.monotonic() - started)
     except _Shutdown:
         # Not the task's fault: hand it back without spending an attempt.
@@ -106,8 +149,12 @@ def run_task(task_id: str, backends: Backends, worker: str, engine: Engine) -> N
         log.info("task %s failed: %s %s", task_id, error.code, error.message)
     except Exception as error:
         log.exception("task %s crashed", task_id)
-        store.fail(task_id, attempt, "InternalError",
-                   f"processing failed unexpectedly ({type(error).__name__}); please retry")
+        store.fail(
+            task_id,
+            attempt,
+            "InternalError",
+            f"processing failed unexpectedly ({type(error).__name__}); please retry",
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

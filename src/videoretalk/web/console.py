@@ -31,29 +31,38 @@ def content_security_policy(public_base_url: str) -> str:
     base = urlsplit(public_base_url)
     if base.scheme and base.netloc:
         connect += f" {base.scheme}://{base.netloc}"
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
-            "img-src 'self' blob: data:; media-src * blob:; "
-            f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' blob: data:; media-src * blob:; "
+        f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
 
 
 def console_router(public_base_url: str = "") -> APIRouter:
     """`GET /` (the page) and `GET /console/<asset>`; mounted by `api.create_app`."""
     router = APIRouter(include_in_schema=False)
-    page_headers = {"content-security-policy": content_security_policy(public_base_url),
-                    "referrer-policy": "no-referrer", "x-content-type-options": "nosniff",
-                    "cache-control": "no-cache"}
+    page_headers = {
+        "content-security-policy": content_security_policy(public_base_url),
+        "referrer-policy": "no-referrer",
+        "x-content-type-options": "nosniff",
+        "cache-control": "no-cache",
+    }
 
     @router.api_route("/", methods=["GET", "HEAD"])
     def index() -> Response:
-        return Response(_read("index.html"), media_type="text/html; charset=utf-8",
-                        headers=page_headers)
+        return Response(
+            _read("index.html"), media_type="text/html; charset=utf-8", headers=page_headers
+        )
 
     @router.api_route(ASSET_PATH, methods=["GET", "HEAD"])
     def asset(name: str) -> Response:
         media_type = _ASSETS.get(name)
         if media_type is None:
             raise HTTPException(404, f"no console file {name!r}")
-        return Response(_read(name), media_type=media_type,
-                        headers={"x-content-type-options": "nosniff", "cache-control": "no-cache"})
+        return Response(
+            _read(name),
+            media_type=media_type,
+            headers={"x-content-type-options": "nosniff", "cache-control": "no-cache"},
+        )
 
     return router
