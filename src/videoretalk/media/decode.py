@@ -178,7 +178,7 @@ class VideoReader:
     ) -> DecodedFrame:
         if self._rotation is None:
             self._rotation = upright_rotation(frame)
-        image = frame.to_ndarray(format="rgb24")
+        image: np.ndarray = frame.to_ndarray(format="rgb24")
         if self._rotation:
             # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.
             image = np.ascontiguousarray(np.rot90(image, k=self._rotation // 90))

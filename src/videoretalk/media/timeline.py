@@ -74,8 +74,8 @@ def plan_timeline(
     if n == 1:
         # One frame has no spacing of its own: repeat it at 25 fps.
         count = max(1, int(np.ceil(duration * 25.0 - 1e-9)))
-        indices = np.zeros(count, dtype=np.int32)
-        return Timeline(indices, np.arange(count) / 25.0, duration, (Segment(0, 0),))
+        only_frame = np.zeros(count, dtype=np.int32)
+        return Timeline(only_frame, np.arange(count) / 25.0, duration, (Segment(0, 0),))
 
     indices: list[int] = []
     out_times: list[float] = []

@@ -100,7 +100,7 @@ def capture(
     x0, y0 = max(0, lo[0]), max(0, lo[1])
     x1, y1 = min(w, hi[0] + 1), min(h, hi[1] + 1)
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-    pts = mesh_points(landmarks) - np.array([x0, y0], np.float32)
+    pts: np.ndarray = mesh_points(landmarks) - np.array([x0, y0], np.float32)
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     # Sharpness per unit of face size, so slots compare like with like.
     sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var()) * (100.0 / iod) ** 2

@@ -46,7 +46,7 @@ def paint_interior(
     `shape` whose top-left corner is `origin`.
     """
     h, w = shape
-    pts = points[:, :2] - np.array(origin, np.float32)
+    pts: np.ndarray = points[:, :2] - np.array(origin, np.float32)
     left, right = pts[INNER_CORNERS[0]], pts[INNER_CORNERS[1]]
     axis = right - left
     width = max(float(np.linalg.norm(axis)), 1e-3)

@@ -72,7 +72,7 @@ def detect(
     scale = min(1.0, DETECT_IOD_PX / iod)
     h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
     iod *= scale
-    local = (points[:, :2] - np.array([box.x0, box.y0], np.float32)) * scale
+    local: np.ndarray = np.multiply(points[:, :2] - np.array([box.x0, box.y0], np.float32), scale)
     crop = image[box.slice()]
     src = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA) if scale < 1 else crop
     sigma = max(0.8, BLUR_IOD * iod)

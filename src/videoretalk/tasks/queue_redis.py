@@ -129,7 +129,9 @@ class RedisTaskQueue:
 
     def lease_holder(self, task_id: str) -> str | None:
         value = self.redis.get(Lease.key(task_id))
-        return value.decode() if value is not None else None
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else value
 
     def ping(self) -> None:
         self.redis.ping()
