@@ -14,6 +14,7 @@ import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..tasks.store import open_db
 
@@ -104,17 +105,17 @@ class KeyStore:
             row = db.execute(
                 "SELECT * FROM api_keys WHERE digest = ? AND revoked IS NULL", (_digest(secret),)
             ).fetchone()
-        return _key(row) if row else None
+        return key_from_row(row) if row else None
 
     def get(self, key_id: str) -> ApiKey | None:
         with self._db() as db:
             row = db.execute("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
-        return _key(row) if row else None
+        return key_from_row(row) if row else None
 
     def list(self) -> list[ApiKey]:
         with self._db() as db:
             rows = db.execute("SELECT * FROM api_keys ORDER BY created").fetchall()
-        return [_key(r) for r in rows]
+        return [key_from_row(r) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
         with self._db() as db:
@@ -127,7 +128,8 @@ class KeyStore:
             )
 
 
-def _key(row: sqlite3.Row) -> ApiKey:
+def key_from_row(row: Any) -> ApiKey:
+    """A key row (SQLite or SQLAlchemy: both index by column name) as an `ApiKey`."""
     return ApiKey(
         key_id=row["key_id"],
         name=row["name"],

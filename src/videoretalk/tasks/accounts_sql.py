@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..api.keys import ApiKey, _digest, new_key
+from ..api.keys import ApiKey, _digest, key_from_row, new_key
 from .sql_schema import api_keys, uploads
 
 __all__ = ["SQLKeyStore", "SQLUploadIndex"]
@@ -53,7 +53,7 @@ class SQLKeyStore:
     def list(self) -> list[ApiKey]:
         with self.engine.connect() as db:
             rows = db.execute(select(api_keys).order_by(api_keys.c.created)).mappings().all()
-        return [_key(r) for r in rows]
+        return [key_from_row(r) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
         with self.engine.begin() as db:
@@ -69,19 +69,7 @@ class SQLKeyStore:
     def _one(self, *where: object) -> ApiKey | None:
         with self.engine.connect() as db:
             row = db.execute(select(api_keys).where(*where)).mappings().first()  # type: ignore[arg-type]
-        return _key(row) if row else None
-
-
-def _key(row: RowMapping) -> ApiKey:
-    return ApiKey(
-        key_id=row["key_id"],
-        name=row["name"],
-        hint=row["hint"],
-        created=row["created"],
-        revoked=row["revoked"],
-        submits_per_second=row["submits_per_second"],
-        max_active_tasks=row["max_active_tasks"],
-    )
+        return key_from_row(row) if row else None
 
 
 class SQLUploadIndex:
