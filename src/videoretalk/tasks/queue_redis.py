@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, cast
 
 from celery import Celery
 
@@ -129,9 +129,8 @@ class RedisTaskQueue:
 
     def lease_holder(self, task_id: str) -> str | None:
         value = self.redis.get(Lease.key(task_id))
-        if value is None:
-            return None
-        return value.decode() if isinstance(value, bytes) else value
+        # Our client is built without decode_responses, so a value is always bytes.
+        return cast(bytes, value).decode() if value is not None else None
 
     def ping(self) -> None:
         self.redis.ping()
