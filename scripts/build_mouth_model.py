@@ -112,12 +112,13 @@ def main(argv: list[str] | None = None) -> int:
             runs_dir = Path(scratch) / f"build{index}"
             steps = commands(build, runs_dir, args.offsets)
             print(f"{build.out}: {len(build.excluded)} clips held out", flush=True)
+            if not args.dry_run:
+                build.out.mkdir(parents=True, exist_ok=True)
+                LOGS.mkdir(parents=True, exist_ok=True)
             for name, step in zip(("train", "merge", "fit"), steps):
                 if args.dry_run:
                     print("\n".join("  " + " ".join(c) for c in step))
                     continue
-                build.out.mkdir(parents=True, exist_ok=True)
-                LOGS.mkdir(parents=True, exist_ok=True)
                 run_step(step, LOGS / f"build{index}_{name}.log")
     return 0
 
