@@ -35,3 +35,19 @@ def test_scores_phone_classes_and_pauses(monkeypatch: pytest.MonkeyPatch) -> Non
     # there must rest closed.
     assert 52 <= figures["pause_frames"] <= 54  # 27 + 26 at 30 fps, give or take rounding
     assert figures["pause_closed"] == 1.0
+
+
+def test_vowels_are_read_on_their_middle_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vowel's frames must not reach into its neighbours (a closure before it), while a
+    bilabial's window is widened so a closure drawn a frame early still counts."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    ml = load_script(REPO / "benchmarks" / "motion_languages.py", monkeypatch)
+    times = np.arange(0.0, 3.0, 1.0 / 30)
+    vowel = ml.phone_frames(ml.Phone("a", 1.0, 1.3), times, widen=False)
+    assert vowel.any()
+    assert times[vowel].min() >= 1.075 and times[vowel].max() <= 1.225
+    bilabial = ml.phone_frames(ml.Phone("p", 1.01, 1.06), times, widen=True)
+    assert times[bilabial].min() < 1.01 and times[bilabial].max() > 1.06
+    # Shorter than a frame: the one frame nearest its middle.
+    short = ml.phone_frames(ml.Phone("a", 1.005, 1.025), times, widen=False)
+    assert np.flatnonzero(short).tolist() == [30]
