@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -11,9 +12,13 @@ from scriptload import load_script
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_scores_phone_classes_and_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def ml(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # it shares motion_benchmark's parts
-    ml = load_script(REPO / "benchmarks" / "motion_languages.py", monkeypatch)
+    return load_script(REPO / "benchmarks" / "motion_languages.py", monkeypatch)
+
+
+def test_scores_phone_classes_and_pauses(ml: ModuleType) -> None:
     rate = 16_000
     t = np.arange(int(4.0 * rate)) / rate
     voice = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((130, 260, 650, 1000), 1))
@@ -37,11 +42,9 @@ def test_scores_phone_classes_and_pauses(monkeypatch: pytest.MonkeyPatch) -> Non
     assert figures["pause_closed"] == 1.0
 
 
-def test_vowels_are_read_on_their_middle_half(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vowels_are_read_on_their_middle_half(ml: ModuleType) -> None:
     """A vowel's frames must not reach into its neighbours (a closure before it), while a
     bilabial's window is widened so a closure drawn a frame early still counts."""
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    ml = load_script(REPO / "benchmarks" / "motion_languages.py", monkeypatch)
     times = np.arange(0.0, 3.0, 1.0 / 30)
     vowel = ml.phone_frames(ml.Phone("a", 1.0, 1.3), times, widen=False)
     assert vowel.any()
