@@ -15,6 +15,7 @@ loudness-envelope baseline, then the time to predict 60 s of audio.
     ... --music 10 --music-style pads   # music of a kind training never mixed in
     ... --music 10 --music-bed   # the same, with the opt-in neural voice check
     ... --noise 10 --noise-style clicks   # keyboard clicks 10 dB under the speech
+    ... --json new.json --against old.json   # clip-by-clip change from an earlier run
 
 With `--weights-dir`, each clip is scored by a model whose manifest lists it as excluded
 (cross-validation); otherwise the packaged weights are used (the shared clips are in
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import webrtcvad
+from clip_stats import median_interval, paired_change
 
 from videoretalk.audio.features import (
     HOP,
@@ -439,6 +441,23 @@ def speed(weights: str) -> float:
     return time.perf_counter() - t0
 
 
+def uncertainty_lines(rows: list[dict], previous: list[dict] | None = None) -> list[str]:
+    """How much the medians can be trusted, and (given an earlier run's rows) the change."""
+    lines = []
+    for key, name in (("r", "r"), ("r_speech", "r in speech")):
+        low, high = median_interval([r[key] for r in rows])
+        lines.append(f"median {name}: 95 % interval over clips {low:.3f}-{high:.3f} (bootstrap)")
+    for key, lower_is_better in (("r", False), ("r_speech", False), ("lip_err", True)):
+        change = paired_change(previous or [], rows, key, lower_is_better)
+        if change is not None:
+            lines.append(
+                f"against the earlier run, {key}: median {change.median_before:.4f} ->"
+                f" {change.median_after:.4f}; per clip {change.mean:+.4f} ± {change.stderr:.4f}"
+                f" (mean ± se), better on {change.better}/{change.clips} clips"
+            )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*", type=Path)
@@ -514,8 +533,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument(
             f"--{gate.replace('_', '-')}", type=float, default=getattr(MotionSettings(), gate)
         )
+    ap.add_argument(
+        "--against", type=Path, help="an earlier run's --json: print the change clip by clip"
+    )
     ap.add_argument("--json", type=Path, help="also write the per-clip figures here")
     args = ap.parse_args(argv)
+    # Read before scoring, so a wrong path fails in a second, not after the clips.
+    previous = json.loads(args.against.read_text()) if args.against else None
     ex = _script("extract_mouth_landmarks")
     clips = args.clips or ex.default_clips()
     folds = {}
@@ -591,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f}, in speech {med('r_speech'):.3f}, best±4 {med('r_speech_best'):.3f}, pauses at own posture {med('r_own_pause'):.3f}; a perfect model closed in pauses {med('r_ceiling'):.3f}; landmark noise caps r in speech at >= {med('r_noise_cap'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
         f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})"
     )
+    print("\n".join(uncertainty_lines(rows, previous)))
     print(
         f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%};"
         f" the real speakers' lips were closed on {real_silent:.1%} of them)"
