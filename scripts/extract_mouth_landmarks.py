@@ -1,10 +1,14 @@
 """Extract face-mesh landmarks and audio from talking-head clips for mouth-model training.
 
-Writes one `.npz` per clip under `.cache/motion/` (git-ignored): frame times, 478-point
-landmarks in image pixels, a presence mask, the clip's audio at 16 kHz mono, and the
-audio-minus-video stream start offset in seconds. Uses the face stage
-(`videoretalk.face.analyse_video`) when it is importable, else MediaPipe's face mesh
-directly with the same 478-point convention (refined irises).
+Writes one `.npz` per clip (git-ignored): frame times, 478-point landmarks in image
+pixels, a presence mask, the clip's audio at 16 kHz mono, and the audio-minus-video
+stream start offset in seconds. Uses the face stage (`videoretalk.face.analyse_video`)
+when it is importable, else MediaPipe's face mesh directly with the same 478-point
+convention (refined irises).
+
+The shared training and dev clips go to `.cache/motion/`, which the training scripts
+read whole. Any other clip (one the benchmark scores) goes to `.cache/motion_scored/`,
+so scoring a clip never adds it to the next model's training set.
 
     .venv/bin/python scripts/extract_mouth_landmarks.py [clip.mp4 ...]
 """
@@ -12,6 +16,7 @@ directly with the same 478-point convention (refined irises).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -21,7 +26,8 @@ import numpy as np
 from videoretalk.media.decode import VideoReader, read_audio
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / ".cache" / "motion"
+CACHE = REPO / ".cache" / "motion"  # the training set: the shared clips only
+SCORED_CACHE = REPO / ".cache" / "motion_scored"  # every other clip, one folder per path
 SHARED = REPO.parent / "shared" / "data"
 SAMPLE_RATE = 16_000
 # Above this side the face is small in frame: run the mesh on a crop around the last face.
@@ -30,6 +36,17 @@ CROP_ABOVE_PX = 800
 
 def default_clips() -> list[Path]:
     return sorted((SHARED / "train").glob("*.mp4")) + sorted((SHARED / "dev").glob("talk*.mp4"))
+
+
+def cache_file(path: Path) -> Path:
+    """Where `path`'s extraction is kept. Only the shared clips land in the training cache:
+    a clip of the user's (even one called talk2.mp4) gets a folder named after its full
+    path, so it neither joins training nor overwrites a shared clip's landmarks."""
+    resolved = path.resolve()
+    if resolved in {clip.resolve() for clip in default_clips()}:
+        return CACHE / f"{path.stem}.npz"
+    folder = hashlib.sha1(str(resolved).encode()).hexdigest()[:12]
+    return SCORED_CACHE / folder / f"{path.stem}.npz"
 
 
 def _stream_offset(path: Path) -> float:
@@ -91,14 +108,14 @@ def _mesh_landmarks(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def extract(path: Path) -> Path:
-    out = CACHE / f"{path.stem}.npz"
+    out = cache_file(path)
     if out.exists():
         with np.load(out) as cached:
             if "source_size" not in cached or int(cached["source_size"]) == path.stat().st_size:
                 return out  # same clip as before (a different file of the same name re-extracts)
     times, marks, present = _mesh_landmarks(path)
     audio = read_audio(path, sample_rate=SAMPLE_RATE, mono=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         out,
         frame_times=times,

@@ -8,6 +8,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from mediafactory import make_video
 from scriptload import load_script
 
 from videoretalk.audio.features import n_steps, to_mono_16k
@@ -22,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, ModuleType]:
     extract = load_script(REPO / "scripts" / "extract_mouth_landmarks.py", monkeypatch)
     monkeypatch.setattr(extract, "CACHE", tmp_path)  # keep the repo's cache untouched
+    monkeypatch.setattr(extract, "SCORED_CACHE", tmp_path / "scored")
     return load_script(REPO / "benchmarks" / "motion_benchmark.py", monkeypatch), extract
 
 
@@ -49,6 +51,25 @@ def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:
     assert 0.3 < row["change_ratio"] < 1.5
     # Phone-class table: only with pocketsphinx installed (not a dependency).
     assert set(row["by_class"]) in (set(), set(mb.PHONE_CLASSES))
+
+
+def test_scoring_a_users_clip_never_adds_it_to_the_training_cache(
+    bench, dev_dir: Path, tmp_path: Path
+) -> None:
+    """Training reads every file in the training cache: a scored clip of the user's must
+    land elsewhere, even when it shares a shared clip's name."""
+    _, extract = bench
+    assert extract.cache_file(dev_dir / "talk2.mp4") == extract.CACHE / "talk2.npz"
+    for folder in ("mine", "other"):
+        (tmp_path / folder).mkdir()
+    mine = make_video(tmp_path / "mine" / "talk2.mp4", width=320, height=320, seconds=1.0)
+    other = make_video(tmp_path / "other" / "talk2.mp4", width=320, height=320, seconds=1.0)
+    npz = extract.extract(mine)
+    assert npz.is_relative_to(extract.SCORED_CACHE) and npz.name == "talk2.npz"
+    assert not (extract.CACHE / "talk2.npz").exists()  # the shared clip's place stays free
+    assert extract.cache_file(other) != npz  # same name, another file: kept apart
+    with np.load(npz) as cached:
+        assert cached["present"].size == 25 and not cached["present"].any()  # no face drawn
 
 
 def test_noise_cap_reads_the_measurement_noise_off_a_smooth_signal(bench) -> None:
