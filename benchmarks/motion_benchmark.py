@@ -451,8 +451,9 @@ def uncertainty_lines(rows: list[dict], previous: list[dict] | None = None) -> l
         change = paired_change(previous or [], rows, key, lower_is_better)
         if change is not None:
             lines.append(
+                # Five places: a lip error moves in the fifth (0.0308 +- 0.00004).
                 f"against the earlier run, {key}: median {change.median_before:.4f} ->"
-                f" {change.median_after:.4f}; per clip {change.mean:+.4f} ± {change.stderr:.4f}"
+                f" {change.median_after:.4f}; per clip {change.mean:+.5f} ± {change.stderr:.5f}"
                 f" (mean ± se), better on {change.better}/{change.clips} clips"
             )
     return lines

@@ -87,4 +87,4 @@ def test_benchmark_prints_the_interval_and_the_change_against_an_earlier_run(
     earlier = [{**r, "r_speech": r["r_speech"] - 0.02} for r in rows]
     lines = bench.uncertainty_lines(rows, earlier)
     speech = next(line for line in lines if "earlier run, r_speech" in line)
-    assert "per clip +0.0200" in speech and "better on 10/10 clips" in speech
+    assert "per clip +0.02000" in speech and "better on 10/10 clips" in speech
