@@ -447,8 +447,10 @@ def uncertainty_lines(rows: list[dict], previous: list[dict] | None = None) -> l
     for key, name in (("r", "r"), ("r_speech", "r in speech")):
         low, high = median_interval([r[key] for r in rows])
         lines.append(f"median {name}: 95 % interval over clips {low:.3f}-{high:.3f} (bootstrap)")
+    if previous is None:
+        return lines
     for key, lower_is_better in (("r", False), ("r_speech", False), ("lip_err", True)):
-        change = paired_change(previous or [], rows, key, lower_is_better)
+        change = paired_change(previous, rows, key, lower_is_better)
         if change is not None:
             lines.append(
                 # Five places: a lip error moves in the fifth (0.0308 +- 0.00004).
