@@ -2,9 +2,8 @@
 
 Writes one `.npz` per clip (git-ignored): frame times, 478-point landmarks in image
 pixels, a presence mask, the clip's audio at 16 kHz mono, and the audio-minus-video
-stream start offset in seconds. Uses the face stage (`videoretalk.face.analyse_video`)
-when it is importable, else MediaPipe's face mesh directly with the same 478-point
-convention (refined irises).
+stream start offset in seconds. Landmarks come from MediaPipe's face mesh, run here
+directly, with the face stage's 478-point convention (refined irises).
 
 The shared training and dev clips go to `.cache/motion/`, which the training scripts
 read whole. Any other clip (one the benchmark scores) goes to `.cache/motion_scored/`,
