@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from videoretalk.face.canonical import canonical_face
 from videoretalk.motion.shape import (
     EYE_OUTER,
     RANGE_SCALE_LIMITS,
+    canonicalise,
     range_scale,
     training_reference,
     typical_deformation,
@@ -60,3 +64,16 @@ def test_the_range_scale_is_bounded_either_way() -> None:
     assert range_scale(0.0, 0.1) == RANGE_SCALE_LIMITS[0]
     assert range_scale(10.0, 0.1) == RANGE_SCALE_LIMITS[1]
     assert np.isclose(range_scale(0.15, 0.1), 1.5)
+
+
+def test_frames_without_a_face_come_back_nan_without_a_warning() -> None:
+    # Clips store a frame with no face as zeros; it has no pose to remove. Dividing by its
+    # zero scale used to print "invalid value encountered in divide" from the benchmark.
+    face = canonical_face().points
+    posed = _posed(face, 210.0, 9.0, (400.0, 300.0))
+    landmarks = np.stack([posed, np.zeros_like(face), posed])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = canonicalise(landmarks)
+    assert np.isnan(out[1]).all()
+    assert np.allclose(out[[0, 2]], face, atol=1e-3)

@@ -65,7 +65,8 @@ def canonicalise(landmarks: np.ndarray, reference: np.ndarray | None = None) -> 
 
     With the face stage installed this is exactly its per-frame pose removal (rigid-point
     similarity fit onto its canonical face), so training targets live in the same space
-    as `FaceTrack.canonical`; `reference` is then ignored. Otherwise:
+    as `FaceTrack.canonical`; `reference` is then ignored, and frames without a face
+    (stored as zeros) come back as NaN. Otherwise:
 
     Eye-corner normalisation first (removes roll, scale, translation), then a rigid 3-D
     fit of the `RIGID` points onto `reference` (or the clip's own mean) to take out yaw
@@ -144,9 +145,12 @@ def _face_stage_canonicaliser():  # type: ignore[no-untyped-def]
 
     def run(landmarks: np.ndarray) -> np.ndarray:
         face = canonical_face()
-        out = np.empty_like(landmarks)
+        out = np.full_like(landmarks, np.nan)
         for i, frame in enumerate(landmarks):
-            out[i] = fit_pose(frame, face.points, face.rigid).to_canonical(frame)
+            # A frame without a face is stored as zeros: it has no pose, so it stays NaN
+            # (callers mask it out) rather than dividing by a zero scale.
+            if np.ptp(frame[face.rigid], axis=0).any():
+                out[i] = fit_pose(frame, face.points, face.rigid).to_canonical(frame)
         return out.astype(np.float32)
 
     return run
