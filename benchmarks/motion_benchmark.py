@@ -28,6 +28,7 @@ import argparse
 import functools
 import importlib.util
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -446,7 +447,12 @@ def uncertainty_lines(rows: list[dict], previous: list[dict] | None = None) -> l
     lines = []
     for key, name in (("r", "r"), ("r_speech", "r in speech")):
         low, high = median_interval([r[key] for r in rows])
-        lines.append(f"median {name}: 95 % interval over clips {low:.3f}-{high:.3f} (bootstrap)")
+        interval = (
+            f"{low:.3f}-{high:.3f} (bootstrap)"
+            if math.isfinite(low)
+            else "none: it needs two or more clips with the figure"
+        )
+        lines.append(f"median {name}: 95 % interval over clips {interval}")
     if previous is None:
         return lines
     for key, lower_is_better in (("r", False), ("r_speech", False), ("lip_err", True)):
@@ -596,8 +602,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f}, speech {r['r_speech']:+.2f}, best±4 {r['r_speech_best']:+.2f})"
             f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
-            f"  silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%}, real {r['real_silent_closed']:.0%})"
-            f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})"
+            + (
+                f"  silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%}, real {r['real_silent_closed']:.0%})"
+                if r["silent"]
+                else "  silent closed: no pause scored"
+            )
+            + f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})"
             f"  width r={r['r_width']:+.2f}",
             flush=True,
         )
@@ -619,10 +629,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})"
     )
     print("\n".join(uncertainty_lines(rows, previous)))
-    print(
-        f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%};"
-        f" the real speakers' lips were closed on {real_silent:.1%} of them)"
-    )
+    if silent_total:
+        print(
+            f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%};"
+            f" the real speakers' lips were closed on {real_silent:.1%} of them)"
+        )
+    else:
+        print("silent frames closed: none to score (no pause in the scored parts)")
     if args.music is not None or args.noise is not None:
         bed = "the music bed" if args.noise is None else "the background noise"
         bed += "" if args.music is None or args.noise is None else " and music"

@@ -88,3 +88,12 @@ def test_benchmark_prints_the_interval_and_the_change_against_an_earlier_run(
     lines = bench.uncertainty_lines(rows, earlier)
     speech = next(line for line in lines if "earlier run, r_speech" in line)
     assert "per clip +0.02000" in speech and "better on 10/10 clips" in speech
+
+
+def test_one_clip_says_it_has_no_interval_instead_of_printing_nan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bench = load_script(REPO / "benchmarks" / "motion_benchmark.py", monkeypatch)
+    lines = bench.uncertainty_lines([{"clip": "only", "r": 0.5, "r_speech": 0.7, "lip_err": 0.03}])
+    assert len(lines) == 2
+    assert all("none: it needs two or more clips" in line and "nan" not in line for line in lines)
