@@ -599,15 +599,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         r = rows[-1]
+        silent = (
+            f"silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%}, real {r['real_silent_closed']:.0%})"
+            if r["silent"]
+            else "silent closed: no pause scored"
+        )
         print(
             f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f}, speech {r['r_speech']:+.2f}, best±4 {r['r_speech_best']:+.2f})"
             f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
-            + (
-                f"  silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%}, real {r['real_silent_closed']:.0%})"
-                if r["silent"]
-                else "  silent closed: no pause scored"
-            )
-            + f"  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})"
+            f"  {silent}  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})"
             f"  width r={r['r_width']:+.2f}",
             flush=True,
         )
