@@ -55,14 +55,20 @@ def plan(names: list[str], folds: int, out: Path) -> list[Build]:
     ]
 
 
-def commands(build: Build, runs_dir: Path, offsets: Path) -> list[list[list[str]]]:
-    """The build's steps; the commands of one step may run side by side."""
+def commands(
+    build: Build, runs_dir: Path, offsets: Path, trunk_flags: tuple[str, ...] = ()
+) -> list[list[list[str]]]:
+    """The build's steps; the commands of one step may run side by side.
+
+    `trunk_flags` go to both trunk runs, after each run's own flags.
+    """
     py = sys.executable
     train = [
         [
             py,
             str(SCRIPTS / "train_mouth_model.py"),
             *flags,
+            *trunk_flags,
             "--offsets-from",
             str(offsets),
             "--out",
@@ -101,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--offsets-from", type=Path, default=PACKAGE_DIR / "mouth_model.json", dest="offsets"
     )
+    ap.add_argument(
+        "--trunk-flags",
+        default="",
+        help="extra train_mouth_model.py flags for both trunk runs, e.g. '--seed 99'",
+    )
     ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     args = ap.parse_args(argv)
     out = args.out or (REPO / ".cache" / "folds" if args.folds else PACKAGE_DIR)
@@ -110,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mouth_runs_") as scratch:
         for index, build in enumerate(plan(names, args.folds, out)):
             runs_dir = Path(scratch) / f"build{index}"
-            steps = commands(build, runs_dir, args.offsets)
+            steps = commands(build, runs_dir, args.offsets, tuple(args.trunk_flags.split()))
             print(f"{build.out}: {len(build.excluded)} clips held out", flush=True)
             if not args.dry_run:
                 build.out.mkdir(parents=True, exist_ok=True)

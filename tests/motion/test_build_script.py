@@ -82,3 +82,26 @@ def test_dry_run_lists_every_fold_and_runs_nothing(
     printed = capsys.readouterr().out
     assert printed.count("train_mouth_model.py") == 4 and printed.count("3 clips held out") == 2
     assert not (tmp_path / "folds").exists() and not (tmp_path / "logs").exists()
+
+
+def test_trunk_flags_reach_both_runs_and_nothing_else(
+    build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fold = build.Build(tmp_path / "fold0", ("clip00",))
+    flags = ("--meta-adapt", "0.5", "--seed", "99")
+    train, merge, fit = build.commands(fold, tmp_path / "runs", tmp_path / "o.json", flags)
+    for command in train:
+        at = command.index("--meta-adapt")
+        assert tuple(command[at : at + 4]) == flags
+    # A variant's own flags come first, so a flag given here wins where both set it.
+    regularised = next(c for c in train if "--dropout" in c)
+    assert regularised.index("--dropout") < regularised.index("--meta-adapt")
+    assert all("--meta-adapt" not in c for c in merge + fit)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in NAMES[:4]:
+        (cache / f"{name}.npz").write_bytes(b"")
+    monkeypatch.setattr(build, "CACHE", cache)
+    argv = ["--folds", "2", "--out", str(tmp_path / "f"), "--trunk-flags", "--seed 7", "--dry-run"]
+    assert build.main(argv) == 0
+    assert capsys.readouterr().out.count("train_mouth_model.py --seed 7 --offsets-from") == 2

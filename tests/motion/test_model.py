@@ -236,3 +236,50 @@ def test_training_copies_sung_higher(monkeypatch: pytest.MonkeyPatch) -> None:
     clean = mod._augmented_features(mono, speech, 0, np.random.default_rng(0))[0]
     assert all(np.abs(f - clean)[speech].mean() > 0.1 for f in feats)
     assert mod._pitch_copies("clip", mono, speech, mod.TrainConfig(pitch_variants=0)) == []
+
+
+def test_training_adapts_the_read_out_as_inference_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    mod = load_script(SCRIPT, monkeypatch)
+    model = _trunk_only(MouthModel.load())
+    rng = np.random.default_rng(6)
+    h = rng.standard_normal((60, model.trunk_width)).astype(np.float32)
+    y = rng.standard_normal((60, model.n_components)).astype(np.float32)
+    expected_w, expected_b = adapt_readout(model, h, y, strength=0.3, branch_strength=0.3)
+    x = torch.from_numpy(np.hstack([h, np.ones((60, 1), np.float32)]).astype(np.float64))
+    w0 = torch.from_numpy(np.vstack([model.readout_w, model.readout_b[None]]).astype(np.float64))
+    got = mod.adapted_readout(x, torch.from_numpy(y.astype(np.float64)), w0, 0.3).numpy()
+    assert np.allclose(got[:-1], expected_w, atol=1e-4)
+    assert np.allclose(got[-1], expected_b, atol=1e-4)
+    # The generic read-out is not the answer: the speaker's frames moved it.
+    assert np.abs(got[:-1] - model.readout_w).max() > 1e-3
+
+
+def test_the_adapted_loss_scores_frames_the_fit_did_not_see(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch = pytest.importorskip("torch")
+    mod = load_script(SCRIPT, monkeypatch)
+    torch.manual_seed(0)
+    cfg = mod.TrainConfig(channels=8, components=3, dilations=(1, 1, 2), crop_steps=100)
+    net = mod.Net(cfg).eval()
+    hidden = net.hidden(torch.randn(2, 100, cfg.n_inputs))
+    positions = np.tile(np.arange(2.0, 98.0, 4.0), 2)  # a frame every 40 ms, two windows
+    windows = np.repeat([0, 1], positions.size // 2)
+    y, weights, gap = torch.randn(positions.size, 3), torch.ones(positions.size), torch.ones(3)
+    loss = mod._adapted_loss(net, hidden, windows, positions, y, weights, gap, cfg)
+    # By hand: per window, fit on the frames before `meta_split` of it, score the rest.
+    w0 = torch.cat([net.readout.weight.T, net.readout.bias[None]])
+    errs = []
+    for window in (0, 1):
+        feats = torch.cat([hidden[window, positions[windows == window]], torch.ones(24, 1)], 1)
+        target = y[torch.from_numpy(windows == window)]
+        fit = torch.from_numpy(positions[windows == window] < cfg.meta_split * cfg.crop_steps)
+        readout = mod.adapted_readout(feats[fit], target[fit], w0, cfg.meta_pull)
+        errs.append(feats[~fit] @ readout - target[~fit])
+    err = torch.cat(errs)
+    expected = ((err**2).mean(1) + cfg.opening_weight * (err @ gap) ** 2).mean()
+    assert torch.allclose(loss, expected, atol=1e-5)
+    # The trunk learns through the fit: the loss has a gradient on every layer's weights.
+    loss.backward()
+    assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in net.weights)
