@@ -486,11 +486,11 @@ def _adapted_loss(
     w0 = torch.cat([net.readout.weight.T, net.readout.bias[None]])  # (C + 1, P)
     feats = _interp(hidden, b_all, p_all)
     feats = torch.cat([feats, torch.ones(feats.shape[0], 1)], dim=1)
+    early = p_all < cfg.meta_split * cfg.crop_steps  # frames the re-fit may see
     errs, weights = [], []
     for b in np.unique(b_all):
         rows = np.flatnonzero(b_all == b)
-        fit = rows[p_all[rows] < cfg.meta_split * cfg.crop_steps]
-        test = rows[p_all[rows] >= cfg.meta_split * cfg.crop_steps]
+        fit, test = rows[early[rows]], rows[~early[rows]]
         if fit.size < 10 or test.size < 5:
             continue
         readout = adapted_readout(feats[fit], y[fit], w0, cfg.meta_pull)

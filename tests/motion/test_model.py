@@ -272,7 +272,8 @@ def test_the_adapted_loss_scores_frames_the_fit_did_not_see(
     w0 = torch.cat([net.readout.weight.T, net.readout.bias[None]])
     errs = []
     for window in (0, 1):
-        feats = torch.cat([hidden[window, positions[windows == window]], torch.ones(24, 1)], 1)
+        at = positions[windows == window]
+        feats = torch.cat([hidden[window, at], torch.ones(at.size, 1)], 1)
         target = y[torch.from_numpy(windows == window)]
         fit = torch.from_numpy(positions[windows == window] < cfg.meta_split * cfg.crop_steps)
         readout = mod.adapted_readout(feats[fit], target[fit], w0, cfg.meta_pull)
