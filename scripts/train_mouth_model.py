@@ -33,7 +33,10 @@ The shipped weights are two runs merged (`scripts/merge_mouth_models.py`): the d
 Feeding the network's final embeddings to these nets as extra inputs instead was worse
 (one fold: r in speech 0.42 against 0.64); its mid layer, beside the log-mel, with the
 branch kept, was no better (3 folds: r in speech 0.680 against 0.677, lip error 0.0324
-against 0.0308), though it fitted the training clips far more closely.
+against 0.0308), though it fitted the training clips far more closely. Nor was training
+the trunks beside the branch: their loss on the blend with a branch ridge-fitted first,
+and the meta-adaptation re-fitting the joint read-out as inference does (3 folds, one
+seed: r in speech -0.029 +- 0.014 per clip, lip error worse on 23 of 25 clips).
 
 The trunks are trained for speaker adaptation (`TrainConfig.meta_adapt`): half the loss
 is taken after a closed-form re-fit of the read-out on each window's first 60 % of frames,
