@@ -18,7 +18,10 @@ graph's outputs, so we declare it as one when loading (`_with_output`).
 The layer's convolutions are unpadded in time, so each column depends only on its own
 stretch of log-mel: column k of a window that starts at mel frame s is column k - 10 of
 the window that starts at s + 40. Windows 40 frames apart therefore give the layer's
-whole sequence, every column computed once.
+whole sequence, every column computed once. Between columns the layer is interpolated:
+reading it every 10 ms or 20 ms instead (the network run on windows shifted by one or two
+mel frames, columns interleaved; 2.4x / 1.5x the time) moved held-out r within speech by
+-0.003 +- 0.004 / -0.001 +- 0.002 per clip (3 folds of the shipped trunks, branch re-fitted).
 """
 
 from __future__ import annotations
