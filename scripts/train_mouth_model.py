@@ -104,6 +104,10 @@ LAG_PENALTY_PER_S = 0.25  # r lost per second of offset: a 100 ms shift must gai
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 1234
+    # Width of the trunks. 3-fold CV of the shipped recipe, r in speech paired per clip
+    # against 64: 128 channels -0.010 +- 0.006 (10 / 25 clips better; 2x the build time);
+    # 32 channels +0.002 +- 0.009 (seed 1234) and -0.006 +- 0.010 (seed 99). Neither wider
+    # nor narrower trunks change held-out r beyond noise: 64 kept.
     channels: int = 64
     dilations: tuple[int, ...] = (1, 1, 2, 4, 8, 16)  # first entry is the input projection
     components: int = 12
