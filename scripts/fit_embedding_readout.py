@@ -16,6 +16,14 @@ excluded clips from its files and writes the branch into them:
 Training copies, seeded as the trunk's: each clip as recorded, with noise (SNR 10-40 dB),
 with a synthetic music bed (0-20 dB) and sung higher (x1.15-2.0, formants kept), so the
 branch reads voices and backgrounds as the trunk was taught to.
+
+Phone posteriors beside the embedding were tried and dropped: the 42 English phones'
+log-likelihoods under pocketsphinx's en-us acoustic model (its phonetically tied Gaussian
+codebooks and mixture weights, scored in NumPy on Sphinx-style MFCCs, soft-maxed, at the
+same taps). A leave-one-clip-out linear probe of opening in speech gained +0.011 +- 0.003
+per clip (better on 20 of 25) from them, but in the shipped model, 3 folds of its trunks
+with this branch re-fitted, r within speech moved by -0.000 +- 0.005 per clip (15 of 25
+better), and scoring the Gaussians took 60 s of audio from 1.3 s to 16.5 s.
 """
 
 from __future__ import annotations
