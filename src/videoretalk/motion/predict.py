@@ -233,7 +233,12 @@ def adapt_to_speaker(
     rest: np.ndarray,
     settings: MotionSettings,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Fit the read-out on the source video's own frame/audio pairs (a few ms of algebra)."""
+    """Fit the read-out on the source video's own frame/audio pairs (a few ms of algebra).
+
+    Pauses are fitted too, though their output is gated closed: fitting speech frames only
+    (VAD steps, or widened by 100 ms) moved held-out r within speech by -0.004 +- 0.007 /
+    +0.000 +- 0.003 per clip (3 folds) and lowered r over whole clips (0.460 -> 0.42-0.43).
+    """
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
     keep = present & (times <= source_audio.duration)
