@@ -10,6 +10,15 @@ frequency rows, at -60, -20, +20 and +60 ms) followed held-out mouth opening bet
 (median r 0.59, in speech 0.62) than one of the final embedding at five taps (0.53 /
 0.56) or of log-mel windows (0.38 / 0.41).
 
+Why not a Whisper encoder: the only one we found inside a wheel is Whisper-tiny's, as
+fine-tuned in pipecat's Smart Turn v3 (`pipecat-ai` 0.0.85-1.14). Every such version needs
+protobuf >= 5.29 and mediapipe 0.10.21 (our face models) needs < 5, so pip cannot install
+both. We measured it anyway (layers 2 and 3 of its residual stream at -40, 0 and +40 ms,
+beside this layer, one ridge over both): without speaker adaptation it followed opening
+within speech better, +0.036 +- 0.012 per clip (21 of 25, leave-one-clip-out); with the
+adaptation on each clip's first 60 % and scoring the rest, as the benchmark does, only
++0.007 +- 0.023 (17 of 25), within noise.
+
 The ONNX files ship inside the `openwakeword` 0.4.0 wheel (its feature front end, which
 wraps Google's model), run by onnxruntime; nothing is downloaded. We read the files from
 the installed distribution without importing the package. The layer is not one of the
