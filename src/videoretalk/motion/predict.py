@@ -140,7 +140,15 @@ def _steps_inside(window: np.ndarray) -> np.ndarray:
 
 
 def _articulate(coefs: np.ndarray, speech: np.ndarray, gain: float) -> np.ndarray:
-    """Scale each step's distance from the mean mouth in speech by `gain`."""
+    """Scale each step's distance from the mean mouth in speech by `gain`.
+
+    Only the range changes: the output already follows time as well as a re-reading of
+    it can. Held out (3 folds), a linear filter over its neighbouring +-1 to +-6 frames,
+    fitted on the other clips, moved r within speech by -0.002 to +0.000 per clip; a
+    power law on the opening above rest (exponents 0.6-2.0) did not raise its mean over
+    clips (0.664 at best, as without); nor did adding where the frame sits in its stretch
+    of speech (time since it began, until it ends): -0.001 +- 0.001 per clip.
+    """
     if gain == 1.0 or not speech.any():
         return coefs
     mean = coefs[speech].mean(axis=0)
@@ -238,6 +246,10 @@ def adapt_to_speaker(
     Pauses are fitted too, though their output is gated closed: fitting speech frames only
     (VAD steps, or widened by 100 ms) moved held-out r within speech by -0.004 +- 0.007 /
     +0.000 +- 0.003 per clip (3 folds) and lowered r over whole clips (0.460 -> 0.42-0.43).
+    Nor does a non-linear correction on top: adding to each predicted frame the mean error
+    (real minus adapted) of the 10 source speech frames nearest to it in the model's
+    features moved held-out r within speech by +0.003 +- 0.007 per clip (half of it:
+    +0.007 +- 0.004), within noise.
     """
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
