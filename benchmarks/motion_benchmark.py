@@ -538,6 +538,12 @@ def main(argv: list[str] | None = None) -> int:
         help="smoothing where the sound holds steady (0: off)",
     )
     ap.add_argument("--articulation", type=float, default=MotionSettings().articulation)
+    ap.add_argument(
+        "--warp-copies",
+        type=int,
+        default=MotionSettings().warp_copies,
+        help="vocal-tract warps the trunks are averaged over (1: the measured one alone)",
+    )
     for gate in ("lead_s", "release_s", "ramp_s"):  # the speech gate's timing
         ap.add_argument(
             f"--{gate.replace('_', '-')}", type=float, default=getattr(MotionSettings(), gate)
@@ -564,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         smooth_s=args.smooth_s,
         steady_smooth_s=args.steady_smooth_s,
         articulation=args.articulation,
+        warp_copies=args.warp_copies,
         lead_s=args.lead_s,
         release_s=args.release_s,
         ramp_s=args.ramp_s,

@@ -8,7 +8,14 @@ import numpy as np
 from synthvoice import TUBE, vowel
 
 from videoretalk.audio import SAMPLE_RATE, analyse_audio
-from videoretalk.audio.vocal_tract import REFERENCE_SPACING_HZ, WARP_LIMITS, formant_spacing
+from videoretalk.audio.features import log_mel, mel_power, normalise, power_spectrum, to_mono_16k
+from videoretalk.audio.vocal_tract import (
+    NEIGHBOUR_LOG_SPREAD,
+    REFERENCE_SPACING_HZ,
+    WARP_LIMITS,
+    formant_spacing,
+    neighbouring_warps,
+)
 from videoretalk.media.decode import AudioTrack, read_audio
 
 
@@ -57,3 +64,24 @@ def test_features_warp_to_the_voice_within_the_trained_range(dev_dir: Path) -> N
     assert warped.speech.mean() > 0.5  # the VAD takes it for speech, so it is measured
     assert warped.voice_warp == WARP_LIMITS[1]
     assert REFERENCE_SPACING_HZ * WARP_LIMITS[1] < 1.6 * 515.0
+
+
+def test_neighbouring_warps_spread_evenly_around_the_measured_one() -> None:
+    warps = neighbouring_warps(1.1, 5)
+    assert len(warps) == 5 and warps[2] == 1.1
+    assert np.allclose(np.diff(np.log(warps)), NEIGHBOUR_LOG_SPREAD / 2)
+    assert np.isclose(warps[0], 1.1 * np.exp(-NEIGHBOUR_LOG_SPREAD))
+    assert neighbouring_warps(1.1, 1) == (1.1,)
+
+
+def test_features_at_neighbouring_warps(dev_dir: Path) -> None:
+    audio = read_audio(dev_dir / "speech1.wav")
+    assert analyse_audio(audio).log_mel_copies == ()
+    three = analyse_audio(audio, warp_copies=3)
+    assert len(three.log_mel_copies) == 3
+    assert np.array_equal(three.log_mel_copies[1], three.log_mel)  # the measured warp
+    spectrum = power_spectrum(to_mono_16k(audio))
+    for copy, warp in zip(three.log_mel_copies, neighbouring_warps(three.voice_warp, 3)):
+        expected = normalise(log_mel(mel_power(spectrum, warp)), three.speech)
+        assert np.allclose(copy, expected, atol=1e-5)
+    assert not np.allclose(three.log_mel_copies[0], three.log_mel_copies[2], atol=0.1)

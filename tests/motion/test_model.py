@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scriptload import load_script
 
+from videoretalk.audio.features import AudioFeatures
 from videoretalk.audio.speech_embedding import EMBEDDING_DIM
 from videoretalk.motion import MOUTH_REGION, MouthModel, load_model
 from videoretalk.motion.model import adapt_readout, embedding_context
@@ -65,6 +66,27 @@ def test_embedding_branch_blends_with_the_trunks() -> None:
     trunks = _trunk_only(model)
     expected = (1 - share) * trunks.coefficients(trunks.hidden(x)) + share * branch
     assert np.allclose(model.coefficients(model.hidden(x, embedding=e)), expected, atol=1e-4)
+
+
+def test_trunks_average_over_the_warped_copies() -> None:
+    model = load_model()
+    rng = np.random.default_rng(8)
+    copies = rng.standard_normal((3, 150, 40)).astype(np.float32)
+    e = rng.standard_normal((150, EMBEDDING_DIM)).astype(np.float32)
+    averaged = model.hidden(copies, embedding=e)
+    singles = [model.hidden(c, embedding=e) for c in copies]
+    assert np.allclose(averaged, np.mean(singles, axis=0), atol=1e-5)
+    assert not np.allclose(averaged, singles[1], atol=1e-3)
+    feats = AudioFeatures(
+        log_mel=copies[1],
+        speech=np.ones(150, bool),
+        energy_db=np.zeros(150, np.float32),
+        duration=1.5,
+        embedding=e,
+        log_mel_copies=tuple(copies),
+    )
+    assert np.allclose(model.hidden_for(feats), averaged)
+    assert np.allclose(model.hidden_for(replace(feats, log_mel_copies=())), singles[1])
 
 
 def test_embedding_context_reads_each_tap_and_holds_the_edges() -> None:

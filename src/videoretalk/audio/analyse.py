@@ -15,7 +15,7 @@ from .features import (
 from .phones import phone_inputs
 from .speech_embedding import speech_embedding
 from .vad import VadSettings, detect_speech
-from .vocal_tract import voice_warp
+from .vocal_tract import neighbouring_warps, voice_warp
 
 
 def analyse_audio(
@@ -24,6 +24,7 @@ def analyse_audio(
     with_phones: bool = False,
     normalise_voice: bool = True,
     with_embedding: bool = False,
+    warp_copies: int = 1,
 ) -> AudioFeatures:
     """Mono 16 kHz, voice activity, then log-mel normalised over the speech steps.
 
@@ -31,13 +32,18 @@ def analyse_audio(
     or a deep voice's vowels land where the model learned them. `with_phones` adds
     English phone classes (None where pocketsphinx is missing); `with_embedding` adds
     pretrained speech features (`speech_embedding`), normalised over the speech steps as
-    the log-mel is.
+    the log-mel is. `warp_copies` > 1 also reads the log-mel at that many warps around
+    the measured one (`vocal_tract.neighbouring_warps`), for the model to average over.
     """
     mono = to_mono_16k(audio)
     spectrum = power_spectrum(mono)  # one FFT pass for the VAD's tone check and the mel bands
     speech = detect_speech(mono, vad or VadSettings(), spectrum)
     warp = voice_warp(mono, speech) if normalise_voice else 1.0
     features = normalise(log_mel(mel_power(spectrum, warp)), speech)
+    copies = tuple(
+        features if w == warp else normalise(log_mel(mel_power(spectrum, w)), speech)
+        for w in (neighbouring_warps(warp, warp_copies) if warp_copies > 1 else ())
+    )
     return AudioFeatures(
         log_mel=features,
         speech=speech,
@@ -45,5 +51,6 @@ def analyse_audio(
         duration=mono.size / 16_000,
         phones=phone_inputs(mono) if with_phones else None,
         voice_warp=warp,
+        log_mel_copies=copies,
         embedding=normalise(speech_embedding(mono), speech) if with_embedding else None,
     )

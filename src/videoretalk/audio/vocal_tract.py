@@ -95,6 +95,24 @@ def warp_for_spacing(spacing: float | None) -> float:
     return float(np.clip(spacing / REFERENCE_SPACING_HZ, *WARP_LIMITS))
 
 
+# Neighbouring warps read beside the measured one (`neighbouring_warps`): +-0.165 in log,
+# 0.85-1.18 x, the spread of the training's vocal-tract augmentation.
+NEIGHBOUR_LOG_SPREAD = 0.165
+
+
+def neighbouring_warps(warp: float, copies: int) -> tuple[float, ...]:
+    """`copies` warps spread evenly in log around `warp` (it among them when odd).
+
+    The estimate of a voice's vocal-tract length is a few percent off, and the mouth model
+    reads the same vowel a little differently at each warp; averaging its trunks over warps
+    the training augmentation spans takes the guess out (see `MotionSettings.warp_copies`).
+    """
+    if copies <= 1:
+        return (warp,)
+    offsets = np.linspace(-NEIGHBOUR_LOG_SPREAD, NEIGHBOUR_LOG_SPREAD, copies)
+    return tuple(float(warp * np.exp(o)) for o in offsets)
+
+
 def voice_warp(mono: np.ndarray, speech: np.ndarray) -> float:
     """`warp_for_spacing` of the voice in `mono` (16 kHz) over its speech steps."""
     return warp_for_spacing(formant_spacing(mono, speech))

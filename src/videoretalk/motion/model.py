@@ -191,12 +191,19 @@ class MouthModel:
         """Features the read-out reads, on the 10 ms grid: every member's trunk side by side,
         then (with an embedding branch) the embedding at each tap.
 
+        `log_mel` is (S, N_MELS), or (copies, S, N_MELS): the same track read at
+        neighbouring vocal-tract warps, whose trunk features are averaged.
+
         The stacked read-out averages the members' outputs (a seed ensemble: each trunk
         errs differently on unseen voices), and speaker adaptation sees them all. A phone
         model given no `phones` sees all-zero phone inputs, the "recogniser unavailable"
         case it was trained on (phone inputs randomly blanked).
         """
-        trunk = self._trunks(log_mel.astype(np.float32), phones)
+        copies = log_mel[None] if log_mel.ndim == 2 else log_mel
+        trunk = self._trunks(copies[0].astype(np.float32), phones)
+        for more in copies[1:]:
+            trunk += self._trunks(more.astype(np.float32), phones)
+        trunk /= len(copies)
         if self.embedding_taps is None:
             return trunk
         if embedding is None or embedding.shape != (trunk.shape[0], EMBEDDING_DIM):
@@ -205,7 +212,8 @@ class MouthModel:
 
     def hidden_for(self, features: AudioFeatures) -> np.ndarray:
         """`hidden` over an analysed track (see `motion.predict.analyse_for_model`)."""
-        return self.hidden(features.log_mel, features.phones, features.embedding)
+        log_mel = np.stack(features.log_mel_copies) if features.log_mel_copies else features.log_mel
+        return self.hidden(log_mel, features.phones, features.embedding)
 
     def _trunks(self, x: np.ndarray, phones: np.ndarray | None) -> np.ndarray:
         if self.uses_phones:

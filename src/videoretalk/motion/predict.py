@@ -107,6 +107,7 @@ def analyse_for_model(
         model.uses_phones and settings.phones,
         settings.normalise_voice,
         with_embedding=model.uses_embedding,
+        warp_copies=settings.warp_copies,
     )
 
 
