@@ -17,7 +17,7 @@ from videoretalk.motion import (
     mouth_opening,
     predict_mouth_motion,
 )
-from videoretalk.motion.predict import speech_gate
+from videoretalk.motion.predict import analyse_for_model, speech_gate
 from videoretalk.motion.shape import INNER_GAP_PAIRS
 
 CLOSED_TOL = 1e-5
@@ -163,6 +163,21 @@ def test_settings_are_validated() -> None:
         MotionSettings(lead_s=-1)
     with pytest.raises(InvalidParameter, match="warp_copies"):
         MotionSettings(warp_copies=0)
+
+
+def test_the_trunks_read_the_voice_at_neighbouring_warps(dev_dir: Path) -> None:
+    audio = read_audio(dev_dir / "speech1.wav")
+    model = load_model()
+    default = MotionSettings()
+    assert default.warp_copies > 1
+    assert len(analyse_for_model(model, audio, default).log_mel_copies) == default.warp_copies
+    one = MotionSettings(warp_copies=1)
+    assert analyse_for_model(model, audio, one).log_mel_copies == ()
+    times = np.arange(0.0, 4.5, 0.04)
+    averaged = predict_mouth_motion(audio, times, settings=default).opening
+    single = predict_mouth_motion(audio, times, settings=one).opening
+    assert np.abs(averaged - single).max() > 1e-3  # the average is what drives the mouth
+    assert np.corrcoef(averaged, single)[0, 1] > 0.9  # ... and it follows the same speech
 
 
 def vertical_gap(motion) -> np.ndarray:  # type: ignore[no-untyped-def]
