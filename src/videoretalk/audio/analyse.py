@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..media.decode import AudioTrack
 from .features import (
     AudioFeatures,
@@ -39,11 +41,13 @@ def analyse_audio(
     spectrum = power_spectrum(mono)  # one FFT pass for the VAD's tone check and the mel bands
     speech = detect_speech(mono, vad or VadSettings(), spectrum)
     warp = voice_warp(mono, speech) if normalise_voice else 1.0
-    features = normalise(log_mel(mel_power(spectrum, warp)), speech)
-    copies = tuple(
-        features if w == warp else normalise(log_mel(mel_power(spectrum, w)), speech)
-        for w in (neighbouring_warps(warp, warp_copies) if warp_copies > 1 else ())
-    )
+
+    def read_at(w: float) -> np.ndarray:
+        return normalise(log_mel(mel_power(spectrum, w)), speech)
+
+    features = read_at(warp)
+    neighbours = neighbouring_warps(warp, warp_copies) if warp_copies > 1 else ()
+    copies = tuple(features if w == warp else read_at(w) for w in neighbours)
     return AudioFeatures(
         log_mel=features,
         speech=speech,

@@ -43,8 +43,7 @@ class MotionSettings:
     # 3-fold CV of the shipped recipe, r in speech paired per clip against 1: +0.011 +-
     # 0.007 / +0.007 +- 0.005 / +0.002 +- 0.005 (seeds 1234 / 99 / 7), at the best lag
     # +0.011 / +0.007 / +0.001; --speed 1.2 +0.020, --pitch 1.5 +0.025 (README). 9 copies
-    # did as 5.
-    # 1 turns it off (60 s of audio in 1.4 s instead of 1.8 s).
+    # did as 5. 1 turns it off (60 s of audio in 1.4 s instead of 1.8 s).
     warp_copies: int = 5
     vad: VadSettings = field(default_factory=VadSettings)
 
