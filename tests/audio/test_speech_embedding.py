@@ -48,23 +48,49 @@ def test_features_are_centred_on_their_step() -> None:
     assert change[:60].max() < 0.01 and change[150:].max() < 0.01
 
 
+def test_layers_sit_side_by_side_on_the_same_columns() -> None:
+    """Block 15 pools block 14's frequency rows on the same 40 ms columns: read together,
+    block 14 is as when read alone, and block 15 answers a burst on the same steps."""
+    mono = np.zeros(32_000, np.float32)
+    mono[16_000:16_800] = 0.1 * np.random.default_rng(0).standard_normal(800)
+    both = se.speech_embedding(mono, (14, 15))
+    assert both.shape == (n_steps(mono.size), 2 * se.EMBEDDING_DIM)
+    np.testing.assert_array_equal(both[:, : se.EMBEDDING_DIM], se.speech_embedding(mono))
+    assert se.speech_embedding(mono, (15, 14))[:, se.EMBEDDING_DIM :].tolist() == (
+        both[:, : se.EMBEDDING_DIM].tolist()
+    )
+
+    def responding(e: np.ndarray) -> np.ndarray:
+        change = np.linalg.norm(e - e[:20].mean(0), axis=1)
+        return np.flatnonzero(change / change.max() > 0.1)
+
+    low, high = both[:, : se.EMBEDDING_DIM], both[:, se.EMBEDDING_DIM :]
+    assert not np.allclose(low, high, atol=1e-2)
+    r14, r15 = responding(low), responding(high)
+    assert abs((r14[0] + r14[-1]) / 2 - (r15[0] + r15[-1]) / 2) <= 1, (r14, r15)  # a column: 4
+    with pytest.raises(ValueError, match="layers"):
+        se.speech_embedding(mono, (13,))
+
+
 def test_a_delay_of_whole_columns_delays_the_features_exactly() -> None:
     """The sequence is stitched from windows 0.4 s apart; audio delayed by 40 ms (one
     column) must give the same features 4 steps later, seams included."""
     mono = _syllables(3.0)
-    e = se.speech_embedding(mono)
-    later = se.speech_embedding(np.concatenate([np.zeros(640, np.float32), mono]))
+    e = se.speech_embedding(mono, (14, 15))
+    later = se.speech_embedding(np.concatenate([np.zeros(640, np.float32), mono]), (14, 15))
     assert later.shape[0] == e.shape[0] + 4
     np.testing.assert_allclose(later[4 + 30 : -30], e[30:-30], atol=1e-3)
     # ...while half a column is not a whole one: the features do move.
-    half = se.speech_embedding(np.concatenate([np.zeros(320, np.float32), mono]))
+    half = se.speech_embedding(np.concatenate([np.zeros(320, np.float32), mono]), (14, 15))
     assert np.abs(half[2 + 30 : -32] - e[30:-32]).max() > 1e-2
 
 
 def test_level_does_not_move_the_normalised_embedding() -> None:
     loud = _syllables()
-    quiet = analyse_audio(AudioTrack(loud[None] * 0.03, 16_000), with_embedding=True).embedding
-    full = analyse_audio(AudioTrack(loud[None], 16_000), with_embedding=True).embedding
+    quiet = analyse_audio(
+        AudioTrack(loud[None] * 0.03, 16_000), embedding_layers=(14, 15)
+    ).embedding
+    full = analyse_audio(AudioTrack(loud[None], 16_000), embedding_layers=(14, 15)).embedding
     assert quiet is not None and full is not None
     r = np.corrcoef(quiet.ravel(), full.ravel())[0, 1]
     assert r > 0.9, r

@@ -10,7 +10,6 @@ import pytest
 from scriptload import load_script
 
 from videoretalk.audio.features import AudioFeatures
-from videoretalk.audio.speech_embedding import EMBEDDING_DIM
 from videoretalk.motion import MOUTH_REGION, MouthModel, load_model
 from videoretalk.motion.model import adapt_readout, embedding_context
 
@@ -45,19 +44,33 @@ def _trunk_only(model: MouthModel) -> MouthModel:
 def test_hidden_features_are_finite_and_sized() -> None:
     model = load_model()
     rng = np.random.default_rng(0)
-    x, e = (rng.standard_normal((300, n)).astype(np.float32) for n in (40, EMBEDDING_DIM))
+    x, e = (rng.standard_normal((300, n)).astype(np.float32) for n in (40, model.embedding_width))
     h = model.hidden(x, embedding=e)
     assert model.uses_embedding
     assert h.shape == (300, model.readout_w.shape[0])
     assert np.isfinite(h).all()
     with pytest.raises(ValueError, match="speech embedding"):
         model.hidden(x)  # a branch model cannot silently run without its second input
+    with pytest.raises(ValueError, match="speech embedding"):
+        model.hidden(x, embedding=e[:, :96])  # one layer where it reads two
+
+
+def test_the_branch_reads_the_layers_its_file_names(tmp_path: Path) -> None:
+    model = load_model()
+    assert model.embedding_layers == (14, 15) and model.embedding_width == 192
+    assert model.readout_w.shape[0] == model.trunk_width + 4 * 192  # four taps
+    # A file from before the second layer names none: it reads block 14 alone.
+    with np.load(PACKAGED) as z:
+        arrays = {k: z[k] for k in z.files if k != "embedding_layers"}
+    older = tmp_path / "mouth_model.npz"
+    np.savez(older, **arrays)
+    assert MouthModel.load(older).embedding_layers == (14,)
 
 
 def test_embedding_branch_blends_with_the_trunks() -> None:
     model = load_model()
     rng = np.random.default_rng(6)
-    x, e = (rng.standard_normal((200, n)).astype(np.float32) for n in (40, EMBEDDING_DIM))
+    x, e = (rng.standard_normal((200, n)).astype(np.float32) for n in (40, model.embedding_width))
     share = float(model.manifest["embedding_branch"]["blend"])
     assert 0.0 < share < 1.0
     with np.load(PACKAGED) as z:
@@ -72,7 +85,7 @@ def test_trunks_average_over_the_warped_copies() -> None:
     model = load_model()
     rng = np.random.default_rng(8)
     copies = rng.standard_normal((3, 150, 40)).astype(np.float32)
-    e = rng.standard_normal((150, EMBEDDING_DIM)).astype(np.float32)
+    e = rng.standard_normal((150, model.embedding_width)).astype(np.float32)
     averaged = model.hidden(copies, embedding=e)
     singles = [model.hidden(c, embedding=e) for c in copies]
     assert np.allclose(averaged, np.mean(singles, axis=0), atol=1e-5)

@@ -25,16 +25,16 @@ def analyse_audio(
     vad: VadSettings | None = None,
     with_phones: bool = False,
     normalise_voice: bool = True,
-    with_embedding: bool = False,
+    embedding_layers: tuple[int, ...] = (),
     warp_copies: int = 1,
 ) -> AudioFeatures:
     """Mono 16 kHz, voice activity, then log-mel normalised over the speech steps.
 
     `normalise_voice` warps the mel bands to the voice's vocal-tract length, so a child's
     or a deep voice's vowels land where the model learned them. `with_phones` adds
-    English phone classes (None where pocketsphinx is missing); `with_embedding` adds
-    pretrained speech features (`speech_embedding`), normalised over the speech steps as
-    the log-mel is. `warp_copies` > 1 also reads the log-mel at that many warps around
+    English phone classes (None where pocketsphinx is missing); `embedding_layers` adds
+    those layers of a pretrained speech network (`speech_embedding`), normalised over the
+    speech steps as the log-mel is. `warp_copies` > 1 also reads the log-mel at that many warps around
     the measured one (`vocal_tract.neighbouring_warps`), for the model to average over.
     """
     mono = to_mono_16k(audio)
@@ -56,5 +56,9 @@ def analyse_audio(
         phones=phone_inputs(mono) if with_phones else None,
         voice_warp=warp,
         log_mel_copies=copies,
-        embedding=normalise(speech_embedding(mono), speech) if with_embedding else None,
+        embedding=(
+            normalise(speech_embedding(mono, embedding_layers), speech)
+            if embedding_layers
+            else None
+        ),
     )

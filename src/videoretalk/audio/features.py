@@ -138,7 +138,7 @@ class AudioFeatures:
     energy_db: np.ndarray  # (S,) float32 dBFS
     duration: float  # seconds of audio
     phones: np.ndarray | None = None  # (S, N_PHONE_INPUTS) one-hot phone classes, if asked for
-    embedding: np.ndarray | None = None  # (S, EMBEDDING_DIM) speech embedding, if asked for
+    embedding: np.ndarray | None = None  # (S, 96 per layer) speech embedding, if asked for
     voice_warp: float = 1.0  # mel band edges were scaled by this (vocal_tract.voice_warp)
     # The same log-mel at neighbouring warps (`analyse_audio(warp_copies=...)`), each
     # normalised as `log_mel` is; empty when only the measured warp was read.

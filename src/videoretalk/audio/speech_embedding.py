@@ -1,4 +1,4 @@
-"""Pretrained speech features on the 10 ms grid: a mid layer of Google's `speech_embedding`.
+"""Pretrained speech features on the 10 ms grid: mid layers of Google's `speech_embedding`.
 
 Why: the mouth model learns from about six minutes of talking heads, too little to learn
 which sounds a voice is making across speakers, languages and microphones from log-mel
@@ -9,6 +9,13 @@ time, one 96-channel column per 40 ms. A linear read-out of that layer (averaged
 frequency rows, at -60, -20, +20 and +60 ms) followed held-out mouth opening better
 (median r 0.59, in speech 0.62) than one of the final embedding at five taps (0.53 /
 0.56) or of log-mel windows (0.38 / 0.41).
+
+The next block (15) pools that layer's four frequency rows into two, on the same 40 ms
+columns, and is read beside it (`layers`, as the mouth model asks). In the shipped model
+(3 folds, branch re-fitted, paired per clip) it raised r within speech by +0.006 to
++0.007 on each of three trunk seeds, +0.016 / +0.018 under noise / music 10 dB down, and
+mouth width's r (lip rounding) by +0.035; `scripts/fit_embedding_readout.py` lists the
+other layers tried.
 
 Why not a Whisper encoder: the only one we found inside a wheel is Whisper-tiny's, as
 fine-tuned in pipecat's Smart Turn v3 (`pipecat-ai` 0.0.85-1.14). Every such version needs
@@ -46,10 +53,15 @@ import numpy as np
 from ..errors import InternalError
 from .features import HOP, STEP_SECONDS, n_steps, sample_at
 
-EMBEDDING_DIM = 96  # channels of the layer
+EMBEDDING_DIM = 96  # channels of each layer
 PACKAGE = "openwakeword"
 _MODELS = "openwakeword/resources/models"
-LAYER = "model/tf.math.maximum_14/Maximum:0"  # (batch, 96, 10 columns, 4 frequency rows)
+# The layers that can be read, by block: both keep 10 time columns per window (block 15
+# pools block 14's 4 frequency rows into 2; the blocks around them trim columns).
+LAYERS = {
+    14: "model/tf.math.maximum_14/Maximum:0",  # (batch, 96, 10 columns, 4 frequency rows)
+    15: "model/tf.math.maximum_15/Maximum:0",  # (batch, 96, 10 columns, 2 frequency rows)
+}
 WINDOW_FRAMES = 76  # mel frames per window: the network's fixed input
 COLUMNS = 10  # layer columns per window
 COLUMN_FRAMES = 4  # mel frames (40 ms) between columns: two 2x poolings in time
@@ -84,16 +96,18 @@ def _field(number: int, payload: bytes) -> bytes:
     return bytes(out) + payload
 
 
-def _with_output(model: bytes, name: str) -> bytes:
-    """The ONNX model with tensor `name` added to its graph's outputs.
+def _with_outputs(model: bytes) -> bytes:
+    """The ONNX model with every tensor of `LAYERS` added to its graph's outputs.
 
     Protobuf merges a message field that appears twice, and appends to repeated fields,
     so a serialised ModelProto{graph{output{name, float tensor type}}} appended to the
     file's bytes adds one output; this spares a dependency on the `onnx` package.
     """
     float_tensor = _field(1, b"\x08\x01")  # TypeProto.tensor_type{elem_type: FLOAT}
-    value_info = _field(1, name.encode()) + _field(2, float_tensor)
-    return model + _field(7, _field(12, value_info))  # ModelProto.graph, GraphProto.output
+    for name in LAYERS.values():
+        value_info = _field(1, name.encode()) + _field(2, float_tensor)
+        model += _field(7, _field(12, value_info))  # ModelProto.graph, GraphProto.output
+    return model
 
 
 @lru_cache(maxsize=1)
@@ -112,7 +126,7 @@ def _sessions() -> tuple[Any, Any] | None:
     providers = ["CPUExecutionProvider"]
     return (
         ort.InferenceSession(str(mel), options, providers=providers),
-        ort.InferenceSession(_with_output(emb.read_bytes(), LAYER), options, providers=providers),
+        ort.InferenceSession(_with_outputs(emb.read_bytes()), options, providers=providers),
     )
 
 
@@ -120,8 +134,10 @@ def embedding_available() -> bool:
     return _sessions() is not None
 
 
-def speech_embedding(mono: np.ndarray) -> np.ndarray:
-    """(n_steps, EMBEDDING_DIM) float32 speech features of 16 kHz mono, one per 10 ms step.
+def speech_embedding(mono: np.ndarray, layers: tuple[int, ...] = (14,)) -> np.ndarray:
+    """(n_steps, EMBEDDING_DIM * len(layers)) float32 speech features of 16 kHz mono, one
+    per 10 ms step: each of `layers` (blocks, see `LAYERS`) averaged over its frequency
+    rows, side by side.
 
     Raises InternalError when the model files are missing: a model that reads them cannot
     run without them (`openwakeword` is a core dependency).
@@ -132,7 +148,11 @@ def speech_embedding(mono: np.ndarray) -> np.ndarray:
             "the speech-embedding model is missing: reinstall videoretalk so that its"
             f" dependency {PACKAGE}==0.4.0 is present"
         )
+    unknown = set(layers) - set(LAYERS)
+    if unknown or not layers:
+        raise ValueError(f"layers must be some of {sorted(LAYERS)}, got {layers}")
     mel_session, embedding_session = sessions
+    names = [LAYERS[block] for block in layers]
     steps = n_steps(mono.size)
     columns = -(-steps // COLUMN_FRAMES) + 1  # up to one column past the last step
     windows = -(-columns // COLUMNS)
@@ -150,9 +170,10 @@ def speech_embedding(mono: np.ndarray) -> np.ndarray:
     starts = np.arange(windows) * STRIDE_FRAMES
     for i in range(0, windows, _BATCH):
         batch = np.stack([spec[s : s + WINDOW_FRAMES] for s in starts[i : i + _BATCH]])
-        layer = embedding_session.run([LAYER], {"input_1": batch[..., None]})[0]
-        # Average the frequency rows; columns in time order.
-        out.append(layer.mean(axis=3).transpose(0, 2, 1).reshape(-1, EMBEDDING_DIM))
+        outputs = embedding_session.run(names, {"input_1": batch[..., None]})
+        # Average each layer's frequency rows; columns in time order, layers side by side.
+        columns = np.concatenate([o.mean(axis=3).transpose(0, 2, 1) for o in outputs], axis=2)
+        out.append(columns.reshape(-1, EMBEDDING_DIM * len(layers)))
     sequence = np.concatenate(out)
     grid = np.arange(steps) * STEP_SECONDS
     return sample_at(sequence, grid, step=COLUMN_FRAMES * STEP_SECONDS)

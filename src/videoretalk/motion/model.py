@@ -126,6 +126,9 @@ class MouthModel:
     manifest: dict
     # Steps around each step at which the embedding branch reads (None: no such branch).
     embedding_taps: tuple[int, ...] | None = None
+    # Layers of the speech network it reads (`speech_embedding.LAYERS`); files written
+    # before the branch read a second one record none, and read block 14 alone.
+    embedding_layers: tuple[int, ...] = (14,)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> MouthModel:
@@ -140,7 +143,7 @@ class MouthModel:
             manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
             readout_w = z["readout_w"].astype(np.float32)
             readout_b = z["readout_b"].astype(np.float32)
-            taps = None
+            taps, layers = None, (14,)
             if "embedding_readout_w" in z:
                 share = float(z["embedding_blend"])
                 readout_w = np.vstack(
@@ -148,6 +151,8 @@ class MouthModel:
                 )
                 readout_b = (1 - share) * readout_b + share * z["embedding_readout_b"]
                 taps = tuple(int(t) for t in z["embedding_taps"])
+                if "embedding_layers" in z:
+                    layers = tuple(int(b) for b in z["embedding_layers"])
             return cls(
                 members=members,
                 readout_w=readout_w,
@@ -158,6 +163,7 @@ class MouthModel:
                 typical_range=float(z["typical_range"]),
                 manifest=manifest,
                 embedding_taps=taps,
+                embedding_layers=layers,
             )
 
     @property
@@ -177,6 +183,11 @@ class MouthModel:
     @property
     def uses_embedding(self) -> bool:
         return self.embedding_taps is not None
+
+    @property
+    def embedding_width(self) -> int:
+        """Speech-embedding features per step the branch reads: 96 per layer."""
+        return EMBEDDING_DIM * len(self.embedding_layers)
 
     @property
     def uses_phones(self) -> bool:
@@ -206,7 +217,7 @@ class MouthModel:
         trunk /= len(copies)
         if self.embedding_taps is None:
             return trunk
-        if embedding is None or embedding.shape != (trunk.shape[0], EMBEDDING_DIM):
+        if embedding is None or embedding.shape != (trunk.shape[0], self.embedding_width):
             raise ValueError("this mouth model needs the speech embedding of every step")
         return np.hstack([trunk, embedding_context(embedding, self.embedding_taps)])
 

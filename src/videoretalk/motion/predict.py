@@ -106,7 +106,7 @@ def analyse_for_model(
         settings.vad,
         model.uses_phones and settings.phones,
         settings.normalise_voice,
-        with_embedding=model.uses_embedding,
+        embedding_layers=model.embedding_layers if model.uses_embedding else (),
         warp_copies=settings.warp_copies,
     )
 
