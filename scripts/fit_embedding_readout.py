@@ -67,23 +67,31 @@ CACHE = REPO / ".cache" / "motion"
 # block 14 alone): 14 + 15 +0.007 +- 0.006 / +0.006 +- 0.006 / +0.006 +- 0.006 (trunk
 # seeds 1234 / 99 / 7), under music / noise 10 dB down +0.018 / +0.016 (seed 1234);
 # 13 + 14 +0.006 / +0.002 (seeds 1234 / 99), 12 + 14 -0.004, 13 + 14 + 15 +0.009, block
-# 15 alone -0.006, block 14's 4 frequency rows kept apart -0.002.
+# 15 alone -0.006, block 14's 4 frequency rows kept apart -0.002. Deeper blocks beside 14
+# + 15 (read from windows 32 / 24 frames apart, as they have fewer columns): 16 +0.005 +-
+# 0.004, 17 -0.001, 18 -0.004; 14 + 16 instead +0.005 +- 0.005 (paired against 14 + 15).
 LAYERS_READ = (14, 15)
 # Steps: the layer has a column every 40 ms; these read the four around each step. A
 # linear probe of held-out opening (median r / in speech) scored 0.591 / 0.618 with them,
-# 0.598 / 0.619 with six (to +-100 ms), 0.587 / 0.616 with three (-40, 0, 40 ms).
+# 0.598 / 0.619 with six (to +-100 ms), 0.587 / 0.616 with three (-40, 0, 40 ms). With
+# blocks 14 + 15, six taps moved held-out r within speech by -0.003 +- 0.005 per clip.
 TAPS = (-6, -2, 2, 6)
 # Ridge strength per sample on standardised inputs; the same probe scored 0.594 / 0.606,
 # 0.591 / 0.618 and 0.592 / 0.607 at 0.3 / 1 / 3. Rows weigh by frame, so the 60 s clip
 # counts most; weighting each clip's rows by frames^-0.5 or ^-1 (every clip equal) moved
-# held-out r within speech by +0.000 +- 0.002 / -0.001 +- 0.002 per clip (3 folds).
+# held-out r within speech by +0.000 +- 0.002 / -0.001 +- 0.002 per clip (3 folds). With
+# blocks 14 + 15, ridge 2 / 0.5 did no better than 1 (+0.004 / +0.006 against block 14
+# alone, where 1 gives +0.007).
 RIDGE = 1.0
 # Share of the output the branch takes. Held out (motion_benchmark.py over the 3 folds),
 # median r / in speech: 0.35 -> 0.440 / 0.637, 0.5 -> 0.454 / 0.657, 0.7 -> 0.462 / 0.658,
 # 0.85 -> 0.455 / 0.637. Re-checked on the adaptation-trained trunks, r in speech paired
-# per clip against 0.7: 0.5 -0.007 +- 0.005, 0.85 -0.002 +- 0.004 (lip error worse).
+# per clip against 0.7: 0.5 -0.007 +- 0.005, 0.85 -0.002 +- 0.004 (lip error worse). With
+# blocks 14 + 15: 0.6 -0.002 +- 0.003, 0.8 +0.001 +- 0.002.
 BLEND = 0.7
 SEED = 1234
+# Twice as many copies of each kind (4, 2, 2) moved held-out r within speech by -0.002 +-
+# 0.002 per clip; copies played x0.9 / x1.1 faster besides, -0.001 +- 0.001 (blocks 14 + 15).
 NOISE_COPIES, MUSIC_COPIES, PITCH_COPIES = 2, 1, 1
 
 

@@ -284,7 +284,12 @@ def _generic_opening_grid(model: MouthModel, hidden: np.ndarray) -> np.ndarray:
 def best_lag(
     grid_values: np.ndarray, times: np.ndarray, real: np.ndarray, max_lag_s: float
 ) -> float:
-    """Shift (s) of the video onto the audio clock that maximises Pearson r."""
+    """Shift (s) of the video onto the audio clock that maximises Pearson r.
+
+    No prior pulls it towards 0: penalising r by 0.25 or 1.0 per second of shift, as
+    training does, moved held-out r within speech by -0.001 / -0.001 (seed 1234) and
+    -0.003 / -0.008 (seed 99) per clip.
+    """
     best_lag, best_r = 0.0, -np.inf
     for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, STEP_SECONDS):
         pred = sample_at(grid_values, times + lag)
