@@ -125,6 +125,8 @@ class TrainConfig:
     # r +0.011 (better on 18 of 25 clips), in speech +0.020; under --music 10 +0.016,
     # --pitch 2.0 +0.018 (in speech +0.032); but the unheard pads at 0 dB -0.014 (9 of 25),
     # in speech -0.048. Each within about two standard errors, at twice the time: kept 1500.
+    # Re-tried on the current recipe (meta-adapted trunks, two-layer embedding branch), r in
+    # speech paired per clip: +0.003 +- 0.004 (seed 1234), lip error unchanged.
     iters: int = 1500
     # Seed ensemble, averaged at inference. 3-fold CV with 5 per config (10 nets) against 3
     # (6): median r 0.385 / in speech 0.577 against 0.374 / 0.579, under --music 10 0.505
