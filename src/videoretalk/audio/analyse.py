@@ -34,8 +34,9 @@ def analyse_audio(
     or a deep voice's vowels land where the model learned them. `with_phones` adds
     English phone classes (None where pocketsphinx is missing); `embedding_layers` adds
     those layers of a pretrained speech network (`speech_embedding`), normalised over the
-    speech steps as the log-mel is. `warp_copies` > 1 also reads the log-mel at that many warps around
-    the measured one (`vocal_tract.neighbouring_warps`), for the model to average over.
+    speech steps as the log-mel is. `warp_copies` > 1 also reads the log-mel at that many
+    warps around the measured one (`vocal_tract.neighbouring_warps`), for the model to
+    average over.
     """
     mono = to_mono_16k(audio)
     spectrum = power_spectrum(mono)  # one FFT pass for the VAD's tone check and the mel bands

@@ -62,6 +62,9 @@ LAYERS = {
     14: "model/tf.math.maximum_14/Maximum:0",  # (batch, 96, 10 columns, 4 frequency rows)
     15: "model/tf.math.maximum_15/Maximum:0",  # (batch, 96, 10 columns, 2 frequency rows)
 }
+# The one layer the mouth model's branch read first: weights files that name no layers
+# were fitted on it.
+FIRST_LAYERS = (14,)
 WINDOW_FRAMES = 76  # mel frames per window: the network's fixed input
 COLUMNS = 10  # layer columns per window
 COLUMN_FRAMES = 4  # mel frames (40 ms) between columns: two 2x poolings in time
@@ -134,7 +137,7 @@ def embedding_available() -> bool:
     return _sessions() is not None
 
 
-def speech_embedding(mono: np.ndarray, layers: tuple[int, ...] = (14,)) -> np.ndarray:
+def speech_embedding(mono: np.ndarray, layers: tuple[int, ...] = FIRST_LAYERS) -> np.ndarray:
     """(n_steps, EMBEDDING_DIM * len(layers)) float32 speech features of 16 kHz mono, one
     per 10 ms step: each of `layers` (blocks, see `LAYERS`) averaged over its frequency
     rows, side by side.

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.features import N_MELS, AudioFeatures
-from ..audio.speech_embedding import EMBEDDING_DIM
+from ..audio.speech_embedding import EMBEDDING_DIM, FIRST_LAYERS
 from .shape import EYE_OUTER, INNER_GAP_PAIRS
 
 WEIGHTS_FILE = "mouth_model.npz"
@@ -128,7 +128,7 @@ class MouthModel:
     embedding_taps: tuple[int, ...] | None = None
     # Layers of the speech network it reads (`speech_embedding.LAYERS`); files written
     # before the branch read a second one record none, and read block 14 alone.
-    embedding_layers: tuple[int, ...] = (14,)
+    embedding_layers: tuple[int, ...] = FIRST_LAYERS
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> MouthModel:
@@ -143,7 +143,7 @@ class MouthModel:
             manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
             readout_w = z["readout_w"].astype(np.float32)
             readout_b = z["readout_b"].astype(np.float32)
-            taps, layers = None, (14,)
+            taps, layers = None, FIRST_LAYERS
             if "embedding_readout_w" in z:
                 share = float(z["embedding_blend"])
                 readout_w = np.vstack(
