@@ -59,7 +59,10 @@ def analyse_audio(
         log_mel_copies=copies,
         # Centred per track as the log-mel is. Scaled only (not centred), the branch
         # re-fitted: held-out r within speech -0.001 / -0.002 / -0.001 per clip over three
-        # trunk seeds, mouth width's r +0.017 on each; raw, -0.007 (seed 1234).
+        # trunk seeds, mouth width's r +0.017 on each; raw, -0.007 (seed 1234). Nor is
+        # the network fed audio resampled by the voice's warp (formants to the reference
+        # voice, columns read back at the track's times): -0.006 +- 0.008 per clip with
+        # the branch re-fitted so (+0.003 +- 0.010 without), at 2.7 s per 60 s of audio.
         embedding=(
             normalise(speech_embedding(mono, embedding_layers), speech)
             if embedding_layers
