@@ -175,8 +175,8 @@ def speech_embedding(mono: np.ndarray, layers: tuple[int, ...] = FIRST_LAYERS) -
         batch = np.stack([spec[s : s + WINDOW_FRAMES] for s in starts[i : i + _BATCH]])
         outputs = embedding_session.run(names, {"input_1": batch[..., None]})
         # Average each layer's frequency rows; columns in time order, layers side by side.
-        columns = np.concatenate([o.mean(axis=3).transpose(0, 2, 1) for o in outputs], axis=2)
-        out.append(columns.reshape(-1, EMBEDDING_DIM * len(layers)))
+        per_window = np.concatenate([o.mean(axis=3).transpose(0, 2, 1) for o in outputs], axis=2)
+        out.append(per_window.reshape(-1, EMBEDDING_DIM * len(layers)))
     sequence = np.concatenate(out)
     grid = np.arange(steps) * STEP_SECONDS
     return sample_at(sequence, grid, step=COLUMN_FRAMES * STEP_SECONDS)
