@@ -288,7 +288,8 @@ def score_clip(
     src_hidden = model.hidden_for(analyse_for_model(model, recorded, s))
     grid = _generic_opening_grid(model, src_hidden)
     keep = present[:cut]
-    lag = best_lag(grid, times[:cut][keep], mouth_opening(canonical[:cut][keep]), 0.2)
+    real_source = mouth_opening(canonical[:cut][keep])
+    lag = best_lag(grid, times[:cut][keep], real_source, s.adapt_max_lag_s)
 
     # --speed: play the driving audio faster (pitch and formants x speed, like a smaller
     # voice); the real mouth is then expected at the scaled times.
