@@ -33,6 +33,13 @@ these taps lost -0.020 +- 0.008 per clip to the linear one and a one-hidden-laye
 in the leave-one-clip-out probe, within noise. A read-out fitted on one speaker's own
 first 60 % alone scores 0.53 on the rest (median), against 0.59 on the same frames for one
 fitted on the other speakers.
+
+Nor is the ridge fit the wrong target for a read-out that inference then adapts. Rows
+fitted in closed form for that use (minimising, over 12 s windows of the training clips,
+the error on each window's last 40 % after `adapt_readout` re-fits on its first 60 %,
+pulled towards these ridge rows by mu per frame) moved held-out r within speech by +0.001
++- 0.003 / -0.015 +- 0.012 / -0.072 +- 0.024 per clip at mu 10 / 1 / 0.1 (3 folds): the
+closer to the adapted loss, the worse, as the rows learn the training speakers' quirks.
 """
 
 from __future__ import annotations
@@ -74,12 +81,15 @@ LAYERS_READ = (14, 15)
 # Steps: the layer has a column every 40 ms; these read the four around each step. A
 # linear probe of held-out opening (median r / in speech) scored 0.591 / 0.618 with them,
 # 0.598 / 0.619 with six (to +-100 ms), 0.587 / 0.616 with three (-40, 0, 40 ms). With
-# blocks 14 + 15, six taps moved held-out r within speech by -0.003 +- 0.005 per clip.
+# blocks 14 + 15, six taps moved held-out r within speech by -0.003 +- 0.005 per clip;
+# phrase-level context beside the four taps (the embedding's mean over +-250 and +-750 ms)
+# by -0.003 +- 0.006 (best lag -0.007 +- 0.006).
 TAPS = (-6, -2, 2, 6)
 # Ridge strength per sample on standardised inputs; the same probe scored 0.594 / 0.606,
 # 0.591 / 0.618 and 0.592 / 0.607 at 0.3 / 1 / 3. Rows weigh by frame, so the 60 s clip
 # counts most; weighting each clip's rows by frames^-0.5 or ^-1 (every clip equal) moved
-# held-out r within speech by +0.000 +- 0.002 / -0.001 +- 0.002 per clip (3 folds). With
+# held-out r within speech by +0.000 +- 0.002 / -0.001 +- 0.002 per clip (3 folds), and
+# fitting only the frames within 100 ms of speech by -0.001 +- 0.001. With
 # blocks 14 + 15, ridge 2 / 0.5 did no better than 1 (+0.004 / +0.006 against block 14
 # alone, where 1 gives +0.007).
 RIDGE = 1.0
