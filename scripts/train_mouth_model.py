@@ -422,10 +422,11 @@ def train(clips: list[Clip], cfg: TrainConfig, iters: int, gap_vec: np.ndarray, 
     )
     lengths = np.array([c.feats[0].shape[0] for c in clips], float)
     # Windows are drawn in proportion to clip length, so the 60 s clip takes about a
-    # fifth of them. Drawn by length^0.5 instead (speakers nearer equal), held-out r within speech
-    # moved by -0.005 +- 0.002 per clip (3 folds, seed 1234, 8 of 25 better); by
-    # length^1.5 / ^2 (long clips weigh more) by +0.003 +- 0.002 / +0.004 +- 0.003, but
-    # with seed 99 ^2 by -0.008 +- 0.007, and no median moved: kept in proportion.
+    # fifth of them. Drawn by length^0.5 instead (speakers nearer equal), held-out r
+    # within speech moved by -0.005 +- 0.002 per clip (3 folds, seed 1234, 8 of 25
+    # better); by length^1.5 / ^2 (long clips weigh more) by +0.003 +- 0.002 / +0.004 +-
+    # 0.003, but with seed 99 ^2 by -0.008 +- 0.007, and no median moved: kept in
+    # proportion.
     prob = lengths / lengths.sum()
     gap = torch.from_numpy(gap_vec.astype(np.float32))
     L = cfg.crop_steps
