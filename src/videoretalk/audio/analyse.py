@@ -63,6 +63,9 @@ def analyse_audio(
         # the network fed audio resampled by the voice's warp (formants to the reference
         # voice, columns read back at the track's times): -0.006 +- 0.008 per clip with
         # the branch re-fitted so (+0.003 +- 0.010 without), at 2.7 s per 60 s of audio.
+        # Nor does averaging it with copies played x0.95 and x1.05 (columns read back at
+        # the track's times): +0.001 +- 0.003 / -0.001 +- 0.004 per clip (3 folds, trunk
+        # seeds 1234 / 99), the same with the branch re-fitted on such averages.
         embedding=(
             normalise(speech_embedding(mono, embedding_layers), speech)
             if embedding_layers
