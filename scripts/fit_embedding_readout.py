@@ -85,7 +85,8 @@ LAYERS_READ = (14, 15)
 # 0.598 / 0.619 with six (to +-100 ms), 0.587 / 0.616 with three (-40, 0, 40 ms). With
 # blocks 14 + 15, six taps moved held-out r within speech by -0.003 +- 0.005 per clip;
 # phrase-level context beside the four taps (the embedding's mean over +-250 and +-750 ms)
-# by -0.003 +- 0.006 (best lag -0.007 +- 0.006).
+# by -0.003 +- 0.006 (best lag -0.007 +- 0.006). Shifted 20 ms later or earlier
+# (-40..80 / -80..40 ms), as lips lead or trail the sound: +0.000 +- 0.004 / -0.001 +- 0.005.
 TAPS = (-6, -2, 2, 6)
 # Ridge strength per sample on standardised inputs; the same probe scored 0.594 / 0.606,
 # 0.591 / 0.618 and 0.592 / 0.607 at 0.3 / 1 / 3. Rows weigh by frame, so the 60 s clip
