@@ -105,6 +105,9 @@ BLEND = 0.7
 SEED = 1234
 # Twice as many copies of each kind (4, 2, 2) moved held-out r within speech by -0.002 +-
 # 0.002 per clip; copies played x0.9 / x1.1 faster besides, -0.001 +- 0.001 (blocks 14 + 15).
+# Two reverberant copies besides (a synthetic room: decaying noise, RT60 0.2-0.8 s, tail
+# 0.3-1.5 x the direct sound's energy), as rooms differ from clip to clip: held-out r within
+# speech -0.001 +- 0.001 per clip (3 folds, branch re-fitted), closures hit 143 -> 144.
 NOISE_COPIES, MUSIC_COPIES, PITCH_COPIES = 2, 1, 1
 
 
