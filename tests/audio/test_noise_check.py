@@ -4,15 +4,17 @@ must also be heard as voice by Silero, or be pitched, nearby."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from scipy.signal import butter, sosfiltfilt
 from scriptload import load_script
 
 from videoretalk import Settings
-from videoretalk.audio import SAMPLE_RATE, detect_speech, to_mono_16k
+from videoretalk.audio import SAMPLE_RATE, detect_speech, to_mono_16k, voicing
 from videoretalk.audio import vad as vad_module
 from videoretalk.audio.settings import VadSettings
 from videoretalk.audio.voicing import aperiodicity
@@ -137,3 +139,36 @@ def test_tracks_shorter_than_the_filter_or_window_are_measured(n: int) -> None:
     speech = detect_speech(noise)
     assert aperiodicity(noise, np.arange(speech.size)).shape == speech.shape
     assert (aperiodicity(_harmonic(300.0, n / SAMPLE_RATE), np.arange(speech.size)) <= 1).all()
+
+
+def test_the_fft_reads_the_same_differences_as_the_time_domain() -> None:
+    """YIN's difference d(tau), computed directly over the window, against the FFT form the
+    module uses: an FFT too short for the window plus its lags would wrap and differ."""
+    rng = np.random.default_rng(3)
+    x = _harmonic(170.0, 0.5) + (0.05 * rng.standard_normal(SAMPLE_RATE // 2)).astype(np.float32)
+    steps = np.array([5, 17, 30])
+    band = butter(4, voicing.PASS_BAND_HZ, "bandpass", fs=SAMPLE_RATE, output="sos")
+    span = voicing.WINDOW + voicing.MAX_LAG
+    filtered = sosfiltfilt(band, np.pad(x.astype(np.float64), (voicing.WINDOW // 2, span)))
+    lags = np.arange(1, voicing.MAX_LAG + 1)
+    expected = []
+    for step in steps:
+        frame = filtered[step * 160 : step * 160 + span]
+        head = frame[: voicing.WINDOW]
+        diff = np.array([((head - frame[lag : lag + voicing.WINDOW]) ** 2).sum() for lag in lags])
+        normalised = diff * lags / np.cumsum(diff)
+        expected.append(min(normalised[voicing.MIN_LAG - 1 :].min(), 1.0))
+    assert np.allclose(aperiodicity(x, steps), expected, atol=1e-9)
+
+
+@needs_silero
+def test_each_track_gets_a_fresh_silero_stream(dev_dir: Path) -> None:
+    """One Silero instance per thread is reused, so its state must not carry from one track
+    into the next, nor differ between threads."""
+    speech = to_mono_16k(read_audio(dev_dir / "speech1.wav"))[: 2 * SAMPLE_RATE]
+    first = vad_module.neural_voice(speech)
+    vad_module.neural_voice(speech[::-1].copy())
+    assert np.array_equal(vad_module.neural_voice(speech), first)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(vad_module.neural_voice, [speech, speech]))
+    assert all(np.array_equal(a, first) for a in answers)

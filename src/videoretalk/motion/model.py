@@ -37,14 +37,22 @@ MANIFEST_FILE = "mouth_model.json"
 
 
 def _taps(x: np.ndarray, k: int, dilation: int) -> np.ndarray:
-    """(..., S, C) -> (..., S, K * C): the K zero-padded shifts a 'same' conv reads."""
-    half = (k - 1) // 2 * dilation
-    pad = [(0, 0)] * (x.ndim - 2) + [(half, half), (0, 0)]
-    padded = np.pad(x, pad)
-    steps = x.shape[-2]
-    return np.concatenate(
-        [padded[..., j * dilation : j * dilation + steps, :] for j in range(k)], axis=-1
-    )
+    """(..., S, C) -> (..., S, K * C): the K zero-padded shifts a 'same' conv reads.
+
+    Each shift is copied straight into its block of columns (zeros where it reads past
+    an end), one pass over memory instead of padding and then concatenating.
+    """
+    steps, channels = x.shape[-2], x.shape[-1]
+    out = np.empty(x.shape[:-2] + (steps, k * channels), x.dtype)
+    for j in range(k):
+        shift = j * dilation - (k - 1) // 2 * dilation  # row t reads row t + shift
+        block = out[..., j * channels : (j + 1) * channels]
+        first, stop = max(0, -shift), min(steps, steps - shift)
+        block[..., :first, :] = 0.0
+        block[..., max(stop, first) :, :] = 0.0
+        if first < stop:
+            block[..., first:stop, :] = x[..., first + shift : stop + shift, :]
+    return out
 
 
 def _tap_weights(w: np.ndarray) -> np.ndarray:
