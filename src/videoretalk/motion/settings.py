@@ -35,7 +35,9 @@ class MotionSettings:
     # Ridge pull towards the generic read-out, for the trunks' rows and for the embedding
     # branch's (model.adapt_readout). With the two-layer branch, 3-fold CV, r in speech
     # paired per clip (seeds 1234 / 99): trunks 0.6 +0.000 / +0.001, 1.0 -0.002 / -0.001;
-    # branch 10 -0.003 / -0.003, 40 -0.003 / -0.002.
+    # branch 10 -0.003 / -0.003, 40 -0.003 / -0.002. A weaker pull on the trunks' rows lets
+    # a few seconds of source overfit (seed 1234, three warps): 0.15 -0.004 +- 0.003, 0.08
+    # -0.010 +- 0.006, mouth width's r -0.009 / -0.019, lip error worse on 20 / 22 of 25.
     adapt_strength: float = 0.3
     adapt_branch_strength: float = 20.0
     adapt_max_lag_s: float = 0.2  # A/V offset searched in the source video
