@@ -55,8 +55,9 @@ class MotionSettings:
     # best lag +0.011 / +0.007 / +0.001; --speed 1.2 +0.020, --pitch 1.5 +0.025 (README).
     # 9 copies did as 5, and 3 as 5 (seed 1234, paired against 5: -0.001 +- 0.002 as
     # recorded, -0.003 +- 0.003 at --speed 1.2, +0.002 +- 0.002 at --pitch 1.5, +0.000 +-
-    # 0.004 under --music 10) in 3/5 of the trunks' time: 60 s of audio in 1.5 s, not 1.9
-    # s (median of 5 on the 2-core machine). 1 turns it off.
+    # 0.004 under --music 10; seed 99 as recorded -0.001 +- 0.001) in 3/5 of the trunks'
+    # time: 60 s of audio in 1.5 s, not 1.9 s (median of 5 on the 2-core machine). 1
+    # turns it off.
     warp_copies: int = 3
     vad: VadSettings = field(default_factory=VadSettings)
 
