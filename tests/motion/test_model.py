@@ -11,7 +11,7 @@ from scriptload import load_script
 
 from videoretalk.audio.features import AudioFeatures
 from videoretalk.motion import MOUTH_REGION, MouthModel, load_model
-from videoretalk.motion.model import adapt_readout, embedding_context
+from videoretalk.motion.model import _conv, adapt_readout, embedding_context
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_mouth_model.py"
 PACKAGED = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
@@ -319,3 +319,23 @@ def test_the_adapted_loss_scores_frames_the_fit_did_not_see(
     # The trunk learns through the fit: the loss has a gradient on every layer's weights.
     loss.backward()
     assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in net.weights)
+
+
+@pytest.mark.parametrize(
+    ("steps", "k", "dilation"), [(50, 3, 1), (50, 3, 16), (7, 3, 16), (1, 3, 2)]
+)
+def test_convolution_matches_a_direct_sum(steps: int, k: int, dilation: int) -> None:
+    """The 'same' zero-padded dilated convolution the trunks run, against the sum it
+    stands for; tracks shorter than the dilation read zeros past both ends."""
+    rng = np.random.default_rng(steps + dilation)
+    x = rng.standard_normal((steps, 5)).astype(np.float32)
+    w = rng.standard_normal((4, 5, k)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    half = (k - 1) // 2 * dilation
+    expected = np.tile(b, (steps, 1)).astype(np.float64)
+    for t in range(steps):
+        for j in range(k):
+            source = t + j * dilation - half
+            if 0 <= source < steps:
+                expected[t] += w[:, :, j] @ x[source]
+    assert np.allclose(_conv(x, w, b, dilation), expected, atol=1e-4)
