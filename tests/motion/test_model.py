@@ -339,3 +339,19 @@ def test_convolution_matches_a_direct_sum(steps: int, k: int, dilation: int) -> 
             if 0 <= source < steps:
                 expected[t] += w[:, :, j] @ x[source]
     assert np.allclose(_conv(x, w, b, dilation), expected, atol=1e-4)
+
+
+def test_the_velocity_loss_scores_changes_within_a_window_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch = pytest.importorskip("torch")
+    mod = load_script(SCRIPT, monkeypatch)
+    gap = torch.tensor([1.0, 0.0])
+    windows = np.array([0, 0, 0, 1, 1])
+    # A constant error inside each window, different between them: no change to score.
+    steady = torch.tensor([[0.3, 5.0], [0.3, -1.0], [0.3, 2.0], [-0.4, 0.0], [-0.4, 9.0]])
+    assert float(mod._velocity_loss(steady, windows, gap)) == 0.0
+    # Errors that flip from frame to frame, on the gap: changes of 0.2, -0.2 and 0.5.
+    flipping = torch.tensor([[0.1, 0.0], [-0.1, 0.0], [0.1, 0.0], [0.0, 0.0], [0.5, 0.0]])
+    expected = (0.2**2 + 0.2**2 + 0.5**2) / 3
+    assert float(mod._velocity_loss(flipping, windows, gap)) == pytest.approx(expected)
