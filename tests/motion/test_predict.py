@@ -17,7 +17,7 @@ from videoretalk.motion import (
     mouth_opening,
     predict_mouth_motion,
 )
-from videoretalk.motion.predict import analyse_for_model, speech_gate
+from videoretalk.motion.predict import adapt_to_speaker, analyse_for_model, speech_gate
 from videoretalk.motion.shape import INNER_GAP_PAIRS
 
 CLOSED_TOL = 1e-5
@@ -156,6 +156,25 @@ def test_adaptation_to_own_speech_runs_and_stays_finite() -> None:
     motion = predict_mouth_motion(audio, times, track, source_audio=audio)
     assert np.isfinite(motion.shapes).all()
     assert mouth_opening(canon).max() > motion.opening.min()
+
+
+def test_adaptation_reads_the_source_up_to_its_limit() -> None:
+    """A source past `adapt_max_source_s` adapts as its first that-many seconds do, so a
+    long source video does not multiply the motion stage's time."""
+    model = load_model()
+    settings = MotionSettings(adapt_max_source_s=4.0)
+    audio = voiced(6.0, 0.3, 5.8)
+    times = np.arange(150) / 25.0
+    canon = np.broadcast_to(model.rest_shape, (150, 478, 3)).copy()
+    canon[:, 17, 1] += 0.05 * np.clip(np.sin(2 * np.pi * 4 * times), 0, None)
+    track = FakeTrack(times, np.ones(150, bool), canon)
+    first = AudioTrack(audio.samples[:, : 4 * audio.sample_rate], audio.sample_rate)
+    capped = adapt_to_speaker(model, track, audio, model.rest_shape, settings)
+    trimmed = adapt_to_speaker(model, track, first, model.rest_shape, settings)
+    whole = adapt_to_speaker(model, track, audio, model.rest_shape, MotionSettings())
+    assert capped is not None and trimmed is not None and whole is not None
+    assert np.array_equal(capped[0], trimmed[0]) and np.array_equal(capped[1], trimmed[1])
+    assert not np.allclose(capped[0], whole[0])  # the last 2 s did change the fit
 
 
 def test_settings_are_validated() -> None:

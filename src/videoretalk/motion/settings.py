@@ -41,6 +41,11 @@ class MotionSettings:
     adapt_strength: float = 0.3
     adapt_branch_strength: float = 20.0
     adapt_max_lag_s: float = 0.2  # A/V offset searched in the source video
+    # Adaptation reads at most this much of the source, from its start. Analysing it costs
+    # about 0.25 s per 10 s of source (60 s of driving audio took 4.2 s with a 120 s source,
+    # 1.55 s with 10 s), and more frames do not bend the read-out further: its pull grows
+    # with them (model.adapt_readout).
+    adapt_max_source_s: float = 30.0
     # English phone recogniser (pocketsphinx) as extra model inputs when the weights take
     # them; False, or pocketsphinx not installed, runs the model on log-mel alone.
     phones: bool = True
@@ -76,6 +81,7 @@ class MotionSettings:
             "adapt_strength",
             "adapt_branch_strength",
             "adapt_max_lag_s",
+            "adapt_max_source_s",
         ):
             if getattr(self, name) < 0:
                 raise InvalidParameter(
