@@ -155,7 +155,7 @@ def test_the_fft_reads_the_same_differences_as_the_time_domain() -> None:
     lags = np.arange(1, voicing.MAX_LAG + 1)
     expected = []
     for step in steps:
-        frame = filtered[step * 160 : step * 160 + span]
+        frame = filtered[step * voicing.HOP : step * voicing.HOP + span]
         head = frame[: voicing.WINDOW]
         diff = np.array([((head - frame[lag : lag + voicing.WINDOW]) ** 2).sum() for lag in lags])
         normalised = diff * lags / np.cumsum(diff)

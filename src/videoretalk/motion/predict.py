@@ -271,8 +271,8 @@ def adapt_to_speaker(
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
     if source_audio.duration > settings.adapt_max_source_s:
-        samples = round(settings.adapt_max_source_s * source_audio.sample_rate)
-        source_audio = AudioTrack(source_audio.samples[:, :samples], source_audio.sample_rate)
+        kept = round(settings.adapt_max_source_s * source_audio.sample_rate)
+        source_audio = AudioTrack(source_audio.samples[:, :kept], source_audio.sample_rate)
     keep = present & (times <= source_audio.duration)
     frame_step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
     if keep.sum() * frame_step < MIN_ADAPT_SECONDS:
