@@ -30,7 +30,10 @@ probe like that one (5 folds of whole clips, opening in speech), a boosted-tree 
 these taps lost -0.020 +- 0.008 per clip to the linear one and a one-hidden-layer MLP
 -0.035 +- 0.008; either averaged with the linear one, +0.000 +- 0.004. Keeping the layer's
 4 frequency rows apart (384 channels, not their mean) gained +0.009 +- 0.006 (15 of 25)
-in the leave-one-clip-out probe, within noise. Nor does the read-out need fewer output
+in the leave-one-clip-out probe, within noise; in the shipped model (blocks 14 + 15 with
+their 4 + 2 rows apart, 3 folds, branch re-fitted) r within speech moved by -0.008 +-
+0.009 / -0.012 +- 0.009 per clip (trunk seeds 1234 / 99) and lip error grew on 24 / 23
+of 25 clips. Nor does the read-out need fewer output
 directions: projecting the ridge's fitted values onto their top 4 or 8 principal
 directions moved held-out r within speech by -0.000 +- 0.001 per clip (3 folds). A
 read-out fitted on one speaker's own first 60 % alone scores 0.53 on the rest (median),
