@@ -169,3 +169,42 @@ def test_background_noise_alone_leaves_the_mouth_closed(bench, dev_dir: Path) ->
     assert without["bed_open"] > 0.3
     assert row["bed_open"] < 0.05
     assert row["r_speech"] > without["r_speech"] - 0.02  # and the words move it as before
+
+
+def _row(held_out: bool, r: float, silent: int = 10, closed: float = 1.0) -> dict:
+    return {
+        "held_out": held_out,
+        "r": r - 0.2,
+        "r_speech": r,
+        "r_speech_best": r + 0.03,
+        "silent": silent,
+        "silent_closed": closed,
+    }
+
+
+def test_targets_are_judged_on_held_out_clips_only(bench) -> None:
+    mb, _ = bench
+    rows = [_row(True, 0.68), _row(True, 0.69), _row(True, 0.70, closed=0.5), _row(False, 0.99)]
+    head, r_line, silent_line, speed_line = mb.target_lines(rows, seconds=1.5)
+    assert "3 held-out clips of 4" in head
+    # The trained-on clip (r 0.99) would lift the median to 0.695 / 0.725 / 0.495.
+    assert "adapted part 0.690 (short of it)" in r_line
+    assert "±4 frames 0.720 (meets it)" in r_line
+    assert "whole clips (pauses closed) 0.490 (short of it)" in r_line
+    assert "83.3% of 30 (short of it)" in silent_line  # pooled over frames, not clips
+    assert "1.50 s (meets it)" in speed_line
+    assert "3.20 s (short of it)" in mb.target_lines(rows, seconds=3.2)[-1]
+
+
+def test_targets_say_when_no_clip_is_held_out(bench) -> None:
+    mb, _ = bench
+    lines = mb.target_lines([_row(False, 0.9)], seconds=1.0)
+    assert "0 held-out clips of 1" in lines[0]
+    assert "no held-out clip" in lines[1] and "0.9" not in "".join(lines)
+
+
+def test_the_packaged_models_training_clips_are_known_by_name(bench) -> None:
+    mb, _ = bench
+    trained = mb.training_clips("")
+    assert {"talk2", "speaker_congressman_60s"} <= trained  # shared clips it learned from
+    assert "my_unseen_clip" not in trained
