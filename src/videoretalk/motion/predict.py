@@ -270,7 +270,11 @@ def adapt_to_speaker(
     by 10-30 ms on about 11 of 25 clips, and that too is the speaker's: shifting the
     adapted output back onto the generic one's timing (the shift within +-30 ms at which
     the two agree best on the driving audio) moved held-out r within speech by -0.006 +-
-    0.007 / -0.005 +- 0.006 per clip (seeds 1234 / 99, 6 of 25 better on each).
+    0.007 / -0.005 +- 0.006 per clip (seeds 1234 / 99, 6 of 25 better on each). Nor
+    does more timing freedom help: a read-out re-fitted over the features at t - 20 ms,
+    t and t + 20 ms together (the side copies pulled towards zero as hard as the rows,
+    or 4 x harder) moved it by -0.007 +- 0.004 / -0.001 +- 0.001 per clip (seed 1234),
+    lip error worse on 24 of 25 clips at the first.
     """
     times = np.asarray(face_track.frame_times, np.float64)
     present = np.asarray(face_track.present, bool)
