@@ -85,6 +85,7 @@ SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcv
 # Issue 4's targets: median r of mouth opening on held-out clips, share of silent frames
 # closed, seconds to predict 60 s of audio.
 TARGET_R, TARGET_SILENT_CLOSED, TARGET_SECONDS = 0.7, 0.95, 3.0
+SPEED_RUNS = 3  # the speed figure is the median of this many warm runs
 
 
 @functools.cache
@@ -425,7 +426,7 @@ def score_clip(
     }
 
 
-def speed(weights: str, runs: int = 3) -> float:
+def speed(weights: str, runs: int = SPEED_RUNS) -> float:
     """Seconds to predict 60 s of 48 kHz stereo audio at 25 fps with a face track + adaptation.
 
     The median of `runs` warm runs: on a shared 2-core host one run varies by +-30 %.
@@ -479,7 +480,7 @@ def target_lines(rows: list[dict], seconds: float) -> list[str]:
         return f"{name} " + _against(f"{value:.3f}", value >= TARGET_R)
 
     silent = sum(r["silent"] for r in held)
-    closed = sum(r["silent_closed"] * r["silent"] for r in held if r["silent"]) / max(silent, 1)
+    closed = silent_share(held, "silent_closed")
     silent_figure = (
         _against(f"{closed:.1%} of {silent}", closed >= TARGET_SILENT_CLOSED)
         if silent
@@ -496,6 +497,12 @@ def target_lines(rows: list[dict], seconds: float) -> list[str]:
         f"  silent frames closed >= {TARGET_SILENT_CLOSED:.0%}: {silent_figure}",
         speed_line,
     ]
+
+
+def silent_share(rows: list[dict], key: str) -> float:
+    """A per-clip share of silent frames (`key`), pooled over the clips' silent frames."""
+    total = sum(r["silent"] for r in rows)
+    return sum(r[key] * r["silent"] for r in rows if r["silent"]) / max(total, 1)
 
 
 def _against(figure: str, met: bool) -> str:
@@ -684,13 +691,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     med = lambda k: float(np.nanmedian([r[k] for r in rows]))
     silent_total = sum(r["silent"] for r in rows)
-
-    def silent_share(key: str) -> float:
-        """A per-clip share of silent frames, pooled over all clips' silent frames."""
-        return sum(r[key] * r["silent"] for r in rows if r["silent"]) / max(silent_total, 1)
-
-    silent_closed, real_silent, base_silent = map(
-        silent_share, ("silent_closed", "real_silent_closed", "base_silent_closed")
+    silent_closed, real_silent, base_silent = (
+        silent_share(rows, key)
+        for key in ("silent_closed", "real_silent_closed", "base_silent_closed")
     )
     print(
         f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f}, in speech {med('r_speech'):.3f}, best±4 {med('r_speech_best'):.3f}, pauses at own posture {med('r_own_pause'):.3f}; a perfect model closed in pauses {med('r_ceiling'):.3f}; landmark noise caps r in speech at >= {med('r_noise_cap'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
@@ -744,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     seconds = speed(args.weights if not args.weights_dir else next(iter(folds.values())))
-    print(f"speed: 60 s of audio in {seconds:.2f} s (median of 3 runs)")
+    print(f"speed: 60 s of audio in {seconds:.2f} s (median of {SPEED_RUNS} runs)")
     print("\n" + "\n".join(target_lines(rows, seconds)))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=float))

@@ -33,11 +33,11 @@ these taps lost -0.020 +- 0.008 per clip to the linear one and a one-hidden-laye
 in the leave-one-clip-out probe, within noise; in the shipped model (blocks 14 + 15 with
 their 4 + 2 rows apart, 3 folds, branch re-fitted) r within speech moved by -0.008 +-
 0.009 / -0.012 +- 0.009 per clip (trunk seeds 1234 / 99) and lip error grew on 24 / 23
-of 25 clips. Nor does the read-out need fewer output
-directions: projecting the ridge's fitted values onto their top 4 or 8 principal
-directions moved held-out r within speech by -0.000 +- 0.001 per clip (3 folds). A
-read-out fitted on one speaker's own first 60 % alone scores 0.53 on the rest (median),
-against 0.59 on the same frames for one fitted on the other speakers.
+of 25 clips. Nor does the read-out need fewer output directions: projecting the ridge's
+fitted values onto their top 4 or 8 principal directions moved held-out r within speech
+by -0.000 +- 0.001 per clip (3 folds). A read-out fitted on one speaker's own first 60 %
+alone scores 0.53 on the rest (median), against 0.59 on the same frames for one fitted on
+the other speakers.
 
 Nor is the ridge fit the wrong target for a read-out that inference then adapts. Rows
 fitted in closed form for that use (minimising, over 12 s windows of the training clips,
