@@ -159,6 +159,11 @@ def _articulate(coefs: np.ndarray, speech: np.ndarray, gain: float) -> np.ndarra
     +0.025 +- 0.010, and the prediction itself then closes 133 / 139 of 149 real closures
     (123 without). It is no bilabial detector: on espeak-ng's Mandarin, at half, it took
     bilabials closed from 22 % to 30-33 % but open vowels "closed" from 6 % to 15-17 %.
+    Nor is there a bend left for a mapping of the opening to undo: held out, rank r
+    within speech is 0.703 against Pearson's 0.674 (median, seed 1234), but the real
+    opening's mean rises in step with the prediction's across +-2.5 SD (both z-scored
+    per clip); only its spread grows with it, so the rank gain is the real opening's
+    wide tail, not a curve.
     """
     if gain == 1.0 or not speech.any():
         return coefs
