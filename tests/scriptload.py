@@ -21,3 +21,10 @@ def load_script(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setitem(sys.modules, path.stem, module)
     spec.loader.exec_module(module)
     return module
+
+
+def import_from_scripts(folder: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Module `name` (dotted, e.g. a package beside the scripts) imported with `folder` on
+    the path, as the scripts in `folder` import it when run."""
+    monkeypatch.syspath_prepend(str(folder))
+    return importlib.import_module(name)

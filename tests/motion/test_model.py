@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scriptload import load_script
+from scriptload import import_from_scripts, load_script
 
-from videoretalk.audio.features import AudioFeatures
+from videoretalk.audio.features import N_MELS, AudioFeatures
 from videoretalk.motion import MOUTH_REGION, MouthModel, load_model
 from videoretalk.motion.model import _conv, adapt_readout, embedding_context
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_mouth_model.py"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 PACKAGED = Path(__file__).resolve().parents[2] / "src/videoretalk/motion/mouth_model.npz"
 
 
@@ -163,17 +163,15 @@ def test_numpy_model_matches_torch_twin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, phones: bool
 ) -> None:
     torch = pytest.importorskip("torch")
-    mod = load_script(SCRIPT, monkeypatch)
+    config = import_from_scripts(SCRIPTS, "mouth_training.config", monkeypatch)
+    net_module = import_from_scripts(SCRIPTS, "mouth_training.net", monkeypatch)
+    script = load_script(SCRIPTS / "train_mouth_model.py", monkeypatch)
     torch.manual_seed(0)
-    cfg = mod.TrainConfig(channels=8, components=3, dilations=(1, 1, 2, 4), phones=phones)
-    net = mod.Net(cfg).eval()
-    arrays = {"dilations": np.array(cfg.dilations)}
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        arrays[f"conv{i}_w"] = w.detach().numpy().transpose(2, 1, 0)
-        arrays[f"conv{i}_b"] = b.detach().numpy()
+    cfg = config.TrainConfig(channels=8, components=3, dilations=(1, 1, 2, 4), phones=phones)
+    nets = [net_module.Net(cfg).eval() for _ in range(2)]
+    # Exported as the training script writes a seed ensemble: the model is their mean.
+    arrays = script.ensemble_arrays(nets, cfg)
     arrays.update(
-        readout_w=net.readout.weight.detach().numpy().T,
-        readout_b=net.readout.bias.detach().numpy(),
         basis=np.eye(3, 6, dtype=np.float32),
         points=np.array([13, 14]),
         rest_shape=np.zeros((478, 3), np.float32),
@@ -181,22 +179,31 @@ def test_numpy_model_matches_torch_twin(
     )
     np.savez(tmp_path / "m.npz", **arrays)
     model = MouthModel.load(tmp_path / "m.npz")
+    assert len(model.members) == 2
     x = np.random.default_rng(3).standard_normal((120, cfg.n_inputs)).astype(np.float32)
-    expected = net(torch.from_numpy(x[None]))[0].detach().numpy()
+
+    def twin(inputs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return np.mean([n(torch.from_numpy(inputs[None]))[0].numpy() for n in nets], axis=0)
+
+    expected = twin(x)
     got = model.coefficients(model.hidden(x[:, :40], x[:, 40:] if phones else None))
     assert model.uses_phones == phones
     assert np.allclose(got, expected, atol=1e-4)
+    # Neither member alone is the answer: both are read.
+    with torch.no_grad():
+        first = nets[0](torch.from_numpy(x[None]))[0].numpy()
+    assert not np.allclose(got, first, atol=1e-3)
     if phones:  # no recogniser: the phone inputs are blanked, as in training
         blank = x.copy()
         blank[:, 40:] = 0.0
-        expected = net(torch.from_numpy(blank[None]))[0].detach().numpy()
-        assert np.allclose(model.coefficients(model.hidden(x[:, :40])), expected, atol=1e-4)
+        assert np.allclose(model.coefficients(model.hidden(x[:, :40])), twin(blank), atol=1e-4)
 
 
 def test_merged_ensemble_averages_its_models(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mod = load_script(SCRIPT.with_name("merge_mouth_models.py"), monkeypatch)
+    mod = load_script(SCRIPTS / "merge_mouth_models.py", monkeypatch)
     # The packaged trunks without their embedding branch (merging comes before the branch).
     full = MouthModel.load(PACKAGED)
     with np.load(PACKAGED) as z:
@@ -241,12 +248,12 @@ def test_members_of_different_layouts_run_one_by_one() -> None:
 
 def test_training_copies_with_a_music_bed(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
-    mod = load_script(SCRIPT, monkeypatch)
+    clips = import_from_scripts(SCRIPTS, "mouth_training.clips", monkeypatch)
     rng = np.random.default_rng(0)
     t = np.arange(3 * 16_000) / 16_000
     mono = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
     speech = np.sin(2 * np.pi * 3 * np.arange(301) * 0.01) > 0
-    feats = mod._augmented_features(mono, speech, 1, rng, 1.0, music_variants=2)
+    feats = clips._augmented_features(mono, speech, 1, rng, 1.0, music_variants=2)
     assert len(feats) == 4 and all(f.shape == feats[0].shape for f in feats)
     assert all(np.isfinite(f).all() for f in feats)
     # The music fills the pauses the clean copy has none in.
@@ -256,26 +263,26 @@ def test_training_copies_with_a_music_bed(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_training_copies_sung_higher(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
-    mod = load_script(SCRIPT, monkeypatch)
+    clips = import_from_scripts(SCRIPTS, "mouth_training.clips", monkeypatch)
     t = np.arange(3 * 16_000) / 16_000
     mono = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
     speech = np.sin(2 * np.pi * 3 * np.arange(301) * 0.01) > 0
-    cfg = mod.TrainConfig(pitch_variants=2)
-    feats = mod._pitch_copies("clip", mono, speech, cfg)
-    assert len(feats) == 2 and all(f.shape == (301, mod.N_MELS) for f in feats)
+    cfg = clips.TrainConfig(pitch_variants=2)
+    feats = clips._pitch_copies("clip", mono, speech, cfg)
+    assert len(feats) == 2 and all(f.shape == (301, N_MELS) for f in feats)
     assert all(np.isfinite(f).all() for f in feats)
     # Seeded by the clip's name alone: the same copies whatever else was drawn before.
-    again = mod._pitch_copies("clip", mono, speech, cfg)
+    again = clips._pitch_copies("clip", mono, speech, cfg)
     assert all(np.array_equal(a, b) for a, b in zip(feats, again))
     # The voice moved: its bands differ from the clean copy's where it sounds.
-    clean = mod._augmented_features(mono, speech, 0, np.random.default_rng(0))[0]
+    clean = clips._augmented_features(mono, speech, 0, np.random.default_rng(0))[0]
     assert all(np.abs(f - clean)[speech].mean() > 0.1 for f in feats)
-    assert mod._pitch_copies("clip", mono, speech, mod.TrainConfig(pitch_variants=0)) == []
+    assert clips._pitch_copies("clip", mono, speech, clips.TrainConfig(pitch_variants=0)) == []
 
 
 def test_training_adapts_the_read_out_as_inference_does(monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
-    mod = load_script(SCRIPT, monkeypatch)
+    net_module = import_from_scripts(SCRIPTS, "mouth_training.net", monkeypatch)
     model = _trunk_only(MouthModel.load())
     rng = np.random.default_rng(6)
     h = rng.standard_normal((60, model.trunk_width)).astype(np.float32)
@@ -283,7 +290,7 @@ def test_training_adapts_the_read_out_as_inference_does(monkeypatch: pytest.Monk
     expected_w, expected_b = adapt_readout(model, h, y, strength=0.3, branch_strength=0.3)
     x = torch.from_numpy(np.hstack([h, np.ones((60, 1), np.float32)]).astype(np.float64))
     w0 = torch.from_numpy(np.vstack([model.readout_w, model.readout_b[None]]).astype(np.float64))
-    got = mod.adapted_readout(x, torch.from_numpy(y.astype(np.float64)), w0, 0.3).numpy()
+    got = net_module.adapted_readout(x, torch.from_numpy(y.astype(np.float64)), w0, 0.3).numpy()
     assert np.allclose(got[:-1], expected_w, atol=1e-4)
     assert np.allclose(got[-1], expected_b, atol=1e-4)
     # The generic read-out is not the answer: the speaker's frames moved it.
@@ -294,15 +301,15 @@ def test_the_adapted_loss_scores_frames_the_fit_did_not_see(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     torch = pytest.importorskip("torch")
-    mod = load_script(SCRIPT, monkeypatch)
+    net_module = import_from_scripts(SCRIPTS, "mouth_training.net", monkeypatch)
     torch.manual_seed(0)
-    cfg = mod.TrainConfig(channels=8, components=3, dilations=(1, 1, 2), crop_steps=100)
-    net = mod.Net(cfg).eval()
+    cfg = net_module.TrainConfig(channels=8, components=3, dilations=(1, 1, 2), crop_steps=100)
+    net = net_module.Net(cfg).eval()
     hidden = net.hidden(torch.randn(2, 100, cfg.n_inputs))
     positions = np.tile(np.arange(2.0, 98.0, 4.0), 2)  # a frame every 40 ms, two windows
     windows = np.repeat([0, 1], positions.size // 2)
     y, weights, gap = torch.randn(positions.size, 3), torch.ones(positions.size), torch.ones(3)
-    loss = mod._adapted_loss(net, hidden, windows, positions, y, weights, gap, cfg)
+    loss = net_module._adapted_loss(net, hidden, windows, positions, y, weights, gap, cfg)
     # By hand: per window, fit on the frames before `meta_split` of it, score the rest.
     w0 = torch.cat([net.readout.weight.T, net.readout.bias[None]])
     errs = []
@@ -311,7 +318,7 @@ def test_the_adapted_loss_scores_frames_the_fit_did_not_see(
         feats = torch.cat([hidden[window, at], torch.ones(at.size, 1)], 1)
         target = y[torch.from_numpy(windows == window)]
         fit = torch.from_numpy(positions[windows == window] < cfg.meta_split * cfg.crop_steps)
-        readout = mod.adapted_readout(feats[fit], target[fit], w0, cfg.meta_pull)
+        readout = net_module.adapted_readout(feats[fit], target[fit], w0, cfg.meta_pull)
         errs.append(feats[~fit] @ readout - target[~fit])
     err = torch.cat(errs)
     expected = ((err**2).mean(1) + cfg.opening_weight * (err @ gap) ** 2).mean()
@@ -345,13 +352,13 @@ def test_the_velocity_loss_scores_changes_within_a_window_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     torch = pytest.importorskip("torch")
-    mod = load_script(SCRIPT, monkeypatch)
+    net_module = import_from_scripts(SCRIPTS, "mouth_training.net", monkeypatch)
     gap = torch.tensor([1.0, 0.0])
     windows = np.array([0, 0, 0, 1, 1])
     # A constant error inside each window, different between them: no change to score.
     steady = torch.tensor([[0.3, 5.0], [0.3, -1.0], [0.3, 2.0], [-0.4, 0.0], [-0.4, 9.0]])
-    assert float(mod._velocity_loss(steady, windows, gap)) == 0.0
+    assert float(net_module._velocity_loss(steady, windows, gap)) == 0.0
     # Errors that flip from frame to frame, on the gap: changes of 0.2, -0.2 and 0.5.
     flipping = torch.tensor([[0.1, 0.0], [-0.1, 0.0], [0.1, 0.0], [0.0, 0.0], [0.5, 0.0]])
     expected = (0.2**2 + 0.2**2 + 0.5**2) / 3
-    assert float(mod._velocity_loss(flipping, windows, gap)) == pytest.approx(expected)
+    assert float(net_module._velocity_loss(flipping, windows, gap)) == pytest.approx(expected)

@@ -14,7 +14,7 @@ differently: held out, the blend follows the mouth better than either alone (med
 in speech 0.58 for the adapted trunk, 0.66 with the branch taking 70 %, 0.68 with the
 branch adapted too).
 
-The PyTorch twin used for training lives in `scripts/train_mouth_model.py`; both use
+The PyTorch twin used for training lives in `scripts/mouth_training/net.py`; both use
 zero padding and the same layer order, and a test checks they agree.
 """
 
