@@ -144,7 +144,7 @@ def test_a_wide_target_leaves_a_closed_exemplar() -> None:
 
 def test_crossed_or_swollen_target_lips_are_made_plausible(talk1: Clip) -> None:
     """Inner upper lip below the inner lower one, a lip three times as thick: fixed before warping."""
-    from videoretalk.render.renderer import _plausible_lips
+    from videoretalk.render.lips import plausible_lips
 
     r = _renderer(talk1)
     assert r._lip_limits is not None
@@ -153,12 +153,12 @@ def test_crossed_or_swollen_target_lips_are_made_plausible(talk1: Clip) -> None:
     k = int(np.argmax(talk1.opening))
     target = talk1.track.canonical[k][r.mouth_indices].copy()
     assert np.array_equal(
-        _plausible_lips(target, rows, *r._lip_limits)[:, :2], target[:, :2]
+        plausible_lips(target, rows, *r._lip_limits)[:, :2], target[:, :2]
     )  # a real shape stays
     bad = target.copy()
     bad[rows[1], :2] = target[rows[2], :2] + 0.03 * down  # inner upper 0.03 iod below inner lower
     bad[rows[0], :2] = bad[rows[1], :2] - 3 * (hi[: len(rows[0])])[:, None] * down  # and very thick
-    fixed = _plausible_lips(bad, rows, *r._lip_limits)[:, :2]
+    fixed = plausible_lips(bad, rows, *r._lip_limits)[:, :2]
     assert ((fixed[rows[2]] - fixed[rows[1]]) @ down >= -1e-6).all()
     upper = (fixed[rows[1]] - fixed[rows[0]]) @ down
     assert (upper <= hi[: len(rows[0])] + 1e-5).all() and (upper >= lo[: len(rows[0])] - 1e-5).all()

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.spatial import QhullError
 
 from ..media.decode import DecodedFrame
-from . import composite, interior, occlusion
+from . import composite, interior, lips, occlusion
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
 from .topology import (
@@ -143,7 +143,9 @@ class MouthRenderer:
         self._keep = _control_points(
             track, np.asarray(track.present, bool), set(self.mouth_indices.tolist())
         )
-        self._lip_limits = _lip_thickness_range(track, np.asarray(track.present, bool))
+        self._lip_limits = lips.thickness_range(
+            np.asarray(track.canonical)[np.asarray(track.present, bool)]
+        )
         if len(candidates) == 0:
             self._slots, self._wanted = [], {}
             return
@@ -192,13 +194,13 @@ class MouthRenderer:
 
     def _bank(self) -> ExemplarChooser:
         if self._chooser is None:
-            bank = _consistent_bank([c for _, c in sorted(self._captured.items())])
+            bank = lips.consistent_bank([c for _, c in sorted(self._captured.items())])
             self._chooser = ExemplarChooser(
                 bank, self.settings.switch_cost, self.settings.crossfade_frames
             )
             if bank:
                 self._lips = np.median(
-                    [_lip_colour(e.image, e.points) for e in bank], axis=0
+                    [lips.lip_colour(e.image, e.points) for e in bank], axis=0
                 ).astype(np.float32)
                 # Teeth from the widest exemplar that shows them, else matched to the lighting.
                 found = (
@@ -231,7 +233,7 @@ class MouthRenderer:
         if not bool(track.present[face_index]) or not np.isfinite(target).all():
             return frame.image
         if self._lip_limits is not None:
-            target = _plausible_lips(target, self._lip_rows, *self._lip_limits)
+            target = lips.plausible_lips(target, self._lip_rows, *self._lip_limits)
         try:
             return self._render(frame.image, face_index, target)
         except (QhullError, cv2.error, np.linalg.LinAlgError) as exc:  # degenerate geometry
@@ -402,26 +404,6 @@ def _intersect(a: Box, b: Box) -> Box:
 OCCLUSION_EXEMPLARS = 3
 # Feather (inter-ocular units) between kept occluder pixels and the re-drawn mouth.
 OCCLUDER_FEATHER_IOD = 0.05
-# An exemplar whose lip colour is this far (RGB, 0..1) from the bank's median shows
-# something else on the lips (a hand, a microphone): it is never pasted.
-LIP_COLOUR_TOLERANCE = 0.15
-
-
-def _consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
-    """Per slot the sharpest candidate whose lips look like the person's lips."""
-    every = [e for slot in slots for e in slot]
-    if not every:
-        return []
-    colours = {id(e): _lip_colour(e.image, e.points) for e in every}
-    median = np.median(np.stack(list(colours.values())), axis=0)
-    bank = []
-    for slot in slots:
-        ok = [
-            e for e in slot if float(np.abs(colours[id(e)] - median).max()) <= LIP_COLOUR_TOLERANCE
-        ]
-        if ok:
-            bank.append(max(ok, key=lambda e: e.sharpness))
-    return bank
 
 
 # Undriven mesh points closer than this to the lips (inter-ocular units) are left out of
@@ -448,7 +430,7 @@ def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int])
     if not present.any():
         return np.arange(NUM_POINTS + n_extra)
     mean = np.asarray(track.canonical, np.float32)[present].mean(0)[:, :2]
-    lips = mean[LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
+    outer_lips = mean[LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
     iod = float(np.linalg.norm(mean[263] - mean[33]))
     down, _ = face_axes(mean)
     level = (mean - mean[NOSE_BOTTOM]) @ down
@@ -457,73 +439,13 @@ def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int])
         for p in range(NUM_POINTS)
         if p not in driven
         and (
-            cv2.pointPolygonTest(lips, (float(mean[p, 0]), float(mean[p, 1])), True)
+            cv2.pointPolygonTest(outer_lips, (float(mean[p, 0]), float(mean[p, 1])), True)
             > -LIP_BODY_MARGIN_IOD * iod
             or level[p] < -ABOVE_NOSE_IOD * iod
         )
     ]
     keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
     return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
-
-
-# Lip thickness (outer to inner lip line) allowed in a target, as a factor on the range the
-# person shows in the source (2nd..98th percentile per point): lips stretch thinner and
-# purse thicker a little beyond what a short clip shows, not twice as thick.
-LIP_THICKNESS_SLACK = (0.8, 1.25)
-
-
-def _lip_thickness_range(
-    track: FaceTrackLike, present: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(canonical down vector, per-pair lower / upper thickness bounds), upper lip pairs first."""
-    if not present.any():
-        return None
-    canon = np.asarray(track.canonical, np.float32)[present][..., :2]
-    down, _ = face_axes(canon.mean(0))
-    upper = (canon[:, INNER_UPPER] - canon[:, OUTER_UPPER]) @ down
-    lower = (canon[:, OUTER_LOWER] - canon[:, INNER_LOWER]) @ down
-    both = np.concatenate([upper, lower], axis=1)
-    lo = np.maximum(np.percentile(both, 2, axis=0), 0) * LIP_THICKNESS_SLACK[0]
-    hi = np.percentile(both, 98, axis=0) * LIP_THICKNESS_SLACK[1]
-    return down.astype(np.float32), lo.astype(np.float32), hi.astype(np.float32)
-
-
-def _plausible_lips(
-    target: np.ndarray,
-    rows: tuple[np.ndarray, ...],
-    down: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-) -> np.ndarray:
-    """The target with its inner lips in order and its lips no thinner or thicker than the person's.
-
-    A target whose inner upper lip dips below the inner lower one, or whose lip is far
-    thicker than the person's, folds the warp or stretches the exemplar's lip and the skin
-    above it into pale streaks; inner points (the opening) stay, outer points move.
-    """
-    uo, ui, li, lo_ = rows
-    out = np.array(target, np.float32, copy=True)
-    xy = out[:, :2]
-    gap = (xy[li] - xy[ui]) @ down
-    crossed = np.minimum(gap, 0)[:, None] * down / 2
-    xy[ui] += crossed
-    xy[li] -= crossed
-    n = len(uo)
-    upper = (xy[ui] - xy[uo]) @ down
-    xy[uo] -= (np.clip(upper, lo[:n], hi[:n]) - upper)[:, None] * down
-    lower = (xy[lo_] - xy[li]) @ down
-    xy[lo_] += (np.clip(lower, lo[n:], hi[n:]) - lower)[:, None] * down
-    return out
-
-
-def _lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    mask = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(points[LIPS_OUTER, :2]).astype(np.int32)], 1)
-    cv2.fillPoly(mask, [np.round(points[LIPS_INNER, :2]).astype(np.int32)], 0)
-    pix = image[mask > 0]
-    if len(pix) == 0:
-        return np.array([0.6, 0.35, 0.35], np.float32)
-    return (np.median(pix, axis=0) / 255.0).astype(np.float32)
 
 
 __all__ = ["FaceTrackLike", "MouthRenderer"]

@@ -1,0 +1,98 @@
+"""The person's lips, as the renderer keeps them plausible and recognisable.
+
+- `consistent_bank`: exemplar frames whose lips look like the person's (a hand or a
+  microphone over the lips in a chosen frame must never be pasted);
+- `thickness_range` / `plausible_lips`: a target mouth shape is kept within the lip
+  thickness the person shows, with its inner lip lines in order, so the warp never folds;
+- `lip_colour`: the lips' median colour, for the bank check and the painted interior.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .exemplars import Exemplar
+from .topology import INNER_LOWER, INNER_UPPER, LIPS_INNER, LIPS_OUTER, OUTER_LOWER, OUTER_UPPER
+from .warp import face_axes
+
+# An exemplar whose lip colour is this far (RGB, 0..1) from the bank's median shows
+# something else on the lips (a hand, a microphone): it is never pasted.
+LIP_COLOUR_TOLERANCE = 0.15
+
+
+def consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
+    """Per slot the sharpest candidate whose lips look like the person's lips."""
+    every = [e for slot in slots for e in slot]
+    if not every:
+        return []
+    colours = {id(e): lip_colour(e.image, e.points) for e in every}
+    median = np.median(np.stack(list(colours.values())), axis=0)
+    bank = []
+    for slot in slots:
+        ok = [
+            e for e in slot if float(np.abs(colours[id(e)] - median).max()) <= LIP_COLOUR_TOLERANCE
+        ]
+        if ok:
+            bank.append(max(ok, key=lambda e: e.sharpness))
+    return bank
+
+
+# Lip thickness (outer to inner lip line) allowed in a target, as a factor on the range the
+# person shows in the source (2nd..98th percentile per point): lips stretch thinner and
+# purse thicker a little beyond what a short clip shows, not twice as thick.
+LIP_THICKNESS_SLACK = (0.8, 1.25)
+
+
+def thickness_range(canonical: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(canonical down vector, per-pair lower / upper thickness bounds), upper lip pairs
+    first, from the person's canonical landmarks on the frames that show them (N, 478, 3)."""
+    if len(canonical) == 0:
+        return None
+    canon = np.asarray(canonical, np.float32)[..., :2]
+    down, _ = face_axes(canon.mean(0))
+    upper = (canon[:, INNER_UPPER] - canon[:, OUTER_UPPER]) @ down
+    lower = (canon[:, OUTER_LOWER] - canon[:, INNER_LOWER]) @ down
+    both = np.concatenate([upper, lower], axis=1)
+    lo = np.maximum(np.percentile(both, 2, axis=0), 0) * LIP_THICKNESS_SLACK[0]
+    hi = np.percentile(both, 98, axis=0) * LIP_THICKNESS_SLACK[1]
+    return down.astype(np.float32), lo.astype(np.float32), hi.astype(np.float32)
+
+
+def plausible_lips(
+    target: np.ndarray,
+    rows: tuple[np.ndarray, ...],
+    down: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
+    """The target with its inner lips in order and its lips no thinner or thicker than the person's.
+
+    A target whose inner upper lip dips below the inner lower one, or whose lip is far
+    thicker than the person's, folds the warp or stretches the exemplar's lip and the skin
+    above it into pale streaks; inner points (the opening) stay, outer points move.
+    """
+    uo, ui, li, lo_ = rows
+    out = np.array(target, np.float32, copy=True)
+    xy = out[:, :2]
+    gap = (xy[li] - xy[ui]) @ down
+    crossed = np.minimum(gap, 0)[:, None] * down / 2
+    xy[ui] += crossed
+    xy[li] -= crossed
+    n = len(uo)
+    upper = (xy[ui] - xy[uo]) @ down
+    xy[uo] -= (np.clip(upper, lo[:n], hi[:n]) - upper)[:, None] * down
+    lower = (xy[lo_] - xy[li]) @ down
+    xy[lo_] += (np.clip(lower, lo[n:], hi[n:]) - lower)[:, None] * down
+    return out
+
+
+def lip_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Median RGB (0..1) between the outer and inner lip lines of `points` (image px)."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[LIPS_OUTER, :2]).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(points[LIPS_INNER, :2]).astype(np.int32)], 0)
+    pix = image[mask > 0]
+    if len(pix) == 0:
+        return np.array([0.6, 0.35, 0.35], np.float32)
+    return (np.median(pix, axis=0) / 255.0).astype(np.float32)
