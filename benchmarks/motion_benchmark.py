@@ -20,6 +20,9 @@ loudness-envelope baseline, then the time to predict 60 s of audio.
 With `--weights-dir`, each clip is scored by a model whose manifest lists it as excluded
 (cross-validation); otherwise the packaged weights are used (the shared clips are in
 their training set, so only unseen clips give held-out figures).
+
+This script scores the clips; what it measures beside r is in `motion_measures.py`, and
+its printout (per clip, medians, issue 4's targets) in `motion_summary.py`.
 """
 
 from __future__ import annotations
@@ -28,15 +31,25 @@ import argparse
 import functools
 import importlib.util
 import json
-import math
 import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import webrtcvad
-from clip_stats import median_interval, paired_change
+from motion_measures import (  # beside this script
+    CLOSED_ABOVE_REST,
+    MOUTH_CORNERS,
+    best_shift_r,
+    closure_hit,
+    closure_reached,
+    closures,
+    noise_cap,
+    phone_class_openings,
+    predicted_width,
+    silent_frames,
+)
+from motion_summary import clip_line, summary_lines, target_lines
 
 from videoretalk.audio.features import (
     HOP,
@@ -48,12 +61,10 @@ from videoretalk.audio.features import (
     to_mono_16k,
 )
 from videoretalk.audio.settings import VadSettings
-from videoretalk.audio.vad import widen
 from videoretalk.errors import VideoRetalkError
 from videoretalk.media.decode import AudioTrack
 from videoretalk.motion.predict import (
     MotionSettings,
-    MouthMotion,
     _pearson,
     analyse_for_model,
     best_lag,
@@ -61,7 +72,6 @@ from videoretalk.motion.predict import (
     predict_mouth_motion,
 )
 from videoretalk.motion.shape import (
-    CLOSED_SHARE_OF_RANGE,
     LIPS,
     canonicalise,
     mouth_opening,
@@ -70,21 +80,7 @@ from videoretalk.motion.shape import (
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPT_SHARE = 0.6
-MAX_LAG_FRAMES = 4  # the data README scores at the best lag within ±4 frames
-CLOSED_ABOVE_REST = 0.02  # opening within 2 % of inter-ocular of rest = closed
 MIN_FACE_FRAMES = 10
-MOUTH_CORNERS = [61, 291]  # outer lip corners in the 478-point mesh
-# English phone classes (pocketsphinx labels) for the articulation table.
-PHONE_CLASSES = {
-    "bilabial": ("M", "B", "P"),
-    "open": ("AA", "AE", "AY", "AW"),
-    "rounded": ("UW", "OW", "UH", "AO"),
-    "spread": ("IY", "IH", "EY"),
-}
-SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
-# Issue 4's targets: median r of mouth opening on held-out clips, share of silent frames
-# closed, seconds to predict 60 s of audio.
-TARGET_R, TARGET_SILENT_CLOSED, TARGET_SECONDS = 0.7, 0.95, 3.0
 SPEED_RUNS = 3  # the speed figure is the median of this many warm runs
 
 
@@ -130,112 +126,6 @@ class Track:
     frame_times: np.ndarray
     present: np.ndarray
     canonical: np.ndarray
-
-
-def silent_frames(mono: np.ndarray, times: np.ndarray) -> np.ndarray:
-    vad = webrtcvad.Vad(3)
-    steps = n_steps(mono.size)
-    pcm = (np.clip(np.pad(mono, (0, steps * HOP - mono.size + HOP)), -1, 1) * 32767).astype(
-        np.int16
-    )
-    energy = step_energy_db(mono)
-    speech = np.array(
-        [
-            energy[i] > -60 and vad.is_speech(pcm[i * HOP : (i + 1) * HOP].tobytes(), SAMPLE_RATE)
-            for i in range(steps)
-        ]
-    )
-    w = int(SILENT_WINDOW_S / STEP_SECONDS)
-    idx = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, steps - 1)
-    return ~widen(speech, w, w)[idx]
-
-
-def predicted_width(motion: MouthMotion) -> np.ndarray:
-    """Corner-to-corner mouth width per frame, inter-ocular units (narrows when rounding)."""
-    corners = [int(np.flatnonzero(motion.point_indices == p)[0]) for p in MOUTH_CORNERS]
-    return np.linalg.norm(np.diff(motion.shapes[:, corners, :2], axis=1)[:, 0], axis=-1)
-
-
-def best_shift_r(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) -> float:
-    """r at the best lag within ±`MAX_LAG_FRAMES` (the data README's protocol): the
-    recording's A/V offset in the scored part may differ from the one measured on the
-    adaptation part."""
-    shifts = range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1)
-    return max(_pearson(np.roll(pred, k)[mask], real[mask]) for k in shifts)
-
-
-def noise_cap(real: np.ndarray, mask: np.ndarray) -> float:
-    """The highest r any prediction can reach against `real` on `mask`, given the frame-to-
-    frame noise of the measured landmarks (a lower bound on that cap).
-
-    A frame's residual from the mean of its two neighbours has 1.5 x the variance of white
-    noise; real motion only adds to it, so this bounds the noise from above. A measurement
-    x = s + n correlates with the true s at sqrt(1 - var(n) / var(x)).
-    """
-    triples = mask[1:-1] & mask[:-2] & mask[2:]
-    if triples.sum() <= 10:
-        return float("nan")
-    residual = real[1:-1] - (real[:-2] + real[2:]) / 2
-    noise = float(residual[triples].var()) / 1.5
-    spread = max(float(real[1:-1][triples].var()), 1e-12)
-    return float(np.sqrt(max(0.0, 1.0 - noise / spread)))
-
-
-def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
-    """Frames where the lips close between two openings (mostly p/b/m), from the real video."""
-    out = []
-    for i in range(2, real.size - 2):
-        if (
-            real[i] > rest_open + CLOSED_SHARE_OF_RANGE * span
-            or real[i] != real[max(0, i - 2) : i + 3].min()
-        ):
-            continue
-        left, right = real[max(0, i - 6) : i].max(), real[i + 1 : i + 7].max()
-        if min(left, right) - real[i] >= 0.3 * span:
-            out.append(i)
-    return np.array(out, int)
-
-
-def closure_reached(pred: np.ndarray, i: int, rest_open: float, span: float) -> bool:
-    """The prediction itself closes (as far as a real closure must) within ±2 frames."""
-    return bool(pred[max(0, i - 2) : i + 3].min() <= rest_open + CLOSED_SHARE_OF_RANGE * span)
-
-
-def closure_hit(pred: np.ndarray, i: int) -> bool:
-    local = pred[max(0, i - 2) : i + 3].min()
-    around = pred[max(0, i - 8) : i + 9].max()
-    return local <= 0.5 * around + 0.5 * pred[max(0, i - 8) : i + 9].min()
-
-
-def phone_class_openings(
-    mono: np.ndarray,
-    times: np.ndarray,
-    frames: np.ndarray,
-    pred: np.ndarray,
-    real: np.ndarray,
-    rest_open: float,
-    span: float,
-) -> dict:
-    """Per phone class: frames, and summed predicted and real opening (speaker's range units).
-
-    Labels come from pocketsphinx's English phone recogniser; empty without it.
-    """
-    from videoretalk.audio.phones import PHONES, phone_inputs
-
-    labels = phone_inputs(mono)
-    if labels is None:
-        return {}
-    step = np.clip(np.round(times / STEP_SECONDS).astype(int), 0, labels.shape[0] - 1)
-    phone = np.array(PHONES)[labels[step, : len(PHONES)].argmax(axis=1)]
-    out = {}
-    for name, members in PHONE_CLASSES.items():
-        sel = frames & np.isin(phone, members)
-        out[name] = [
-            int(sel.sum()),
-            float(((pred[sel] - rest_open) / span).sum()),
-            float(((real[sel] - rest_open) / span).sum()),
-        ]
-    return out
 
 
 def unscorable(npz: Path) -> str:
@@ -461,79 +351,6 @@ def training_clips(weights: str) -> frozenset[str]:
     return frozenset(Path(entry["file"]).stem for entry in manifest.get("trained_on", []))
 
 
-def target_lines(rows: list[dict], seconds: float) -> list[str]:
-    """Issue 4's targets against the medians of the held-out clips only."""
-    held = [r for r in rows if r["held_out"]]
-    speed_line = f"  60 s of audio in <= {TARGET_SECONDS:.0f} s: " + _against(
-        f"{seconds:.2f} s", seconds <= TARGET_SECONDS
-    )
-    head = f"issue 4's targets, over the {len(held)} held-out clips of {len(rows)} scored:"
-    if not held:
-        why = (
-            "  no held-out clip: the model was trained on every clip scored (by name), so no r"
-            " here is a held-out figure (score unseen clips, or use --weights-dir folds)"
-        )
-        return [head, why, speed_line]
-
-    def r_figure(name: str, key: str) -> str:
-        value = float(np.nanmedian([r[key] for r in held]))
-        return f"{name} " + _against(f"{value:.3f}", value >= TARGET_R)
-
-    silent = sum(r["silent"] for r in held)
-    closed = silent_share(held, "silent_closed")
-    silent_figure = (
-        _against(f"{closed:.1%} of {silent}", closed >= TARGET_SILENT_CLOSED)
-        if silent
-        else "no silent frame scored"
-    )
-    r_figures = (
-        r_figure("within speech, at the lag measured on the adapted part", "r_speech"),
-        r_figure("at the best lag within ±4 frames", "r_speech_best"),
-        r_figure("whole clips (pauses closed)", "r"),
-    )
-    return [
-        head,
-        f"  median r of mouth opening >= {TARGET_R}: " + "; ".join(r_figures),
-        f"  silent frames closed >= {TARGET_SILENT_CLOSED:.0%}: {silent_figure}",
-        speed_line,
-    ]
-
-
-def silent_share(rows: list[dict], key: str) -> float:
-    """A per-clip share of silent frames (`key`), pooled over the clips' silent frames."""
-    total = sum(r["silent"] for r in rows)
-    return sum(r[key] * r["silent"] for r in rows if r["silent"]) / max(total, 1)
-
-
-def _against(figure: str, met: bool) -> str:
-    return f"{figure} ({'meets it' if met else 'short of it'})"
-
-
-def uncertainty_lines(rows: list[dict], previous: list[dict] | None = None) -> list[str]:
-    """How much the medians can be trusted, and (given an earlier run's rows) the change."""
-    lines = []
-    for key, name in (("r", "r"), ("r_speech", "r in speech")):
-        low, high = median_interval([r[key] for r in rows])
-        interval = (
-            f"{low:.3f}-{high:.3f} (bootstrap)"
-            if math.isfinite(low)
-            else "none: it needs two or more clips with the figure"
-        )
-        lines.append(f"median {name}: 95 % interval over clips {interval}")
-    if previous is None:
-        return lines
-    for key, lower_is_better in (("r", False), ("r_speech", False), ("lip_err", True)):
-        change = paired_change(previous, rows, key, lower_is_better)
-        if change is not None:
-            lines.append(
-                # Five places: a lip error moves in the fifth (0.0308 +- 0.00004).
-                f"against the earlier run, {key}: median {change.median_before:.4f} ->"
-                f" {change.median_after:.4f}; per clip {change.mean:+.5f} ± {change.stderr:.5f}"
-                f" (mean ± se), better on {change.better}/{change.clips} clips"
-            )
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*", type=Path)
@@ -674,78 +491,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         r = rows[-1]
         r["held_out"] = npz.stem not in training_clips(weights)
-        silent = (
-            f"silent closed={r['silent_closed']:.0%} of {r['silent']} (base {r['base_silent_closed']:.0%}, real {r['real_silent_closed']:.0%})"
-            if r["silent"]
-            else "silent closed: no pause scored"
-        )
-        print(
-            f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f}, speech {r['r_speech']:+.2f}, best±4 {r['r_speech_best']:+.2f})"
-            f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
-            f"  {silent}  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})"
-            f"  width r={r['r_width']:+.2f}" + ("" if r["held_out"] else "  (trained on)"),
-            flush=True,
-        )
+        print(clip_line(r), flush=True)
     if not rows:
         print("no clip could be scored")
         return 1
-    med = lambda k: float(np.nanmedian([r[k] for r in rows]))
-    silent_total = sum(r["silent"] for r in rows)
-    silent_closed, real_silent, base_silent = (
-        silent_share(rows, key)
-        for key in ("silent_closed", "real_silent_closed", "base_silent_closed")
-    )
-    print(
-        f"\nMEDIAN r={med('r'):.3f} (best±4 {med('r_best'):.3f}, in speech {med('r_speech'):.3f}, best±4 {med('r_speech_best'):.3f}, pauses at own posture {med('r_own_pause'):.3f}; a perfect model closed in pauses {med('r_ceiling'):.3f}; landmark noise caps r in speech at >= {med('r_noise_cap'):.3f})  baseline r={med('base_r'):.3f} ({med('base_r_best'):.3f})"
-        f"  lip err={med('lip_err'):.4f} (rest-only {med('rest_err'):.4f})"
-    )
-    print("\n".join(uncertainty_lines(rows, previous)))
-    if silent_total:
-        print(
-            f"silent frames closed: {silent_closed:.1%} of {silent_total} (baseline {base_silent:.1%};"
-            f" the real speakers' lips were closed on {real_silent:.1%} of them)"
-        )
-    else:
-        print("silent frames closed: none to score (no pause in the scored parts)")
-    if args.music is not None or args.noise is not None:
-        bed = "the music bed" if args.noise is None else "the background noise"
-        bed += "" if args.music is None or args.noise is None else " and music"
-        print(
-            f"{bed} alone, no voice: mouth open on {med('bed_open'):.1%} of frames"
-            f" (median over clips), mean opening above rest {med('bed_lift'):.4f} inter-ocular"
-        )
-    print(
-        f"closures hit: {sum(r['hit'] for r in rows)}/{sum(r['closures'] for r in rows)}"
-        f" (baseline {sum(r['base_hit'] for r in rows)})"
-    )
-    print(
-        f"closures the prediction itself closes: {sum(r['reached'] for r in rows)}/"
-        f"{sum(r['closures'] for r in rows)};  range of motion in speech, predicted / real:"
-        f" median {med('range_ratio'):.2f}; frame-to-frame change {med('change_ratio'):.2f}"
-    )
-    moved = [np.concatenate([r[k] for r in rows]) for k in ("moves_pred", "moves_real")]
-    print(
-        "fastest moves (share of the speaker's range per 40 ms), predicted / real:"
-        + "".join(
-            f" p{q} {np.percentile(moved[0], q):.2f} / {np.percentile(moved[1], q):.2f};"
-            for q in (99, 99.9)
-        )
-        + f" over 0.8: {np.mean(moved[0] > 0.8):.2%} / {np.mean(moved[1] > 0.8):.2%} of steps"
-    )
-    print(f"mouth width (rounding) in speech: median r={med('r_width'):.3f}")
-    pooled: dict[str, np.ndarray] = {}  # class -> frames, summed predicted, summed real
-    for r in rows:
-        for name, sums in r["by_class"].items():
-            pooled[name] = pooled.get(name, 0) + np.asarray(sums)
-    if pooled:
-        print(
-            "mean opening in speech by English phone class (pocketsphinx labels; 1 = the"
-            " speaker's wide opening), predicted / real: "
-            + ", ".join(
-                f"{name} {p / max(n, 1):.2f} / {q / max(n, 1):.2f} (n={n:.0f})"
-                for name, (n, p, q) in pooled.items()
-            )
-        )
+    print("\n".join(summary_lines(rows, previous, args.music, args.noise)))
     seconds = speed(args.weights if not args.weights_dir else next(iter(folds.values())))
     print(f"speed: 60 s of audio in {seconds:.2f} s (median of {SPEED_RUNS} runs)")
     print("\n" + "\n".join(target_lines(rows, seconds)))

@@ -26,7 +26,7 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-from motion_benchmark import CLOSED_ABOVE_REST, predicted_width
+from motion_measures import CLOSED_ABOVE_REST, predicted_width
 
 from videoretalk.media.decode import AudioTrack
 from videoretalk.motion.predict import load_model, predict_mouth_motion

@@ -27,7 +27,17 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, 
     return load_script(REPO / "benchmarks" / "motion_benchmark.py", monkeypatch), extract
 
 
-def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:
+@pytest.fixture()
+def measures(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    return load_script(REPO / "benchmarks" / "motion_measures.py", monkeypatch)
+
+
+@pytest.fixture()
+def summary(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    return load_script(REPO / "benchmarks" / "motion_summary.py", monkeypatch)
+
+
+def test_scores_a_real_clip_with_its_own_speech(bench, measures: ModuleType, dev_dir: Path) -> None:
     mb, extract = bench
     npz = extract.extract(dev_dir / "talk2.mp4")
     assert mb.unscorable(npz) == ""
@@ -50,7 +60,7 @@ def test_scores_a_real_clip_with_its_own_speech(bench, dev_dir: Path) -> None:
     assert 0.75 < row["range_ratio"] < 1.3
     assert 0.3 < row["change_ratio"] < 1.5
     # Phone-class table: only with pocketsphinx installed (not a dependency).
-    assert set(row["by_class"]) in (set(), set(mb.PHONE_CLASSES))
+    assert set(row["by_class"]) in (set(), set(measures.PHONE_CLASSES))
 
 
 def test_scoring_a_users_clip_never_adds_it_to_the_training_cache(
@@ -72,8 +82,7 @@ def test_scoring_a_users_clip_never_adds_it_to_the_training_cache(
         assert cached["present"].size == 25 and not cached["present"].any()  # no face drawn
 
 
-def test_noise_cap_reads_the_measurement_noise_off_a_smooth_signal(bench) -> None:
-    mb, _ = bench
+def test_noise_cap_reads_the_measurement_noise_off_a_smooth_signal(measures: ModuleType) -> None:
     rng = np.random.default_rng(0)
     frames = np.arange(2000) / 25.0
     # Syllable-rate motion (2-5 Hz at 25 fps) plus white landmark noise at which the
@@ -82,11 +91,13 @@ def test_noise_cap_reads_the_measurement_noise_off_a_smooth_signal(bench) -> Non
     noise_sd = np.sqrt(motion.var() * (1 / 0.8**2 - 1))
     measured = motion + noise_sd * rng.standard_normal(frames.size)
     everywhere = np.ones(frames.size, bool)
-    cap = mb.noise_cap(measured, everywhere)
+    cap = measures.noise_cap(measured, everywhere)
     # Below the true 0.8 (real motion counts as noise too), but not by much at this rate.
     assert 0.7 < cap < 0.8 + 0.01
-    assert mb.noise_cap(motion, everywhere) > 0.9  # smooth motion alone: next to no noise
-    assert math.isnan(mb.noise_cap(measured, np.zeros(frames.size, bool)))  # nothing to measure
+    assert measures.noise_cap(motion, everywhere) > 0.9  # smooth motion alone: next to no noise
+    assert math.isnan(
+        measures.noise_cap(measured, np.zeros(frames.size, bool))
+    )  # nothing to measure
 
 
 def test_clip_without_a_face_is_skipped_with_a_reason(bench, tmp_path: Path) -> None:
@@ -106,14 +117,16 @@ def test_held_vowels_still_drive_the_mouth(bench, dev_dir: Path) -> None:
     assert row["r_speech"] > 0.3 and row["range_ratio"] > 0.6
 
 
-def test_music_bed_sits_the_asked_level_under_the_speech(bench, dev_dir: Path) -> None:
+def test_music_bed_sits_the_asked_level_under_the_speech(
+    bench, measures: ModuleType, dev_dir: Path
+) -> None:
     mb, _ = bench
     audio = read_audio(dev_dir / "speech1.wav")
     clean = to_mono_16k(audio)
     music = mb.with_music(clean, 10.0) - clean
     steps = n_steps(clean.size)
     by_step = np.pad(clean, (0, steps * 160 - clean.size)).reshape(steps, 160)
-    talk = by_step[~mb.silent_frames(clean, np.arange(steps) * 0.01)]
+    talk = by_step[~measures.silent_frames(clean, np.arange(steps) * 0.01)]
     ratio_db = 10 * np.log10(np.mean(talk**2) / np.mean(music**2))
     assert abs(ratio_db - 10.0) < 1.0
 
@@ -146,12 +159,14 @@ def test_a_music_bed_under_the_speech_still_scores(bench, dev_dir: Path) -> None
     assert with_check["r_speech"] == pytest.approx(row["r_speech"], abs=0.02)
 
 
-def test_noise_sits_the_asked_level_under_the_speech(bench, dev_dir: Path) -> None:
+def test_noise_sits_the_asked_level_under_the_speech(
+    bench, measures: ModuleType, dev_dir: Path
+) -> None:
     mb, _ = bench
     clean = to_mono_16k(read_audio(dev_dir / "speech1.wav"))
     steps = n_steps(clean.size)
     by_step = np.pad(clean, (0, steps * 160 - clean.size)).reshape(steps, 160)
-    talk = by_step[~mb.silent_frames(clean, np.arange(steps) * 0.01)]
+    talk = by_step[~measures.silent_frames(clean, np.arange(steps) * 0.01)]
     for style in ("bursts", "clicks", "rumble"):
         noise = mb.with_noise(clean, 20.0, style) - clean
         ratio_db = 10 * np.log10(np.mean(talk**2) / np.mean(noise**2))
@@ -182,10 +197,9 @@ def _row(held_out: bool, r: float, silent: int = 10, closed: float = 1.0) -> dic
     }
 
 
-def test_targets_are_judged_on_held_out_clips_only(bench) -> None:
-    mb, _ = bench
+def test_targets_are_judged_on_held_out_clips_only(summary: ModuleType) -> None:
     rows = [_row(True, 0.68), _row(True, 0.69), _row(True, 0.70, closed=0.5), _row(False, 0.99)]
-    head, r_line, silent_line, speed_line = mb.target_lines(rows, seconds=1.5)
+    head, r_line, silent_line, speed_line = summary.target_lines(rows, seconds=1.5)
     assert "3 held-out clips of 4" in head
     # The trained-on clip (r 0.99) would lift the median to 0.695 / 0.725 / 0.495.
     assert "adapted part 0.690 (short of it)" in r_line
@@ -193,12 +207,11 @@ def test_targets_are_judged_on_held_out_clips_only(bench) -> None:
     assert "whole clips (pauses closed) 0.490 (short of it)" in r_line
     assert "83.3% of 30 (short of it)" in silent_line  # pooled over frames, not clips
     assert "1.50 s (meets it)" in speed_line
-    assert "3.20 s (short of it)" in mb.target_lines(rows, seconds=3.2)[-1]
+    assert "3.20 s (short of it)" in summary.target_lines(rows, seconds=3.2)[-1]
 
 
-def test_targets_say_when_no_clip_is_held_out(bench) -> None:
-    mb, _ = bench
-    lines = mb.target_lines([_row(False, 0.9)], seconds=1.0)
+def test_targets_say_when_no_clip_is_held_out(summary: ModuleType) -> None:
+    lines = summary.target_lines([_row(False, 0.9)], seconds=1.0)
     assert "0 held-out clips of 1" in lines[0]
     assert "no held-out clip" in lines[1] and "0.9" not in "".join(lines)
 

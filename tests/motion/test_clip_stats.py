@@ -75,17 +75,17 @@ def test_paired_change_matches_clips_by_name_and_counts_the_good_direction(stats
 def test_benchmark_prints_the_interval_and_the_change_against_an_earlier_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bench = load_script(REPO / "benchmarks" / "motion_benchmark.py", monkeypatch)
+    summary = load_script(REPO / "benchmarks" / "motion_summary.py", monkeypatch)
     rows = [
         {"clip": f"c{i}", "r": 0.4 + 0.01 * i, "r_speech": 0.6 + 0.01 * i, "lip_err": 0.03}
         for i in range(10)
     ]
-    alone = bench.uncertainty_lines(rows)
+    alone = summary.uncertainty_lines(rows)
     assert len(alone) == 2 and "r in speech: 95 % interval over clips" in alone[1]
     low, high = (float(v) for v in alone[1].split("clips ")[1].split(" ")[0].split("-"))
     assert low < np.median([r["r_speech"] for r in rows]) < high
     earlier = [{**r, "r_speech": r["r_speech"] - 0.02} for r in rows]
-    lines = bench.uncertainty_lines(rows, earlier)
+    lines = summary.uncertainty_lines(rows, earlier)
     speech = next(line for line in lines if "earlier run, r_speech" in line)
     assert "per clip +0.02000" in speech and "better on 10/10 clips" in speech
 
@@ -93,7 +93,9 @@ def test_benchmark_prints_the_interval_and_the_change_against_an_earlier_run(
 def test_one_clip_says_it_has_no_interval_instead_of_printing_nan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bench = load_script(REPO / "benchmarks" / "motion_benchmark.py", monkeypatch)
-    lines = bench.uncertainty_lines([{"clip": "only", "r": 0.5, "r_speech": 0.7, "lip_err": 0.03}])
+    summary = load_script(REPO / "benchmarks" / "motion_summary.py", monkeypatch)
+    lines = summary.uncertainty_lines(
+        [{"clip": "only", "r": 0.5, "r_speech": 0.7, "lip_err": 0.03}]
+    )
     assert len(lines) == 2
     assert all("none: it needs two or more clips" in line and "nan" not in line for line in lines)

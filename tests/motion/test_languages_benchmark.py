@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def ml(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # it shares motion_benchmark's parts
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # it shares motion_measures' parts
     return load_script(REPO / "benchmarks" / "motion_languages.py", monkeypatch)
 
 
