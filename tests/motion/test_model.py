@@ -247,7 +247,6 @@ def test_members_of_different_layouts_run_one_by_one() -> None:
 
 
 def test_training_copies_with_a_music_bed(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
     clips = import_from_scripts(SCRIPTS, "mouth_training.clips", monkeypatch)
     rng = np.random.default_rng(0)
     t = np.arange(3 * 16_000) / 16_000
@@ -262,7 +261,6 @@ def test_training_copies_with_a_music_bed(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_training_copies_sung_higher(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
     clips = import_from_scripts(SCRIPTS, "mouth_training.clips", monkeypatch)
     t = np.arange(3 * 16_000) / 16_000
     mono = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
