@@ -134,18 +134,16 @@ class MouthRenderer:
         """
         self._track = track
         self._captured, self._chooser = {}, None
-        present = np.asarray(track.present, bool)
+        tracked = np.asarray(track.present, bool)
+        # Warp points and lip limits come from every tracked frame, exemplars from the allowed.
+        self._keep = _control_points(track, tracked, set(self.mouth_indices.tolist()))
+        self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
+        present = tracked
         if exemplar_frames is not None:
-            allowed = np.zeros_like(present)
+            allowed = np.zeros_like(tracked)
             allowed[np.asarray(list(exemplar_frames), np.int64)] = True
-            present = present & allowed
+            present = tracked & allowed
         candidates = np.flatnonzero(present)
-        self._keep = _control_points(
-            track, np.asarray(track.present, bool), set(self.mouth_indices.tolist())
-        )
-        self._lip_limits = lips.thickness_range(
-            np.asarray(track.canonical)[np.asarray(track.present, bool)]
-        )
         if len(candidates) == 0:
             self._slots, self._wanted = [], {}
             return
