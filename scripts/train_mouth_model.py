@@ -75,6 +75,7 @@ from mouth_training.net import Net, predict_opening_coefs, train
 
 from videoretalk.audio.features import STEP_SECONDS
 from videoretalk.audio.phones import PHONES
+from videoretalk.motion.predict import _pearson
 from videoretalk.motion.shape import (
     INNER_GAP_PAIRS,
     JAW,
@@ -86,11 +87,6 @@ from videoretalk.motion.shape import (
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = REPO / "src" / "videoretalk" / "motion"
 LAG_PENALTY_PER_S = 0.25  # r lost per second of offset: a 100 ms shift must gain 0.025 in r
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()), 1e-12))
 
 
 def measure_lag(grid_gap: np.ndarray, clip: Clip, max_lag_s: float) -> tuple[float, float]:
