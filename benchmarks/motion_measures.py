@@ -1,9 +1,9 @@
 """What the mouth-motion benchmark measures on one clip, beside r: silence, closures,
 mouth width, phone classes, and how far landmark noise caps r.
 
-Each takes the predicted and real mouth opening (inter-ocular units) on the clip's video
-frames; `benchmarks/motion_benchmark.py` scores the clips and `motion_summary.py` prints
-the figures.
+They read the clip's audio (16 kHz mono) or its predicted and real mouth opening
+(inter-ocular units) on its video frames; `benchmarks/motion_benchmark.py` scores the
+clips and `motion_summary.py` prints the figures.
 """
 
 from __future__ import annotations
