@@ -56,9 +56,17 @@ def predicted_width(motion: MouthMotion) -> np.ndarray:
 def best_shift_r(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) -> float:
     """r at the best lag within ±`MAX_LAG_FRAMES` (the data README's protocol): the
     recording's A/V offset in the scored part may differ from the one measured on the
-    adaptation part."""
-    shifts = range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1)
-    return max(_pearson(np.roll(pred, k)[mask], real[mask]) for k in shifts)
+    adaptation part.
+
+    Frame i of `real` is paired with frame i - k of `pred`; frames whose partner would lie
+    outside the clip drop out rather than wrap around (a roll would pair the scored part's
+    last frames with the clip's first)."""
+    index = np.flatnonzero(mask)
+    best = -np.inf
+    for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1):
+        inside = index[(index - k >= 0) & (index - k < pred.size)]
+        best = max(best, _pearson(pred[inside - k], real[inside]))
+    return float(best)
 
 
 def noise_cap(real: np.ndarray, mask: np.ndarray) -> float:

@@ -100,6 +100,21 @@ def test_noise_cap_reads_the_measurement_noise_off_a_smooth_signal(measures: Mod
     )  # nothing to measure
 
 
+def test_best_shift_finds_the_lag_and_never_wraps_around(measures: ModuleType) -> None:
+    rng = np.random.default_rng(1)
+    real = rng.standard_normal(100)
+    scored = np.arange(100) >= 60  # the last 40 %, as the benchmark scores
+    # The prediction leads the real mouth by 3 frames: found exactly.
+    leads = np.r_[real[3:], rng.standard_normal(3)]
+    assert measures.best_shift_r(leads, real, scored) == pytest.approx(1.0)
+    assert measures._pearson(leads[scored], real[scored]) < 0.5
+    # Unrelated motion must not score by pairing the clip's last frames with its first:
+    # a peak at both ends would then line up at a shift of -4.
+    unrelated = rng.standard_normal(100)
+    unrelated[:4] = real[-4:] = 50.0
+    assert measures.best_shift_r(unrelated, real, scored) < 0.5
+
+
 def test_clip_without_a_face_is_skipped_with_a_reason(bench, tmp_path: Path) -> None:
     mb, _ = bench
     npz = tmp_path / "noface.npz"
