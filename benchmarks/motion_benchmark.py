@@ -65,10 +65,11 @@ from videoretalk.errors import VideoRetalkError
 from videoretalk.media.decode import AudioTrack
 from videoretalk.motion.predict import (
     MotionSettings,
-    _pearson,
     analyse_for_model,
     best_lag,
+    generic_opening_grid,
     load_model,
+    pearson,
     predict_mouth_motion,
 )
 from videoretalk.motion.shape import (
@@ -176,11 +177,9 @@ def score_clip(
     # The clip's own A/V offset, measured on the adaptation part only. It is a property of
     # the recording, used to score, so --music measures it on the speech alone (with the
     # music it can land on the search's edge for a 3 s part); adaptation hears the music.
-    from videoretalk.motion.predict import _generic_opening_grid
-
     recorded = AudioTrack(clean[None, : int(cut_time * SAMPLE_RATE)], SAMPLE_RATE)
     src_hidden = model.hidden_for(analyse_for_model(model, recorded, s))
-    grid = _generic_opening_grid(model, src_hidden)
+    grid = generic_opening_grid(model, src_hidden)
     keep = present[:cut]
     real_source = mouth_opening(canonical[:cut][keep])
     lag = best_lag(grid, times[:cut][keep], real_source, s.adapt_max_lag_s)
@@ -199,24 +198,24 @@ def score_clip(
     real = mouth_opening(canonical)
     ok = scored & present
     pred = motion.opening
-    r0 = _pearson(pred[ok], real[ok])
+    r0 = pearson(pred[ok], real[ok])
     # Within speech only: the model's accuracy without the pauses, where the spec closes
     # the mouth whatever the speaker really did (some hold their lips parted).
     talking = ok & motion.speech
-    r_speech = _pearson(pred[talking], real[talking]) if talking.sum() > 10 else float("nan")
+    r_speech = pearson(pred[talking], real[talking]) if talking.sum() > 10 else float("nan")
     r_noise_cap = noise_cap(real, talking)
     # Lip rounding narrows the mouth: corner-to-corner width, inter-ocular units, in speech.
     pred_width = predicted_width(motion)
     real_width = np.linalg.norm(np.diff(canonical[:, MOUTH_CORNERS, :2], axis=1)[:, 0], axis=-1)
     r_width = (
-        _pearson(pred_width[talking], real_width[talking]) if talking.sum() > 10 else float("nan")
+        pearson(pred_width[talking], real_width[talking]) if talking.sum() > 10 else float("nan")
     )
     # What the closed-in-silence rule costs: the same prediction, but resting in pauses at
     # the speaker's own pause opening seen in the adaptation part (not what we render).
     own_pause = present & ~scored & ~motion.speech
     pause_open = float(np.median(real[own_pause])) if own_pause.sum() >= 5 else None
     r_own_pause = (
-        _pearson(np.where(motion.speech, pred, pause_open)[ok], real[ok])
+        pearson(np.where(motion.speech, pred, pause_open)[ok], real[ok])
         if pause_open is not None
         else float("nan")
     )
@@ -234,13 +233,13 @@ def score_clip(
     silent = silent_frames(clean, times + lag) & scored
     rest_open = float(mouth_opening(rest[None])[0])
     # The most any model can score while closing pauses: real opening in speech, rest elsewhere.
-    r_ceiling = _pearson(np.where(motion.speech, real, rest_open)[ok], real[ok])
+    r_ceiling = pearson(np.where(motion.speech, real, rest_open)[ok], real[ok])
     closed = pred <= rest_open + CLOSED_ABOVE_REST
     # Loudness baseline: 40 ms RMS envelope at the frame, fitted linearly on the first 60 %.
     env = sample_at(np.convolve(step_energy_db(heard), np.ones(4) / 4, mode="same"), times + lag)
     a, b = np.polyfit(env[:cut][keep], real[:cut][keep], 1)
     base = a * env + b
-    base_r = _pearson(base[ok], real[ok])
+    base_r = pearson(base[ok], real[ok])
     base_rb = best_shift_r(base, real, ok)
     cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
     hits = sum(closure_hit(pred, i) for i in cl)

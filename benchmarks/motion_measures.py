@@ -13,7 +13,7 @@ import webrtcvad
 
 from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, n_steps, step_energy_db
 from videoretalk.audio.vad import widen
-from videoretalk.motion.predict import MouthMotion, _pearson
+from videoretalk.motion.predict import MouthMotion, pearson
 from videoretalk.motion.shape import CLOSED_SHARE_OF_RANGE
 
 MAX_LAG_FRAMES = 4  # the data README scores at the best lag within ±4 frames
@@ -65,7 +65,7 @@ def best_shift_r(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) -> float:
     best = -np.inf
     for k in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1):
         inside = index[(index - k >= 0) & (index - k < pred.size)]
-        best = max(best, _pearson(pred[inside - k], real[inside]))
+        best = max(best, pearson(pred[inside - k], real[inside]))
     return float(best)
 
 

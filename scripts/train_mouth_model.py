@@ -75,7 +75,7 @@ from mouth_training.net import Net, predict_opening_coefs, train
 
 from videoretalk.audio.features import STEP_SECONDS
 from videoretalk.audio.phones import PHONES
-from videoretalk.motion.predict import _pearson
+from videoretalk.motion.predict import pearson
 from videoretalk.motion.shape import (
     INNER_GAP_PAIRS,
     JAW,
@@ -94,7 +94,7 @@ def measure_lag(grid_gap: np.ndarray, clip: Clip, max_lag_s: float) -> tuple[flo
     best = (0.0, -2.0, -2.0)
     for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, 0.01):
         pos = np.clip((clip.times + lag) / STEP_SECONDS, 0, grid_gap.size - 1)
-        r = _pearson(
+        r = pearson(
             np.interp(pos, np.arange(grid_gap.size), grid_gap)[clip.present],
             clip.opening[clip.present],
         )

@@ -107,7 +107,7 @@ def test_best_shift_finds_the_lag_and_never_wraps_around(measures: ModuleType) -
     # The prediction leads the real mouth by 3 frames: found exactly.
     leads = np.r_[real[3:], rng.standard_normal(3)]
     assert measures.best_shift_r(leads, real, scored) == pytest.approx(1.0)
-    assert measures._pearson(leads[scored], real[scored]) < 0.5
+    assert measures.pearson(leads[scored], real[scored]) < 0.5
     # Unrelated motion must not score by pairing the clip's last frames with its first:
     # a peak at both ends would then line up at a shift of -4.
     unrelated = rng.standard_normal(100)

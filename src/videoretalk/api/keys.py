@@ -47,7 +47,7 @@ class ApiKey:
     max_active_tasks: int | None = None
 
 
-def _digest(secret: str) -> str:
+def key_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -91,7 +91,7 @@ class KeyStore:
                 (
                     key.key_id,
                     key.name,
-                    _digest(secret),
+                    key_digest(secret),
                     key.hint,
                     key.created,
                     submits_per_second,
@@ -103,7 +103,7 @@ class KeyStore:
     def authenticate(self, secret: str) -> ApiKey | None:
         with self._db() as db:
             row = db.execute(
-                "SELECT * FROM api_keys WHERE digest = ? AND revoked IS NULL", (_digest(secret),)
+                "SELECT * FROM api_keys WHERE digest = ? AND revoked IS NULL", (key_digest(secret),)
             ).fetchone()
         return key_from_row(row) if row else None
 

@@ -301,7 +301,7 @@ def adapt_to_speaker(
     canonical = np.asarray(face_track.canonical, np.float32)
     real_open = mouth_opening(canonical[keep])
     # The source's own A/V offset: shift that best lines up the generic prediction.
-    gap = _generic_opening_grid(model, hidden)
+    gap = generic_opening_grid(model, hidden)
     lag = best_lag(gap, times[keep], real_open, settings.adapt_max_lag_s)
     target = (canonical[keep][:, model.points] - rest[model.points]).reshape(
         keep.sum(), -1
@@ -310,7 +310,8 @@ def adapt_to_speaker(
     return adapt_readout(model, h, target, settings.adapt_strength, settings.adapt_branch_strength)
 
 
-def _generic_opening_grid(model: MouthModel, hidden: np.ndarray) -> np.ndarray:
+def generic_opening_grid(model: MouthModel, hidden: np.ndarray) -> np.ndarray:
+    """Mouth opening of the generic (unadapted) read-out at every 10 ms step."""
     deform = model.deformation(model.coefficients(hidden))
     full = np.broadcast_to(model.rest_shape, (deform.shape[0],) + model.rest_shape.shape).copy()
     full[:, model.points] += deform
@@ -351,13 +352,15 @@ def best_lag(
     best_lag, best_r = 0.0, -np.inf
     for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, STEP_SECONDS):
         pred = sample_at(grid_values, times + lag)
-        r = _pearson(pred, real)
+        r = pearson(pred, real)
         if r > best_r + 1e-9 or (abs(r - best_r) <= 1e-9 and abs(lag) < abs(best_lag)):
             best_lag, best_r = float(lag), r
     return best_lag
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two equal-length series; 0 where either is constant (the benchmark's
+    and training's r, so both score alike)."""
     a = a - a.mean()
     b = b - b.mean()
     den = np.sqrt((a * a).sum() * (b * b).sum())

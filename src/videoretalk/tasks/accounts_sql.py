@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..api.keys import ApiKey, _digest, key_from_row, new_key
+from ..api.keys import ApiKey, key_digest, key_from_row, new_key
 from .sql_schema import api_keys, uploads
 
 __all__ = ["SQLKeyStore", "SQLUploadIndex"]
@@ -35,7 +35,7 @@ class SQLKeyStore:
                 insert(api_keys).values(
                     key_id=key.key_id,
                     name=key.name,
-                    digest=_digest(secret),
+                    digest=key_digest(secret),
                     hint=key.hint,
                     created=key.created,
                     submits_per_second=submits_per_second,
@@ -45,7 +45,7 @@ class SQLKeyStore:
         return key, secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
-        return self._one(api_keys.c.digest == _digest(secret), api_keys.c.revoked.is_(None))
+        return self._one(api_keys.c.digest == key_digest(secret), api_keys.c.revoked.is_(None))
 
     def get(self, key_id: str) -> ApiKey | None:
         return self._one(api_keys.c.key_id == key_id)
