@@ -107,9 +107,11 @@ def closure_reached(pred: np.ndarray, i: int, rest_open: float, span: float) -> 
 
 
 def closure_hit(pred: np.ndarray, i: int) -> bool:
+    """The prediction dips at a real closure: its least opening within ±2 frames lies in
+    the lower half of its range within ±8 frames."""
     local = pred[max(0, i - 2) : i + 3].min()
-    around = pred[max(0, i - 8) : i + 9].max()
-    return local <= 0.5 * around + 0.5 * pred[max(0, i - 8) : i + 9].min()
+    around = pred[max(0, i - 8) : i + 9]
+    return local <= 0.5 * around.max() + 0.5 * around.min()
 
 
 def phone_class_openings(
