@@ -50,6 +50,7 @@ from motion_measures import (  # beside this script
     silent_frames,
 )
 from motion_summary import clip_line, summary_lines, target_lines
+from training_audio import load_prints, matching_clip
 
 from videoretalk.audio.features import (
     HOP,
@@ -202,14 +203,13 @@ def score_clip(
     # Within speech only: the model's accuracy without the pauses, where the spec closes
     # the mouth whatever the speaker really did (some hold their lips parted).
     talking = ok & motion.speech
-    r_speech = pearson(pred[talking], real[talking]) if talking.sum() > 10 else float("nan")
+    spoken = talking.sum() > 10
+    r_speech = pearson(pred[talking], real[talking]) if spoken else float("nan")
     r_noise_cap = noise_cap(real, talking)
     # Lip rounding narrows the mouth: corner-to-corner width, inter-ocular units, in speech.
     pred_width = predicted_width(motion)
     real_width = np.linalg.norm(np.diff(canonical[:, MOUTH_CORNERS, :2], axis=1)[:, 0], axis=-1)
-    r_width = (
-        pearson(pred_width[talking], real_width[talking]) if talking.sum() > 10 else float("nan")
-    )
+    r_width = pearson(pred_width[talking], real_width[talking]) if spoken else float("nan")
     # What the closed-in-silence rule costs: the same prediction, but resting in pauses at
     # the speaker's own pause opening seen in the adaptation part (not what we render).
     own_pause = present & ~scored & ~motion.speech
@@ -220,7 +220,11 @@ def score_clip(
         else float("nan")
     )
     r_best = best_shift_r(pred, real, ok)
-    r_speech_best = best_shift_r(pred, real, talking) if talking.sum() > 10 else float("nan")
+    r_speech_best = best_shift_r(pred, real, talking) if spoken else float("nan")
+    if not spoken:
+        # No speech scored (a silent or music-only clip): r over it would only say how the
+        # real mouth drifts against a closed one. The clip still scores its silent frames.
+        r0 = r_best = r_own_pause = float("nan")
     # Lip landmark distance (inter-ocular units), on the points both sides have.
     rest, span = rest_and_range(canonical[:cut], present[:cut])
     lip_cols = np.flatnonzero(np.isin(motion.point_indices, LIPS))
@@ -233,22 +237,22 @@ def score_clip(
     silent = silent_frames(clean, times + lag) & scored
     rest_open = float(mouth_opening(rest[None])[0])
     # The most any model can score while closing pauses: real opening in speech, rest elsewhere.
-    r_ceiling = pearson(np.where(motion.speech, real, rest_open)[ok], real[ok])
+    r_ceiling = (
+        pearson(np.where(motion.speech, real, rest_open)[ok], real[ok]) if spoken else float("nan")
+    )
     closed = pred <= rest_open + CLOSED_ABOVE_REST
     # Loudness baseline: 40 ms RMS envelope at the frame, fitted linearly on the first 60 %.
     env = sample_at(np.convolve(step_energy_db(heard), np.ones(4) / 4, mode="same"), times + lag)
     a, b = np.polyfit(env[:cut][keep], real[:cut][keep], 1)
     base = a * env + b
-    base_r = pearson(base[ok], real[ok])
-    base_rb = best_shift_r(base, real, ok)
+    base_r = pearson(base[ok], real[ok]) if spoken else float("nan")
+    base_rb = best_shift_r(base, real, ok) if spoken else float("nan")
     cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
     hits = sum(closure_hit(pred, i) for i in cl)
     reached = sum(closure_reached(pred, i, rest_open, span) for i in cl)
     # Range of motion in speech: regression damps it; 1 = as lively as the real mouth.
     range_ratio = (
-        float(pred[talking].std() / max(real[talking].std(), 1e-6))
-        if talking.sum() > 10
-        else float("nan")
+        float(pred[talking].std() / max(real[talking].std(), 1e-6)) if spoken else float("nan")
     )
     # Jitter check: mean frame-to-frame change of the opening in speech, against the real.
     steps = talking[1:] & talking[:-1]
@@ -348,6 +352,29 @@ def training_clips(weights: str) -> frozenset[str]:
     trained on, from its manifest: a clip of that name scores no held-out figure."""
     manifest = load_model(weights).manifest
     return frozenset(Path(entry["file"]).stem for entry in manifest.get("trained_on", []))
+
+
+@functools.cache
+def _training_prints(weights: str) -> dict[str, np.ndarray]:
+    prints, missing = load_prints(training_clips(weights))
+    if missing:
+        print(
+            f"note: no audio print of training clips {', '.join(missing)}: a copy of one "
+            "under another name would count as held out",
+            flush=True,
+        )
+    return prints
+
+
+def trained_on(npz: Path, weights: str) -> str:
+    """Why the model at `weights` has seen this clip ("" if it has not): by its name, or
+    by its audio, which catches a training clip re-encoded or cut under another name."""
+    if npz.stem in training_clips(weights):
+        return "trained on"
+    with np.load(npz) as d:
+        mono = to_mono_16k(AudioTrack(d["audio"][None].astype(np.float32), int(d["sample_rate"])))
+    same = matching_clip(mono, _training_prints(weights))
+    return f"trained on: its audio is {same}'s" if same else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -469,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         weights = folds.get(npz.stem, args.weights) if args.weights_dir else args.weights
         if args.weights_dir and npz.stem not in folds:
+            print(f"{npz.stem:30s} skipped: no fold model leaves it out", flush=True)
             continue
         why_not = unscorable(npz)
         if why_not:
@@ -489,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         r = rows[-1]
-        r["held_out"] = npz.stem not in training_clips(weights)
+        r["seen"] = trained_on(npz, weights)
+        r["held_out"] = not r["seen"]
         print(clip_line(r), flush=True)
     if not rows:
         print("no clip could be scored")

@@ -5,6 +5,7 @@ their uncertainty, and issue 4's targets against the held-out clips.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 from clip_stats import median_interval, paired_change
@@ -23,13 +24,16 @@ def target_lines(rows: list[dict], seconds: float) -> list[str]:
     head = f"issue 4's targets, over the {len(held)} held-out clips of {len(rows)} scored:"
     if not held:
         why = (
-            "  no held-out clip: the model was trained on every clip scored (by name), so no r"
-            " here is a held-out figure (score unseen clips, or use --weights-dir folds)"
+            "  no held-out clip: the model was trained on every clip scored (by name or by"
+            " audio), so no r here is a held-out figure (score unseen clips, or use"
+            " --weights-dir folds)"
         )
         return [head, why, speed_line]
 
     def r_figure(name: str, key: str) -> str:
-        value = float(np.nanmedian([r[key] for r in held]))
+        value = finite_median(r[key] for r in held)
+        if math.isnan(value):
+            return f"{name}: none (no held-out clip has speech in its scored part)"
         return f"{name} " + _against(f"{value:.3f}", value >= TARGET_R)
 
     silent = sum(r["silent"] for r in held)
@@ -50,6 +54,13 @@ def target_lines(rows: list[dict], seconds: float) -> list[str]:
         f"  silent frames closed >= {TARGET_SILENT_CLOSED:.0%}: {silent_figure}",
         speed_line,
     ]
+
+
+def finite_median(values: Iterable[float]) -> float:
+    """Median over the clips that have the figure (NaN marks one that has not, e.g. r on a
+    clip with no speech scored); NaN if none has it."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.median(finite)) if finite else float("nan")
 
 
 def silent_share(rows: list[dict], key: str) -> float:
@@ -98,7 +109,8 @@ def clip_line(r: dict) -> str:
         f"{r['clip']:30s} n={r['frames']:4d} lag={r['lag_ms']:+4d}ms  r={r['r']:+.2f} (best±4 {r['r_best']:+.2f}, speech {r['r_speech']:+.2f}, best±4 {r['r_speech_best']:+.2f})"
         f"  base r={r['base_r']:+.2f} ({r['base_r_best']:+.2f})  lip err={r['lip_err']:.3f} (rest {r['rest_err']:.3f})"
         f"  {silent}  closures hit {r['hit']}/{r['closures']} (base {r['base_hit']})"
-        f"  width r={r['r_width']:+.2f}" + ("" if r["held_out"] else "  (trained on)")
+        f"  width r={r['r_width']:+.2f}"
+        + ("" if r["held_out"] else f"  ({r.get('seen') or 'trained on'})")
     )
 
 
@@ -110,7 +122,7 @@ def summary_lines(
 ) -> list[str]:
     """The medians and pooled figures over the scored clips (and, given an earlier run's
     rows, the change); with a music bed or noise mixed in, what the bed alone opened."""
-    med = lambda k: float(np.nanmedian([r[k] for r in rows]))
+    med = lambda k: finite_median(r[k] for r in rows)
     silent_total = sum(r["silent"] for r in rows)
     silent_closed, real_silent, base_silent = (
         silent_share(rows, key)

@@ -4,7 +4,9 @@ One recipe for both, so the figures in notes and docstrings can be reproduced:
  1. two trunk runs of `train_mouth_model.py` on the same clips, with the A/V offsets of
     the packaged manifest: the defaults, and `--dropout 0.3 --weight-decay 1e-3`;
  2. `merge_mouth_models.py` averages them into one ensemble;
- 3. `fit_embedding_readout.py` adds the linear branch over pretrained speech features.
+ 3. `fit_embedding_readout.py` adds the linear branch over pretrained speech features;
+ 4. for the shipped model, `benchmarks/training_audio.py` stores a print of each training
+    clip's audio, so the benchmark knows a training clip under another name.
 
 With `--folds K`, clip i (of the sorted cache stems) is held out of fold i mod K, and
 fold k is built into OUT/foldK/; `benchmarks/motion_benchmark.py --weights-dir OUT` then
@@ -134,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
                     print("\n".join("  " + " ".join(c) for c in step))
                     continue
                 run_step(step, LOGS / f"build{index}_{name}.log")
+    if not args.folds:
+        prints = [[sys.executable, str(REPO / "benchmarks" / "training_audio.py")]]
+        if args.dry_run:
+            print("  " + " ".join(prints[0]))
+        else:
+            run_step(prints, LOGS / "training_audio.log")
     return 0
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 from mediafactory import make_video
+from scipy.signal import resample_poly
 from scriptload import load_script
 
 from videoretalk.audio.features import n_steps, to_mono_16k
@@ -35,6 +37,11 @@ def measures(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 @pytest.fixture()
 def summary(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return load_script(REPO / "benchmarks" / "motion_summary.py", monkeypatch)
+
+
+@pytest.fixture()
+def prints(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    return load_script(REPO / "benchmarks" / "training_audio.py", monkeypatch)
 
 
 def test_scores_a_real_clip_with_its_own_speech(bench, measures: ModuleType, dev_dir: Path) -> None:
@@ -236,3 +243,62 @@ def test_the_packaged_models_training_clips_are_known_by_name(bench) -> None:
     trained = mb.training_clips("")
     assert {"talk2", "speaker_congressman_60s"} <= trained  # shared clips it learned from
     assert "my_unseen_clip" not in trained
+
+
+def test_a_held_out_clip_without_speech_scores_its_silence_and_no_r(summary: ModuleType) -> None:
+    lines = summary.target_lines([_row(True, math.nan, silent=40), _row(False, 0.9)], 1.0)
+    assert "1 held-out clips of 2" in lines[0]
+    assert "none (no held-out clip has speech in its scored part)" in lines[1]
+    assert "nan" not in lines[1] and "0.9" not in lines[1]
+    assert "100.0% of 40 (meets it)" in lines[2]
+
+
+def test_a_muted_clip_scores_no_r(bench, dev_dir: Path, tmp_path: Path) -> None:
+    """With no speech scored, r only says how the real mouth drifts against a closed one
+    (0 against a constant): it must not enter the medians."""
+    mb, extract = bench
+    clip = dict(np.load(extract.extract(dev_dir / "talk2.mp4")))
+    clip["audio"] = np.zeros_like(clip["audio"])
+    muted = tmp_path / "talk2_muted.npz"
+    np.savez(muted, **clip)
+    row = mb.score_clip(muted, "", MotionSettings())
+    assert row["silent"] >= row["frames"] - 1 > 40 and row["silent_closed"] == 1.0
+    for key in ("r", "r_best", "r_speech", "r_speech_best", "base_r", "base_r_best", "r_ceiling"):
+        assert math.isnan(row[key]), key
+
+
+def test_a_training_clip_under_another_name_is_not_held_out(bench, dev_dir: Path, tmp_path):
+    mb, extract = bench
+    copy = tmp_path / "my interview.mov"
+    shutil.copyfile(dev_dir / "talk2.mp4", copy)
+    assert mb.trained_on(extract.extract(copy), "") == "trained on: its audio is talk2's"
+    assert mb.trained_on(extract.extract(dev_dir / "talk2.mp4"), "") == "trained on"
+
+
+def test_audio_prints_know_a_training_clip_however_it_was_coded(prints, dev_dir: Path) -> None:
+    stored, missing = prints.load_prints(["talk2", "speaker_ng_25s", "not_a_clip"])
+    assert sorted(stored) == ["speaker_ng_25s", "talk2"] and missing == ["not_a_clip"]
+    talk2 = read_audio(dev_dir / "talk2.mp4", sample_rate=16_000, mono=True).samples[0]
+    rng = np.random.default_rng(3)
+    resampled = resample_poly(resample_poly(talk2, 441, 160), 160, 441)
+    later_and_quieter = 0.5 * np.concatenate([np.zeros(112, np.float32), resampled])
+    noisy = later_and_quieter + rng.normal(0, 0.1 * later_and_quieter.std(), resampled.size + 112)
+    assert prints.matching_clip(noisy, stored) == "talk2"  # 20 dB under, re-sampled, 7 ms late
+    other = read_audio(dev_dir / "speech1.wav", sample_rate=16_000, mono=True).samples[0]
+    silence = np.zeros(16_000 * 2, np.float32)
+    pieces = np.concatenate([other, silence, talk2[16_000:36_000], silence])
+    assert prints.matching_clip(pieces, stored) == "talk2"  # 1.25 s of it among other audio
+    assert prints.matching_clip(other, stored) == ""  # speech no model was trained on
+    assert prints.matching_clip(silence, stored) == ""
+
+
+def test_stored_prints_are_those_of_the_packaged_models_training_clips(
+    bench, prints: ModuleType, dev_dir: Path
+) -> None:
+    mb, _ = bench
+    assert prints.load_prints(mb.training_clips(""))[1] == []  # every training clip has one
+    stored = prints.load_prints(["talk2"])[0]["talk2"]
+    fresh = prints.audio_print(
+        read_audio(dev_dir / "talk2.mp4", sample_rate=16_000, mono=True).samples[0]
+    )
+    assert fresh.size == stored.size and prints.differing_bits(fresh, stored) < 0.01
