@@ -138,6 +138,12 @@ SEED = 1234
 # Two reverberant copies besides (a synthetic room: decaying noise, RT60 0.2-0.8 s, tail
 # 0.3-1.5 x the direct sound's energy), as rooms differ from clip to clip: held-out r within
 # speech -0.001 +- 0.001 per clip (3 folds, branch re-fitted), closures hit 143 -> 144.
+# A copy stretched x1.3-2.0 at the same pitch (voice_effects.stretch_keep_pitch: vowels held
+# as in singing), its frames at the stretched times and its rows weighing 0.3: in a
+# leave-one-clip-out probe (no adaptation) +0.015 / +0.025 per clip on held-out speech
+# stretched x1.5 / x2 and -0.002 as recorded (at weight 1: +0.026 / +0.042, -0.008), but in
+# the model (3 folds, adapted) only +0.002 +- 0.001 at --stretch 2 and at --pitch 1.5
+# --stretch 1.5, +0.004 +- 0.002 under --music 10 too, -0.001 +- 0.001 as recorded: dropped.
 NOISE_COPIES, MUSIC_COPIES, PITCH_COPIES = 2, 1, 1
 
 
