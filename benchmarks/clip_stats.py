@@ -10,10 +10,22 @@ clips for a median, and the per-clip change between two runs of the same clips.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+
+def _finite(values: Iterable[float]) -> np.ndarray:
+    """The clips that have the figure: NaN marks one that has not (e.g. r in speech on a
+    clip with no speech scored)."""
+    return np.asarray([v for v in values if math.isfinite(v)], np.float64)
+
+
+def finite_median(values: Iterable[float]) -> float:
+    """Median over the clips that have the figure; NaN if none has it."""
+    finite = _finite(values)
+    return float(np.median(finite)) if finite.size else math.nan
 
 
 def median_interval(
@@ -25,7 +37,7 @@ def median_interval(
     and adaptation, so they are far from independent. NaNs (clips without the figure)
     are left out; with fewer than two clips there is no interval (NaN, NaN).
     """
-    finite = np.asarray([v for v in values if math.isfinite(v)], np.float64)
+    finite = _finite(values)
     if finite.size < 2:
         return math.nan, math.nan
     rng = np.random.default_rng(seed)

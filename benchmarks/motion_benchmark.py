@@ -84,6 +84,8 @@ REPO = Path(__file__).resolve().parents[1]
 ADAPT_SHARE = 0.6
 MIN_FACE_FRAMES = 10
 SPEED_RUNS = 3  # the speed figure is the median of this many warm runs
+# Whole-clip r figures, which say nothing where the scored part holds no speech.
+R_NEEDS_SPEECH = ("r", "r_best", "r_own_pause", "r_ceiling", "base_r", "base_r_best")
 
 
 @functools.cache
@@ -221,10 +223,6 @@ def score_clip(
     )
     r_best = best_shift_r(pred, real, ok)
     r_speech_best = best_shift_r(pred, real, talking) if spoken else float("nan")
-    if not spoken:
-        # No speech scored (a silent or music-only clip): r over it would only say how the
-        # real mouth drifts against a closed one. The clip still scores its silent frames.
-        r0 = r_best = r_own_pause = float("nan")
     # Lip landmark distance (inter-ocular units), on the points both sides have.
     rest, span = rest_and_range(canonical[:cut], present[:cut])
     lip_cols = np.flatnonzero(np.isin(motion.point_indices, LIPS))
@@ -237,16 +235,14 @@ def score_clip(
     silent = silent_frames(clean, times + lag) & scored
     rest_open = float(mouth_opening(rest[None])[0])
     # The most any model can score while closing pauses: real opening in speech, rest elsewhere.
-    r_ceiling = (
-        pearson(np.where(motion.speech, real, rest_open)[ok], real[ok]) if spoken else float("nan")
-    )
+    r_ceiling = pearson(np.where(motion.speech, real, rest_open)[ok], real[ok])
     closed = pred <= rest_open + CLOSED_ABOVE_REST
     # Loudness baseline: 40 ms RMS envelope at the frame, fitted linearly on the first 60 %.
     env = sample_at(np.convolve(step_energy_db(heard), np.ones(4) / 4, mode="same"), times + lag)
     a, b = np.polyfit(env[:cut][keep], real[:cut][keep], 1)
     base = a * env + b
-    base_r = pearson(base[ok], real[ok]) if spoken else float("nan")
-    base_rb = best_shift_r(base, real, ok) if spoken else float("nan")
+    base_r = pearson(base[ok], real[ok])
+    base_rb = best_shift_r(base, real, ok)
     cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
     hits = sum(closure_hit(pred, i) for i in cl)
     reached = sum(closure_reached(pred, i, rest_open, span) for i in cl)
@@ -280,7 +276,7 @@ def score_clip(
         bed_open = float((alone > rest_open + CLOSED_ABOVE_REST).mean())
         bed_lift = float(np.maximum(alone - rest_open, 0).mean())
     by_class = phone_class_openings(clean, times + lag, talking, pred, real, rest_open, span)
-    return {
+    row = {
         "clip": npz.stem,
         "by_class": by_class,
         "moves_pred": moves_pred,
@@ -317,6 +313,11 @@ def score_clip(
         "base_r": base_r,
         "base_r_best": base_rb,
     }
+    if not spoken:
+        # No speech scored (a silent or music-only clip): r over the clip would only say
+        # how the real mouth drifts against a closed one. Its silent frames still count.
+        row.update(dict.fromkeys(R_NEEDS_SPEECH, float("nan")))
+    return row
 
 
 def speed(weights: str, runs: int = SPEED_RUNS) -> float:

@@ -5,10 +5,9 @@ their uncertainty, and issue 4's targets against the held-out clips.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import numpy as np
-from clip_stats import median_interval, paired_change
+from clip_stats import finite_median, median_interval, paired_change
 
 # Issue 4's targets: median r of mouth opening on held-out clips, share of silent frames
 # closed, seconds to predict 60 s of audio.
@@ -54,13 +53,6 @@ def target_lines(rows: list[dict], seconds: float) -> list[str]:
         f"  silent frames closed >= {TARGET_SILENT_CLOSED:.0%}: {silent_figure}",
         speed_line,
     ]
-
-
-def finite_median(values: Iterable[float]) -> float:
-    """Median over the clips that have the figure (NaN marks one that has not, e.g. r on a
-    clip with no speech scored); NaN if none has it."""
-    finite = [v for v in values if math.isfinite(v)]
-    return float(np.median(finite)) if finite else float("nan")
 
 
 def silent_share(rows: list[dict], key: str) -> float:

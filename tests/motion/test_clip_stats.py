@@ -99,3 +99,9 @@ def test_one_clip_says_it_has_no_interval_instead_of_printing_nan(
     )
     assert len(lines) == 2
     assert all("none: it needs two or more clips" in line and "nan" not in line for line in lines)
+
+
+def test_finite_median_leaves_out_clips_without_the_figure(stats) -> None:
+    assert stats.finite_median([math.nan, 1.0, 3.0, 2.0]) == 2.0
+    assert math.isnan(stats.finite_median([math.nan, math.nan]))
+    assert math.isnan(stats.finite_median([]))
