@@ -73,9 +73,9 @@ from mouth_training.clips import CACHE, Clip, load_clips  # scripts/mouth_traini
 from mouth_training.config import TrainConfig
 from mouth_training.net import Net, predict_opening_coefs, train
 
-from videoretalk.audio.features import STEP_SECONDS
+from videoretalk.audio.features import sample_at
 from videoretalk.audio.phones import PHONES
-from videoretalk.motion.predict import pearson
+from videoretalk.motion.predict import best_lag, pearson
 from videoretalk.motion.shape import (
     INNER_GAP_PAIRS,
     JAW,
@@ -87,22 +87,6 @@ from videoretalk.motion.shape import (
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = REPO / "src" / "videoretalk" / "motion"
 LAG_PENALTY_PER_S = 0.25  # r lost per second of offset: a 100 ms shift must gain 0.025 in r
-
-
-def measure_lag(grid_gap: np.ndarray, clip: Clip, max_lag_s: float) -> tuple[float, float]:
-    """Audio-clock shift of the video (s) that best aligns predicted and real opening."""
-    best = (0.0, -2.0, -2.0)
-    for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, 0.01):
-        pos = np.clip((clip.times + lag) / STEP_SECONDS, 0, grid_gap.size - 1)
-        r = pearson(
-            np.interp(pos, np.arange(grid_gap.size), grid_gap)[clip.present],
-            clip.opening[clip.present],
-        )
-        # The r-vs-lag curve is flat on short clips: prefer small offsets unless clearly better.
-        score = r - LAG_PENALTY_PER_S * abs(lag)
-        if score > best[2]:
-            best = (float(lag), r, score)
-    return best[0], best[1]
 
 
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
@@ -234,14 +218,17 @@ def shape_space(
 
 
 def measure_offsets(clips: list[Clip], cfg: TrainConfig, gap_vec: np.ndarray) -> dict:
-    """Pass A: train briefly with no offsets, then each clip's A/V offset by `measure_lag`."""
+    """Pass A: train briefly with no offsets, then each clip's A/V offset by `best_lag`."""
     print("pass A: offsets")
     net = train(clips, cfg, cfg.iters_offset_pass, gap_vec, cfg.seed)
     offsets = {}
     for c in clips:
         if c.tempo != 1.0:
             continue  # copies take the offset of their original
-        lag, r = measure_lag(predict_opening_coefs(net, c) @ gap_vec, c, cfg.max_lag_s)
+        grid_gap = predict_opening_coefs(net, c) @ gap_vec
+        times, real = c.times[c.present], c.opening[c.present]
+        lag = best_lag(grid_gap, times, real, cfg.max_lag_s, LAG_PENALTY_PER_S)
+        r = pearson(sample_at(grid_gap, times + lag), real)
         offsets[c.name] = {"lag_s": round(lag, 3), "r_at_lag": round(r, 3)}
         print(f"  {c.name:32s} lag {lag * 1000:+5.0f} ms  r {r:.2f}")
     return offsets

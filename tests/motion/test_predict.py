@@ -17,7 +17,12 @@ from videoretalk.motion import (
     mouth_opening,
     predict_mouth_motion,
 )
-from videoretalk.motion.predict import adapt_to_speaker, analyse_for_model, speech_gate
+from videoretalk.motion.predict import (
+    adapt_to_speaker,
+    analyse_for_model,
+    best_lag,
+    speech_gate,
+)
 from videoretalk.motion.shape import INNER_GAP_PAIRS
 
 CLOSED_TOL = 1e-5
@@ -266,3 +271,16 @@ def test_a_higher_or_deeper_voice_moves_the_mouth_the_same_way(dev_dir: Path, sp
     assert agreement[True, 1] > 0.83
     assert agreement[True, 1] > agreement[False, 1] + 0.005
     assert agreement[True, MotionSettings().warp_copies] > 0.83
+
+
+def test_best_lag_finds_the_shift_and_a_penalty_holds_it_near_zero() -> None:
+    rng = np.random.default_rng(3)
+    grid = np.convolve(rng.standard_normal(800), np.ones(9) / 9, mode="same")
+    times = np.arange(0.5, 7.0, 0.04)
+    # The video runs 60 ms behind the audio clock: frame t shows the sound at t + 0.06.
+    real = np.interp((times + 0.06) / 0.01, np.arange(grid.size), grid)
+    assert best_lag(grid, times, real, 0.2) == pytest.approx(0.06)
+    # Training's first pass charges r per second of shift: a large charge keeps it at 0.
+    assert best_lag(grid, times, real, 0.2, penalty_per_s=50.0) == pytest.approx(0.0)
+    # A small one still takes a clear peak.
+    assert best_lag(grid, times, real, 0.2, penalty_per_s=0.25) == pytest.approx(0.06)

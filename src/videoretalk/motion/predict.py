@@ -319,46 +319,53 @@ def generic_opening_grid(model: MouthModel, hidden: np.ndarray) -> np.ndarray:
 
 
 def best_lag(
-    grid_values: np.ndarray, times: np.ndarray, real: np.ndarray, max_lag_s: float
+    grid_values: np.ndarray,
+    times: np.ndarray,
+    real: np.ndarray,
+    max_lag_s: float,
+    penalty_per_s: float = 0.0,
 ) -> float:
-    """Shift (s) of the video onto the audio clock that maximises Pearson r.
+    """Shift (s) of the video onto the audio clock that maximises Pearson r, less
+    `penalty_per_s` per second of shift.
 
-    No prior pulls it towards 0: penalising r by 0.25 or 1.0 per second of shift, as
-    training does, moved held-out r within speech by -0.001 / -0.001 (seed 1234) and
-    -0.003 / -0.008 (seed 99) per clip. Nor is the curve of r over shifts smoothed (a
-    20 or 40 ms Gaussian: -0.007 +- 0.004 per clip). Searching +-300 ms instead of the
-    +-200 ms of `adapt_max_lag_s` and the benchmark moved only one of 25 clips, whose
-    recording is offset by +230 ms (+0.003). Nor does cross-fitting refine it: taking,
-    within +-60 ms of this shift, the one at which a read-out adapted on either half of
-    the source best predicts the other half moved r within speech by -0.009 +- 0.005
-    per clip (5 of 25 better): halves of a short source are too few frames to fit. Nor
-    does correlating something else: frame-to-frame changes, that plus the levels, or
-    the levels less their 0.5 s moving mean moved it by -0.001 +- 0.002 / -0.000 +-
-    0.001 / +0.001 +- 0.002 per clip; they pick the same shift on most clips. Nor the
-    whole mouth: the 12 shape coefficients' r weighted by their variance, alone or
-    averaged with the opening's (-0.002 +- 0.003 / -0.003 +- 0.002, seed 1234; -0.006 /
-    -0.007 +- 0.005, seed 99). Nor refining it within +-40 ms by how well a read-out
-    adapted at each shift fits the source (in sample): -0.013 +- 0.005 / -0.020 +-
-    0.006 per clip (2 / 5 of 25 better). The generic prediction is already aligned: held
-    out, shifting every prediction by 10 or 20 ms either way after this lag lowered r
-    within speech (-0.008 to -0.038 per clip on both seeds), and a 10 ms shift moves a
-    clip's r by 0.024 on average, either way: so sharp a peak is why the best lag within
-    +-4 frames, chosen on the scored part, scores higher than this one. Is the shift one
-    number per recording? Held out (seed 1234), the generic prediction's best shift on a
-    clip's last 40 % (speech) differs from the one on its first 60 % by a median of 10
-    ms, and by 30-40 ms on 7 of 25 clips; over 3 s windows it wanders by 20-60 ms on the
-    longer clips (60 s: +20 to +120 ms). But over 6 s windows the 60 s clip stays at +40
-    to +80 ms (SD 11 ms, trend -0.4 ms per second) and the other long clips within 0-30
-    ms: the wander is mostly the estimate's own noise on short stretches, not the
-    recording drifting. So a shift measured per stretch would be noisier, not truer, and
-    much of that gap is the best lag fitting noise on the scored part itself.
+    Training's first pass sets a penalty (its briefly trained net's r is flat over
+    shifts). Inference sets none: penalising r by 0.25 or 1.0 per second of shift moved
+    held-out r within speech by -0.001 / -0.001 (seed 1234) and -0.003 / -0.008 (seed
+    99) per clip. Nor is the curve of r over shifts smoothed (a 20 or 40 ms Gaussian:
+    -0.007 +- 0.004 per clip). Searching +-300 ms instead of the +-200 ms of
+    `adapt_max_lag_s` and the benchmark moved only one of 25 clips, whose recording is
+    offset by +230 ms (+0.003). Nor does cross-fitting refine it: taking, within +-60 ms
+    of this shift, the one at which a read-out adapted on either half of the source best
+    predicts the other half moved r within speech by -0.009 +- 0.005 per clip (5 of 25
+    better): halves of a short source are too few frames to fit. Nor does correlating
+    something else: frame-to-frame changes, that plus the levels, or the levels less
+    their 0.5 s moving mean moved it by -0.001 +- 0.002 / -0.000 +- 0.001 / +0.001 +-
+    0.002 per clip; they pick the same shift on most clips. Nor the whole mouth: the 12
+    shape coefficients' r weighted by their variance, alone or averaged with the
+    opening's (-0.002 +- 0.003 / -0.003 +- 0.002, seed 1234; -0.006 / -0.007 +- 0.005,
+    seed 99). Nor refining it within +-40 ms by how well a read-out adapted at each
+    shift fits the source (in sample): -0.013 +- 0.005 / -0.020 +- 0.006 per clip (2 / 5
+    of 25 better). The generic prediction is already aligned: held out, shifting every
+    prediction by 10 or 20 ms either way after this lag lowered r within speech (-0.008
+    to -0.038 per clip on both seeds), and a 10 ms shift moves a clip's r by 0.024 on
+    average, either way: so sharp a peak is why the best lag within +-4 frames, chosen
+    on the scored part, scores higher than this one. Is the shift one number per
+    recording? Held out (seed 1234), the generic prediction's best shift on a clip's
+    last 40 % (speech) differs from the one on its first 60 % by a median of 10 ms, and
+    by 30-40 ms on 7 of 25 clips; over 3 s windows it wanders by 20-60 ms on the longer
+    clips (60 s: +20 to +120 ms). But over 6 s windows the 60 s clip stays at +40 to +80
+    ms (SD 11 ms, trend -0.4 ms per second) and the other long clips within 0-30 ms: the
+    wander is mostly the estimate's own noise on short stretches, not the recording
+    drifting. So a shift measured per stretch would be noisier, not truer, and much of
+    that gap is the best lag fitting noise on the scored part itself.
     """
-    best_lag, best_r = 0.0, -np.inf
+    best_lag, best_score = 0.0, -np.inf
     for lag in np.arange(-max_lag_s, max_lag_s + 1e-9, STEP_SECONDS):
-        pred = sample_at(grid_values, times + lag)
-        r = pearson(pred, real)
-        if r > best_r + 1e-9 or (abs(r - best_r) <= 1e-9 and abs(lag) < abs(best_lag)):
-            best_lag, best_r = float(lag), r
+        score = pearson(sample_at(grid_values, times + lag), real) - penalty_per_s * abs(lag)
+        if score > best_score + 1e-9 or (
+            abs(score - best_score) <= 1e-9 and abs(lag) < abs(best_lag)
+        ):
+            best_lag, best_score = float(lag), score
     return best_lag
 
 
