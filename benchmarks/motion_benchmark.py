@@ -243,9 +243,9 @@ def score_clip(
     base = a * env + b
     base_r = pearson(base[ok], real[ok])
     base_rb = best_shift_r(base, real, ok)
-    cl = [i for i in closures(np.where(present, real, np.inf), rest_open, span) if scored[i]]
-    hits = sum(closure_hit(pred, i) for i in cl)
-    reached = sum(closure_reached(pred, i, rest_open, span) for i in cl)
+    cl = [i for i in closures(np.where(present, real, np.nan), times, rest_open, span) if scored[i]]
+    hits = sum(closure_hit(pred, times, i) for i in cl)
+    reached = sum(closure_reached(pred, times, i, rest_open, span) for i in cl)
     # Range of motion in speech: regression damps it; 1 = as lively as the real mouth.
     range_ratio = (
         float(pred[talking].std() / max(real[talking].std(), 1e-6)) if spoken else float("nan")
@@ -265,7 +265,7 @@ def score_clip(
         (np.abs(np.diff(x)) * per_40ms / max(span, 1e-6))[both].round(4).tolist()
         for x in (pred, real)
     )
-    base_hits = sum(closure_hit(base, i) for i in cl)
+    base_hits = sum(closure_hit(base, times, i) for i in cl)
     # --music / --noise: the same bed with no voice over it (an intro, an instrumental
     # break, a pause) must leave the mouth closed: frames predicted open, and the mean
     # opening above rest.

@@ -27,6 +27,13 @@ PHONE_CLASSES = {
     "spread": ("IY", "IH", "EY"),
 }
 SILENT_WINDOW_S = 0.1  # a frame is silent if no speech within ±100 ms (webrtcvad mode 3)
+# Closures are timed in seconds (2, 6 and 8 frames at 25 fps): a closure is the least
+# opening within ±80 ms with an opening on either side within 240 ms, and a prediction
+# hits it if it dips into the lower half of its own range within ±320 ms.
+CLOSURE_LOCAL_S = 0.08
+CLOSURE_SIDES_S = 0.24
+HIT_AROUND_S = 0.32
+_TIME_SLACK = 1e-3  # frame times are rounded: a frame 80 ms away counts as within 80 ms
 
 
 def silent_frames(mono: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -86,32 +93,54 @@ def noise_cap(real: np.ndarray, mask: np.ndarray) -> float:
     return float(np.sqrt(max(0.0, 1.0 - noise / spread)))
 
 
-def closures(real: np.ndarray, rest_open: float, span: float) -> np.ndarray:
-    """Frames where the lips close between two openings (mostly p/b/m), from the real video."""
+def closures(real: np.ndarray, times: np.ndarray, rest_open: float, span: float) -> np.ndarray:
+    """Frames where the lips close between two openings (mostly p/b/m), from the real video.
+
+    `real` is NaN where the face is missing: such frames are neither a closure nor an
+    opening beside one. The windows are in seconds, so a clip at 60 fps or with a variable
+    frame rate is judged over the same stretch of time as one at 25 fps.
+    """
     out = []
-    for i in range(2, real.size - 2):
+    for i in range(real.size):
+        local = real[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)]
         if (
-            real[i] > rest_open + CLOSED_SHARE_OF_RANGE * span
-            or real[i] != real[max(0, i - 2) : i + 3].min()
+            times[i] - times[0] < CLOSURE_LOCAL_S - _TIME_SLACK
+            or times[-1] - times[i] < CLOSURE_LOCAL_S - _TIME_SLACK
+            or not np.isfinite(real[i])
+            or real[i] > rest_open + CLOSED_SHARE_OF_RANGE * span
+            or real[i] != np.nanmin(local)
         ):
             continue
-        left, right = real[max(0, i - 6) : i].max(), real[i + 1 : i + 7].max()
-        if min(left, right) - real[i] >= 0.3 * span:
+        left = real[_around(times, i, CLOSURE_SIDES_S, 0.0)][:-1]
+        right = real[_around(times, i, 0.0, CLOSURE_SIDES_S)][1:]
+        if np.isnan(left).all() or np.isnan(right).all():
+            continue
+        if min(np.nanmax(left), np.nanmax(right)) - real[i] >= 0.3 * span:
             out.append(i)
     return np.array(out, int)
 
 
-def closure_reached(pred: np.ndarray, i: int, rest_open: float, span: float) -> bool:
-    """The prediction itself closes (as far as a real closure must) within ±2 frames."""
-    return bool(pred[max(0, i - 2) : i + 3].min() <= rest_open + CLOSED_SHARE_OF_RANGE * span)
+def closure_reached(
+    pred: np.ndarray, times: np.ndarray, i: int, rest_open: float, span: float
+) -> bool:
+    """The prediction itself closes (as far as a real closure must) within ±80 ms."""
+    local = pred[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)]
+    return bool(np.nanmin(local) <= rest_open + CLOSED_SHARE_OF_RANGE * span)
 
 
-def closure_hit(pred: np.ndarray, i: int) -> bool:
-    """The prediction dips at a real closure: its least opening within ±2 frames lies in
-    the lower half of its range within ±8 frames."""
-    local = pred[max(0, i - 2) : i + 3].min()
-    around = pred[max(0, i - 8) : i + 9]
-    return local <= 0.5 * around.max() + 0.5 * around.min()
+def closure_hit(pred: np.ndarray, times: np.ndarray, i: int) -> bool:
+    """The prediction dips at a real closure: its least opening within ±80 ms lies in the
+    lower half of its range within ±320 ms."""
+    local = np.nanmin(pred[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)])
+    around = pred[_around(times, i, HIT_AROUND_S, HIT_AROUND_S)]
+    return bool(local <= 0.5 * np.nanmax(around) + 0.5 * np.nanmin(around))
+
+
+def _around(times: np.ndarray, i: int, before_s: float, after_s: float) -> slice:
+    """Frames from `before_s` before frame i to `after_s` after it, both ends included."""
+    lo = int(np.searchsorted(times, times[i] - before_s - _TIME_SLACK, side="left"))
+    hi = int(np.searchsorted(times, times[i] + after_s + _TIME_SLACK, side="right"))
+    return slice(lo, hi)
 
 
 def phone_class_openings(

@@ -122,6 +122,32 @@ def test_best_shift_finds_the_lag_and_never_wraps_around(measures: ModuleType) -
     assert measures.best_shift_r(unrelated, real, scored) < 0.5
 
 
+def test_closures_are_timed_in_seconds_whatever_the_frame_rate(measures: ModuleType) -> None:
+    # Three slow syllables, the lips shut for a moment between them (at 0.9 and 1.5 s):
+    # the same two closures at 25, 30 and 60 fps. Judged over 6 frames either side, as
+    # at 25 fps, the openings would lie out of reach at 60 fps (100 ms away).
+    def syllables(t: np.ndarray) -> np.ndarray:
+        return np.sin(np.pi * (t - 0.3) / 0.6) ** 2 * ((t > 0.3) & (t < 2.1))
+
+    for fps in (25.0, 30.0, 60.0):
+        times = np.arange(0, 2.4, 1 / fps)
+        real = syllables(times)
+        found = measures.closures(real, times, rest_open=0.0, span=1.0)
+        assert np.allclose(times[found], [0.9, 1.5], atol=0.5 / fps), fps
+        # A prediction that dips with the real lips hits and reaches each; one that
+        # closes mid-syllable instead (300 ms off) hits none.
+        assert all(measures.closure_hit(real, times, i) for i in found)
+        assert all(measures.closure_reached(real, times, i, 0.0, 1.0) for i in found)
+        mid = np.prod([1 - np.exp(-(((times - m) / 0.05) ** 2)) for m in (0.6, 1.2, 1.8)], 0)
+        assert not any(measures.closure_hit(mid, times, i) for i in found), fps
+    # A missing face is no opening: the dip with no face after it is not timed.
+    times = np.arange(0, 2.4, 1 / 25)
+    real = syllables(times)
+    real[(times > 0.95) & (times < 1.3)] = np.nan
+    found = measures.closures(real, times, rest_open=0.0, span=1.0)
+    assert np.allclose(times[found], [1.5], atol=0.02)
+
+
 def test_clip_without_a_face_is_skipped_with_a_reason(bench, tmp_path: Path) -> None:
     mb, _ = bench
     npz = tmp_path / "noface.npz"
