@@ -63,7 +63,8 @@ def predicted_width(motion: MouthMotion) -> np.ndarray:
 def best_shift_r(pred: np.ndarray, real: np.ndarray, mask: np.ndarray) -> float:
     """r at the best lag within ±`MAX_LAG_FRAMES` (the data README's protocol): the
     recording's A/V offset in the scored part may differ from the one measured on the
-    adaptation part.
+    adaptation part. The protocol counts frames, as its clips run at 25-30 fps (±133-160
+    ms); at 60 fps it spans ±67 ms, a stricter search, and is left so.
 
     Frame i of `real` is paired with frame i - k of `pred`; frames whose partner would lie
     outside the clip drop out rather than wrap around (a roll would pair the scored part's
