@@ -103,13 +103,12 @@ def closures(real: np.ndarray, times: np.ndarray, rest_open: float, span: float)
     """
     out = []
     for i in range(real.size):
-        local = real[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)]
         if (
             times[i] - times[0] < CLOSURE_LOCAL_S - _TIME_SLACK
             or times[-1] - times[i] < CLOSURE_LOCAL_S - _TIME_SLACK
             or not np.isfinite(real[i])
             or real[i] > rest_open + CLOSED_SHARE_OF_RANGE * span
-            or real[i] != np.nanmin(local)
+            or real[i] != np.nanmin(real[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)])
         ):
             continue
         left = real[_around(times, i, CLOSURE_SIDES_S, 0.0)][:-1]
