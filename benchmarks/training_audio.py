@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from videoretalk.audio.features import SAMPLE_RATE
+
 PRINTS_FILE = Path(__file__).with_name("training_audio_prints.npz")
-SAMPLE_RATE = 16_000
 HOP = 320  # 20 ms
 N_FFT = 1024
 _BAND_EDGES_HZ = np.geomspace(300.0, 5000.0, 18)  # 17 bands: 16 neighbouring pairs
