@@ -99,7 +99,8 @@ def closures(real: np.ndarray, times: np.ndarray, rest_open: float, span: float)
 
     `real` is NaN where the face is missing: such frames are neither a closure nor an
     opening beside one. The windows are in seconds, so a clip at 60 fps or with a variable
-    frame rate is judged over the same stretch of time as one at 25 fps.
+    frame rate is judged over the same stretch of time as one at 25 fps. Lips held shut at
+    one level over several frames are one closure, timed at its first frame.
     """
     out = []
     for i in range(real.size):
@@ -108,8 +109,10 @@ def closures(real: np.ndarray, times: np.ndarray, rest_open: float, span: float)
             or times[-1] - times[i] < CLOSURE_LOCAL_S - _TIME_SLACK
             or not np.isfinite(real[i])
             or real[i] > rest_open + CLOSED_SHARE_OF_RANGE * span
-            or real[i] != np.nanmin(real[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)])
         ):
+            continue
+        local = _around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)
+        if real[i] != np.nanmin(real[local]) or (real[local.start : i] == real[i]).any():
             continue
         left = real[_around(times, i, CLOSURE_SIDES_S, 0.0)][:-1]
         right = real[_around(times, i, 0.0, CLOSURE_SIDES_S)][1:]

@@ -148,6 +148,14 @@ def test_closures_are_timed_in_seconds_whatever_the_frame_rate(measures: ModuleT
     assert np.allclose(times[found], [1.5], atol=0.02)
 
 
+def test_lips_held_shut_at_one_level_are_one_closure(measures: ModuleType) -> None:
+    # Open, shut flat for 120 ms (4 frames at 25 fps), open again: one p/b/m, not four.
+    times = np.arange(0, 1.2, 1 / 25)
+    real = np.where((times > 0.5) & (times < 0.64), 0.0, 1.0)
+    found = measures.closures(real, times, rest_open=0.0, span=1.0)
+    assert np.allclose(times[found], [0.52], atol=0.02)
+
+
 def test_clip_without_a_face_is_skipped_with_a_reason(bench, tmp_path: Path) -> None:
     mb, _ = bench
     npz = tmp_path / "noface.npz"
