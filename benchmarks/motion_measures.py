@@ -127,16 +127,19 @@ def closure_reached(
     pred: np.ndarray, times: np.ndarray, i: int, rest_open: float, span: float
 ) -> bool:
     """The prediction itself closes (as far as a real closure must) within ±80 ms."""
-    local = pred[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)]
-    return bool(np.nanmin(local) <= rest_open + CLOSED_SHARE_OF_RANGE * span)
+    return bool(_least_near(pred, times, i) <= rest_open + CLOSED_SHARE_OF_RANGE * span)
 
 
 def closure_hit(pred: np.ndarray, times: np.ndarray, i: int) -> bool:
     """The prediction dips at a real closure: its least opening within ±80 ms lies in the
     lower half of its range within ±320 ms."""
-    local = np.nanmin(pred[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)])
     around = pred[_around(times, i, HIT_AROUND_S, HIT_AROUND_S)]
-    return bool(local <= 0.5 * np.nanmax(around) + 0.5 * np.nanmin(around))
+    return bool(_least_near(pred, times, i) <= 0.5 * np.nanmax(around) + 0.5 * np.nanmin(around))
+
+
+def _least_near(pred: np.ndarray, times: np.ndarray, i: int) -> float:
+    """Least opening within ±80 ms of frame i, where a closure is looked for."""
+    return float(np.nanmin(pred[_around(times, i, CLOSURE_LOCAL_S, CLOSURE_LOCAL_S)]))
 
 
 def _around(times: np.ndarray, i: int, before_s: float, after_s: float) -> slice:
