@@ -207,6 +207,19 @@ def test_auth_and_request_errors(service: Service, key: str, media_server: Media
     _error(raw, 400, "InvalidParameter")
 
 
+def test_sdk_default_task_path_says_which_to_use(
+    sdk: str, key: str, service: Service, media_server: MediaServer
+) -> None:
+    # Without task="image2video" the SDK posts to DashScope's video-generation service.
+    rsp = VideoSynthesis.async_call(
+        model="videoretalk", api_key=key, extra_input=_inputs(media_server)
+    )
+    assert rsp.status_code == 404 and rsp.code == "NotFound", rsp
+    assert "task='image2video'" in rsp.message and SUBMIT in rsp.message
+    elsewhere = httpx.get(service.base + "/api/v1/nothing-here")
+    assert _error(elsewhere, 404, "NotFound") == "Not Found"
+
+
 def test_tasks_are_private_to_their_key(
     service: Service, key: str, media_server: MediaServer
 ) -> None:

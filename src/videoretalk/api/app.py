@@ -37,6 +37,20 @@ class _HttpError(VideoRetalkError):
         self.status, self.code = status, code
 
 
+# DashScope's other model services. The SDK picks the path from its `task` argument, and
+# `VideoSynthesis` defaults to "video-generation": a bare "Not Found" there does not say
+# that videoretalk needs task="image2video".
+_SERVICES_PREFIX = "/api/v1/services/"
+
+
+def _wrong_service_message(path: str) -> str:
+    return (
+        f"No service at {path}: videoretalk is served at POST /api/v1"
+        f"{routes_tasks.SUBMIT_PATH}/ (with the dashscope SDK, pass task='image2video' "
+        "to VideoSynthesis.async_call or VideoSynthesis.call)."
+    )
+
+
 def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     backends = backends or open_backends(settings)
     keys = backends.keys or KeyStore(backends.db_path)  # shared (SQL) in a cluster
@@ -64,7 +78,10 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(error.status_code, "InvalidRequest")
-        wrapped = _HttpError(error.status_code, code, str(error.detail))
+        message = str(error.detail)
+        if error.status_code == 404 and request.url.path.startswith(_SERVICES_PREFIX):
+            message = _wrong_service_message(request.url.path)
+        wrapped = _HttpError(error.status_code, code, message)
         return JSONResponse(error_body(request_id(request), wrapped), status_code=error.status_code)
 
     @app.exception_handler(RequestValidationError)
