@@ -62,6 +62,7 @@ def retalk(
     _check_options(video_extension, query_face_threshold)
     report = progress or (lambda stage, fraction: None)
     output = Path(output)
+    _check_output(output)
 
     # 1. Validate every input by its content before any heavy work.
     report("validate", 0.0)
@@ -121,6 +122,22 @@ def _check_options(video_extension: object, query_face_threshold: object) -> Non
         check_query_face_threshold(query_face_threshold)  # type: ignore[arg-type]
 
 
+def _check_output(output: Path) -> None:
+    """Refuse an output path that cannot be written before any work, not after it."""
+    if output.is_dir():
+        raise InvalidParameter(
+            f"The output path '{output}' is a folder; give a file name, e.g. '{output / 'out.mp4'}'."
+        )
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidParameter(
+            f"Cannot create the output folder '{output.parent}': {exc.strerror}."
+        ) from exc
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        raise InvalidParameter(f"The output folder '{output.parent}' is not writable.")
+
+
 def _render_and_encode(
     reader: VideoReader,
     timeline: Timeline,
@@ -133,7 +150,6 @@ def _render_and_encode(
     settings: Settings,
     report: ProgressCallback,
 ) -> int:
-    output.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename at the end: a failed job never leaves a
     # half-written file under the requested name.
     fd, partial_name = tempfile.mkstemp(prefix=".partial-", suffix=".mp4", dir=output.parent)

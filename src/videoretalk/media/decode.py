@@ -22,11 +22,19 @@ import av
 import av.error
 import numpy as np
 
-from ..errors import InvalidFileOpenError
+from ..errors import (
+    InvalidFileContent,
+    InvalidFileFormat,
+    InvalidFileOpenError,
+    InvalidFileResolution,
+)
 from .probe import upright_rotation
 
 # Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
 REVERSE_CHUNK_FRAMES = 48
+# AAC's encoder delay (priming, 1024-2112 samples) plus the last frame's padding (< 1024),
+# at most, in samples at the track's own rate.
+MAX_AAC_PADDING_SAMPLES = 4096
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class VideoReader:
         self._time_base = self._stream.time_base or Fraction(1, 90000)
         self._pts: list[int] | None = None
         self._rotation: int | None = None
+        self._size: tuple[int, int] | None = None  # coded (width, height) of the first frame
 
     def close(self) -> None:
         self._container.close()
@@ -166,16 +175,42 @@ class VideoReader:
         return index if index < len(pts) and pts[index] == frame.pts else None
 
     def _decode(self) -> Iterator[av.VideoFrame]:
-        try:
-            yield from self._container.decode(self._stream)
-        except (av.error.FFmpegError, ValueError):
-            # A damaged tail ends the video where it breaks; validation already
-            # proved the head decodes, so this is a shorter video, not a crash.
-            return
+        """Decoded frames, packet by packet: a damaged packet is skipped, as players do.
+
+        Stopping at the first damaged packet cut a clip with one zeroed stretch a third
+        of the way in to 59 of its 199 frames; skipping it keeps 169, and the decoder
+        resumes cleanly at the next keyframe. A container that cannot be read further
+        (a truncated tail) ends the video there; validation already proved the head.
+        """
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except (av.error.FFmpegError, ValueError):
+                return
+            try:
+                frames = packet.decode()
+            except (av.error.FFmpegError, ValueError):
+                continue
+            yield from frames
 
     def _to_decoded(
         self, index: int, pts: int, frame: av.VideoFrame, first_pts: int
     ) -> DecodedFrame:
+        # Validation read the size of the first frame only. A stream that switches to
+        # another size later (legal in H.264, and a way to smuggle 8K frames past the
+        # limit) would be cropped or scaled by later stages: refuse it, before the
+        # frame is converted to RGB.
+        size = (frame.width, frame.height)
+        if self._size is None:
+            self._size = size
+        elif size != self._size:
+            raise InvalidFileResolution(
+                f"The video changes size mid-stream: frame {index} is {size[0]}×{size[1]}, "
+                f"earlier frames {self._size[0]}×{self._size[1]}. Re-encode it at one size."
+            )
         if self._rotation is None:
             self._rotation = upright_rotation(frame)
         image: np.ndarray = frame.to_ndarray(format="rgb24")
@@ -212,6 +247,7 @@ def read_audio(
     """Decode the first audio stream to float32, optionally resampled and mixed down.
 
     Audio is small next to video (120 s of 48 kHz stereo is 46 MB), so it is held whole.
+    Samples come back finite and within [-1, 1] (see `_full_scale`).
     """
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
@@ -224,17 +260,24 @@ def read_audio(
             raise InvalidFileOpenError("The audio file has no audio stream.")
         stream = container.streams.audio[0]
         rate = sample_rate or stream.codec_context.sample_rate
-        layout = "mono" if mono or stream.codec_context.channels == 1 else "stereo"
+        channels_in = stream.codec_context.channels
+        native_rate = stream.codec_context.sample_rate or rate
+        layout = "mono" if mono or channels_in == 1 else "stereo"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         chunks: list[np.ndarray] = []
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray())
-        except (av.error.FFmpegError, ValueError):
-            pass  # a damaged tail: keep what decoded (validation checked the whole file)
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray())
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except (av.error.FFmpegError, ValueError) as exc:
+            if not chunks:  # not a damaged tail: nothing at all could be mixed down
+                raise InvalidFileFormat(
+                    f"The audio ({channels_in} channels) cannot be decoded and mixed down to "
+                    "stereo: save it as mono or stereo."
+                ) from exc
+            # A damaged tail: keep what decoded (validation checked the whole file).
         # AAC decoders emit whole 1024-sample frames, padding the end; in an MP4 the
         # track's duration (from its edit list) says where the real audio stops.
         # Elsewhere (mp3, ADTS) durations are estimates, so nothing is trimmed.
@@ -244,8 +287,30 @@ def read_audio(
     channels = 1 if layout == "mono" else 2
     samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
     if declared is not None:
-        samples = samples[:, : round(declared * rate)]
-    return AudioTrack(samples=samples.astype(np.float32, copy=False), sample_rate=rate)
+        kept = round(declared * rate)
+        # Only padding is trimmed: a header that claims far less than the samples hold
+        # is wrong (validation measured the samples), and trusting it cut a 5 s track
+        # to nothing.
+        if samples.shape[1] - kept <= MAX_AAC_PADDING_SAMPLES * rate / native_rate:
+            samples = samples[:, :kept]
+    return AudioTrack(samples=_full_scale(samples.astype(np.float32, copy=False)), sample_rate=rate)
+
+
+def _full_scale(samples: np.ndarray) -> np.ndarray:
+    """Refuse non-finite samples; scale float audio beyond full scale back within [-1, 1].
+
+    Float WAV can hold NaN or values far past 1.0: the AAC encoder fails on them after the
+    whole job has run, and the mouth model turns them into NaN shapes. Scaling (rather
+    than clipping) keeps the speech whole, as float audio is meant to be turned down.
+    """
+    if not np.isfinite(samples).all():
+        raise InvalidFileContent(
+            "The audio holds invalid samples (NaN or infinite values): re-export it as PCM."
+        )
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak > 1.0:
+        samples = samples / np.float32(peak)
+    return samples
 
 
 _DONE = object()

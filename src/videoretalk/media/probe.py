@@ -18,10 +18,14 @@ import av
 import av.error
 from PIL import Image
 
-from ..errors import InvalidFileImageSize, InvalidFileOpenError
+from ..errors import InvalidFileImageSize, InvalidFileOpenError, InvalidFileResolution
 
 # FFmpeg happily opens a PNG or JPEG as a one-frame "video"; those are never a video input.
 _IMAGE_DEMUXERS = ("_pipe", "image2", "gif", "apng", "webp")
+# Coded sides beyond this are refused from the header, undecoded: twice the API's largest
+# allowed side, so a header that differs a little from the pixels is still decoded and
+# judged by validation on the real frame.
+MAX_DECODED_SIDE_PX = 4096
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
             raise InvalidFileOpenError("The video file has no video stream: it is not a video.")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        _refuse_huge_frames(stream)
         first = _first_video_frame(container, stream)
         times = _demux_video_times(container, stream)
         codec = stream.codec_context.name
@@ -123,6 +128,20 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         frame_count=count,
         has_audio=has_audio,
     )
+
+
+def _refuse_huge_frames(stream: av.VideoStream) -> None:
+    """Refuse frames far past any allowed size from the stream header, before decoding.
+
+    Decoding one 8192×8192 frame to read its size took 560 MB; the header says as much.
+    (`validate.py` holds the real limit; this only keeps probing itself cheap.)
+    """
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if max(width, height) > MAX_DECODED_SIDE_PX:
+        raise InvalidFileResolution(
+            f"The video is {width}×{height}, far past the largest side allowed "
+            "(2048 px unless configured otherwise); it was not decoded."
+        )
 
 
 def _first_video_frame(
