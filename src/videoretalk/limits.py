@@ -38,6 +38,9 @@ class InputLimits:
     audio_max_bytes: int = 30 * MB
     audio_min_seconds: float = 2.0
     audio_max_seconds: float = 120.0
+    # Telephone speech is 8 kHz; below it there is no speech to lip-sync to (a "1 Hz"
+    # WAV of 100 samples passed as 100 s of audio).
+    audio_min_sample_rate_hz: int = 8000
 
     image_max_bytes: int = 10 * MB
     image_max_aspect: float = 2.0

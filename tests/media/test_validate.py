@@ -159,6 +159,15 @@ def test_audio_duration_limits(tmp_path: Path, seconds: float, ok: bool) -> None
         assert _code(validate_audio, path, limits) == "InvalidFile.Duration"
 
 
+@pytest.mark.parametrize(("rate", "ok"), [(4000, False), (8000, True)])
+def test_audio_sample_rate_floor(tmp_path: Path, rate: int, ok: bool) -> None:
+    path = make_audio(tmp_path / "a.wav", 2.5, rate=rate)
+    if ok:
+        assert validate_audio(path, LIMITS).sample_rate == rate
+    else:
+        assert _code(validate_audio, path, LIMITS) == "InvalidFile.Format"
+
+
 def test_audio_real_max_duration(tmp_path: Path) -> None:
     path = make_audio(tmp_path / "long.wav", 120.5, rate=8000)
     assert _code(validate_audio, path, LIMITS) == "InvalidFile.Duration"

@@ -95,6 +95,11 @@ def validate_audio(path: Pathish, limits: InputLimits) -> AudioInfo:
             f"The {kind} file holds '{info.codec}' audio; a {kind} must hold "
             f"{'PCM' if kind == 'wav' else kind.upper() if kind != 'm4a' else 'AAC'} audio."
         )
+    if info.sample_rate < limits.audio_min_sample_rate_hz:
+        raise InvalidFileFormat(
+            f"The audio is sampled at {info.sample_rate} Hz; it must be at least "
+            f"{limits.audio_min_sample_rate_hz} Hz."
+        )
     _check_duration(
         "audio", info.duration, limits, limits.audio_min_seconds, limits.audio_max_seconds
     )
