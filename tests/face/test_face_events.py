@@ -54,3 +54,17 @@ def test_target_leaves_and_returns_beside_someone_else(
     assert _absent(track) == list(range(20, 35))
     left = np.nanmean(track.landmarks[track.present, :, 0], axis=1) < target[0].shape[1]
     assert left.all()  # never jumped to the other person
+
+
+def test_an_upside_down_face_is_fitted_upside_down(dev_dir: Path, face_cases: Path) -> None:
+    # A video whose pixels are upside down (e.g. its rotation flag lost). The detector can
+    # read such a face as upright, and the mesh then fits it anyway: mouth on the
+    # forehead, where the renderer would paint lips.
+    clip = frames(dev_dir, "talk4", N_FRAMES, BIG)
+    images = [np.ascontiguousarray(x[::-1, ::-1]) for x in clip]
+    track = analyse_video(write_video(face_cases / "upside_down.mp4", images))
+    assert track.present.mean() >= 0.9
+    present = track.present
+    mouth_y = track.landmarks[present, 13, 1]  # inner upper lip
+    eyes_y = track.landmarks[present][:, [33, 263], 1].mean(axis=1)
+    assert (mouth_y < eyes_y).all()

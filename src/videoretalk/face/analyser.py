@@ -17,9 +17,10 @@ frames without the target are recorded as absent and left untouched downstream.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Self
 
 import cv2
@@ -55,6 +56,15 @@ _KEEP_MARGIN = 0.1
 _GALLERY_RATIO = 0.75
 _RETRY_UNKNOWN_S = 0.2  # how often to retry identifying an "unknown" tracklet
 _FORGET_REJECTED_FRAMES = 5
+# The mesh's face flag (a logit) on upright faces: 22-28 (5th percentile per clip, 6 real
+# clips); on upside-down faces framed as upright 4-9 (median), and turned upright 15
+# (median), while upright faces turned upside down lose 7-31. Below `_UPRIGHT_FLAG` the
+# crop is also tried turned, and kept turned if its flag is `_TURN_MARGIN` higher and at
+# least `_TURNED_MIN_FLAG`: a badly framed upright face (camera shake of +-80 px) scored
+# -10.5 as it was and 0.9 turned, and was followed upside down for a frame.
+_UPRIGHT_FLAG = 18.0
+_TURN_MARGIN = 2.0
+_TURNED_MIN_FLAG = 10.0
 
 FACE_NOT_MATCH = "The face in the reference image does not appear in the video."
 
@@ -256,6 +266,15 @@ class FaceAnalyser:
     def _run_mesh(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float] | None:
         self.stats["mesh_runs"] += 1
         result = self._mesh.run(cut(image, roi))
+        if result.flag < _UPRIGHT_FLAG:
+            # Perhaps an upside-down face: the detector's eye keypoints can read one as
+            # upright, and the mesh then fits it anyway (presence 0.995), mouth on the
+            # forehead. Its flag tells: the same crop turned half a turn scores far higher.
+            turned = replace(roi, angle=roi.angle + math.pi)
+            self.stats["mesh_runs"] += 1
+            other = self._mesh.run(cut(image, turned))
+            if other.flag > max(result.flag + _TURN_MARGIN, _TURNED_MIN_FLAG):
+                result, roi = other, turned
         if result.presence < self.settings.track_min_presence:
             return None
         return to_image(result.points, roi), result.presence

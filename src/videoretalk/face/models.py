@@ -70,6 +70,7 @@ class _Graph:
 class MeshResult:
     points: np.ndarray  # (478, 3) float32 in crop pixels (x, y, z); z shares x's scale
     presence: float  # sigmoid of the model's face flag, 0..1
+    flag: float = 0.0  # the flag itself (a logit): it still ranks fits where presence is ~1
 
 
 class MeshModel:
@@ -111,10 +112,10 @@ node {{ calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:flag_tens
         logit = float(mp.packet_getter.get_float_list(out["flag"])[0]) if "flag" in out else -20.0
         presence = float(1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0))))
         if "landmarks" not in out:
-            return MeshResult(np.zeros((NUM_LANDMARKS, 3), np.float32), presence)
+            return MeshResult(np.zeros((NUM_LANDMARKS, 3), np.float32), presence, logit)
         proto = mp.packet_getter.get_proto(out["landmarks"])
         points = np.array([(p.x, p.y, p.z) for p in proto.landmark], np.float32) * MESH_INPUT_PX
-        return MeshResult(points, presence)
+        return MeshResult(points, presence, logit)
 
     def close(self) -> None:
         self._graph.close()
