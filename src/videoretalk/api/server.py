@@ -68,6 +68,9 @@ def serve(settings: Settings) -> None:
             port=settings.port,
             log_level=settings.log_level.lower(),
             access_log=False,
+            # Uvicorn's own lines go through our handler, so VIDEORETALK_LOG_FORMAT=json
+            # makes every line JSON, not only ours.
+            log_config=None,
         )
     finally:
         sweeper.stop()

@@ -23,7 +23,13 @@ TASK_ID: ContextVar[str] = ContextVar("task_id", default="")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FORMATS = ("text", "json")
 # Attributes every LogRecord has; anything else was passed as `extra=`.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Uvicorn's `color_message` (its message again, with terminal colour codes) is dropped too.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
