@@ -4,8 +4,8 @@ The queue only orders work; the task store owns state. A worker takes an id,
 then claims the task in the store (PENDING → RUNNING); an id whose task was
 canceled meanwhile is simply dropped. Crash recovery therefore needs nothing
 from the queue but an idempotent `put`: ids of tasks left RUNNING by a dead
-worker are put back by the pool. A Redis or Huey backend implements the same
-three methods.
+worker are put back by the pool. The cluster's Celery-on-Redis queue
+(`queue_redis.py`) implements the same three methods.
 """
 
 from __future__ import annotations
