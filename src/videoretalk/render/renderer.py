@@ -124,6 +124,7 @@ class MouthRenderer:
         self._keep = np.arange(NUM_POINTS)
         self._topology = MeshTopology()
         self._covered = 0.0  # 1 while the mouth is covered, fading to 0 over crossfade_frames
+        self._strength = np.ones(0, np.float32)  # per source frame: how much of the edit shows
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -138,6 +139,9 @@ class MouthRenderer:
         # Warp points and lip limits come from every tracked frame, exemplars from the allowed.
         self._keep = _control_points(track, tracked, set(self.mouth_indices.tolist()))
         self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
+        self._strength = edit_strength(
+            tracked, getattr(track, "shot_start", None), self.settings.appear_frames
+        )
         present = tracked
         if exemplar_frames is not None:
             allowed = np.zeros_like(tracked)
@@ -343,6 +347,8 @@ class MouthRenderer:
                 obox.y0 - box.y0 : obox.y1 - box.y0, obox.x0 - box.x0 : obox.x1 - box.x0
             ]
             part *= 1 - kept
+        if i < len(self._strength):
+            face_alpha *= self._strength[i]
         result = image.copy()
         result[box.slice()] = composite.blend(image[box.slice()], out, face_alpha)
         return result
@@ -415,6 +421,31 @@ LIP_BODY_MARGIN_IOD = 0.04
 # move, lie outside the lower-face mask (whose top is the nose bottom), and blinking eyelids
 # and irises would otherwise fold the kept triangulation and force a new one every few frames.
 ABOVE_NOSE_IOD = 0.35
+
+
+def edit_strength(
+    present: np.ndarray, shot_start: np.ndarray | None, appear_frames: int
+) -> np.ndarray:
+    """Per frame, the share of the edit shown: ramps over `appear_frames` where the face
+    comes into view or leaves it within a shot, 1 elsewhere.
+
+    A run of frames with the face that starts at the video's first frame or on a cut needs
+    no fade in (nothing unedited of it was just on screen); likewise at its end.
+    """
+    present = np.asarray(present, bool)
+    n = len(present)
+    cuts = np.zeros(n + 1, bool) if shot_start is None else np.append(shot_start, True)
+    strength = np.ones(n, np.float32)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):  # frames start..stop-1
+        k = np.arange(stop - start, dtype=np.float32)
+        ramp = np.ones_like(k)
+        if start > 0 and not cuts[start]:
+            ramp = np.minimum(ramp, (k + 1) / (appear_frames + 1))
+        if stop < n and not cuts[stop]:
+            ramp = np.minimum(ramp, (stop - start - k) / (appear_frames + 1))
+        strength[start:stop] = ramp
+    return strength
 
 
 def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int]) -> np.ndarray:

@@ -15,6 +15,10 @@ class RenderSettings:
     # Frames over which a change of exemplar is cross-faded (at 25 fps, 4 frames = 160 ms,
     # shorter than a syllable, long enough that teeth do not pop).
     crossfade_frames: int = 4
+    # Frames over which the edit fades in where the face comes into view within a shot
+    # (and out where it leaves): a mouth that jumps to another shape on the first frame
+    # the face is found again pops. Not at cuts, where the picture changes anyway.
+    appear_frames: int = 4
     # Extra shape distance (inter-ocular units, mean per lip point) a new exemplar must win
     # by before it replaces the current one: hysteresis against texture flicker.
     switch_cost: float = 0.012
@@ -38,6 +42,8 @@ class RenderSettings:
             raise InvalidParameter("render.bank_size must be at least 1 (try 24).")
         if self.crossfade_frames < 1:
             raise InvalidParameter("render.crossfade_frames must be at least 1 (1 = hard cut).")
+        if self.appear_frames < 1:
+            raise InvalidParameter("render.appear_frames must be at least 1 (1 = no fade).")
         if self.switch_cost < 0:
             raise InvalidParameter("render.switch_cost must be >= 0.")
         for name in ("mouth_margin_iod", "mouth_feather_iod", "face_feather_iod"):
