@@ -54,6 +54,10 @@ def test_float_audio_past_full_scale_is_scaled_not_clipped(tmp_path: Path) -> No
     # The same waveform, turned down: not a clipped square wave.
     mono = track.samples[0]
     assert np.corrcoef(mono, samples[: mono.size])[0, 1] > 0.999
+    # A small overshoot, as decoded AAC has, keeps its level.
+    overshoot = samples * (1.2 / np.abs(samples).max())
+    kept = read_audio(_float_wav(tmp_path / "overshoot.wav", overshoot)).samples[0]
+    np.testing.assert_allclose(kept, overshoot[: kept.size], atol=1e-6)
 
 
 def test_audio_that_cannot_be_mixed_down_is_invalid_format(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ REVERSE_CHUNK_FRAMES = 48
 # AAC's encoder delay (priming, 1024-2112 samples) plus the last frame's padding (< 1024),
 # at most, in samples at the track's own rate.
 MAX_AAC_PADDING_SAMPLES = 4096
+# Decoded lossy audio overshoots full scale by a few per cent; only peaks past this are
+# taken for a broken level and the track scaled down to 1.0.
+OVERSHOOT_PEAK = 2.0
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ def read_audio(
     """Decode the first audio stream to float32, optionally resampled and mixed down.
 
     Audio is small next to video (120 s of 48 kHz stereo is 46 MB), so it is held whole.
-    Samples come back finite and within [-1, 1] (see `_full_scale`).
+    Samples come back finite and within about [-1, 1] (see `_full_scale`).
     """
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
@@ -297,18 +300,20 @@ def read_audio(
 
 
 def _full_scale(samples: np.ndarray) -> np.ndarray:
-    """Refuse non-finite samples; scale float audio beyond full scale back within [-1, 1].
+    """Refuse non-finite samples; scale audio far beyond full scale back within [-1, 1].
 
     Float WAV can hold NaN or values far past 1.0: the AAC encoder fails on them after the
     whole job has run, and the mouth model turns them into NaN shapes. Scaling (rather
     than clipping) keeps the speech whole, as float audio is meant to be turned down.
+    Peaks up to `OVERSHOOT_PEAK` are left as they are: decoded AAC or MP3 overshoots 1.0
+    a little, and turning the whole track down for that would change its loudness.
     """
     if not np.isfinite(samples).all():
         raise InvalidFileContent(
             "The audio holds invalid samples (NaN or infinite values): re-export it as PCM."
         )
     peak = float(np.abs(samples).max()) if samples.size else 0.0
-    if peak > 1.0:
+    if peak > OVERSHOOT_PEAK:
         samples = samples / np.float32(peak)
     return samples
 
