@@ -45,8 +45,8 @@ _SERVICES_PREFIX = "/api/v1/services/"
 
 def _wrong_service_message(path: str) -> str:
     return (
-        f"No service at {path}: videoretalk is served at POST /api/v1"
-        f"{routes_tasks.SUBMIT_PATH}/ (with the dashscope SDK, pass task='image2video' "
+        f"No service at {path}: videoretalk is served at POST "
+        f"{routes_tasks.router.prefix}{routes_tasks.SUBMIT_PATH}/ (with the dashscope SDK, pass task='image2video' "
         "to VideoSynthesis.async_call or VideoSynthesis.call)."
     )
 

@@ -69,8 +69,12 @@ class _Graph:
 @dataclass(frozen=True)
 class MeshResult:
     points: np.ndarray  # (478, 3) float32 in crop pixels (x, y, z); z shares x's scale
-    presence: float  # sigmoid of the model's face flag, 0..1
-    flag: float = 0.0  # the flag itself (a logit): it still ranks fits where presence is ~1
+    flag: float  # the model's face flag, a logit: it still ranks fits where presence is ~1
+
+    @property
+    def presence(self) -> float:
+        """Sigmoid of the face flag, 0..1."""
+        return float(1.0 / (1.0 + np.exp(-np.clip(self.flag, -30.0, 30.0))))
 
 
 class MeshModel:
@@ -110,12 +114,11 @@ node {{ calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:flag_tens
         """`crop`: (192, 192, 3) uint8 RGB, face upright and centred with ~25 % margin."""
         out = self._graph.run("image", np.ascontiguousarray(crop))
         logit = float(mp.packet_getter.get_float_list(out["flag"])[0]) if "flag" in out else -20.0
-        presence = float(1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0))))
         if "landmarks" not in out:
-            return MeshResult(np.zeros((NUM_LANDMARKS, 3), np.float32), presence, logit)
+            return MeshResult(np.zeros((NUM_LANDMARKS, 3), np.float32), logit)
         proto = mp.packet_getter.get_proto(out["landmarks"])
         points = np.array([(p.x, p.y, p.z) for p in proto.landmark], np.float32) * MESH_INPUT_PX
-        return MeshResult(points, presence, logit)
+        return MeshResult(points, logit)
 
     def close(self) -> None:
         self._graph.close()

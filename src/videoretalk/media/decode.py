@@ -189,9 +189,7 @@ class VideoReader:
         while True:
             try:
                 packet = next(packets)
-            except StopIteration:
-                return
-            except (av.error.FFmpegError, ValueError):
+            except (StopIteration, av.error.FFmpegError, ValueError):
                 return
             try:
                 frames = packet.decode()

@@ -43,7 +43,9 @@ class RenderSettings:
         if self.crossfade_frames < 1:
             raise InvalidParameter("render.crossfade_frames must be at least 1 (1 = hard cut).")
         if self.appear_frames < 1:
-            raise InvalidParameter("render.appear_frames must be at least 1 (1 = no fade).")
+            raise InvalidParameter(
+                "render.appear_frames must be at least 1 (1: half the edit on the first frame)."
+            )
         if self.switch_cost < 0:
             raise InvalidParameter("render.switch_cost must be >= 0.")
         for name in ("mouth_margin_iod", "mouth_feather_iod", "face_feather_iod"):
