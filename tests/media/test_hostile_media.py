@@ -20,10 +20,16 @@ from videoretalk.media.decode import VideoReader, read_audio
 from videoretalk.media.probe import probe_video
 
 
-def _float_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
-    """IEEE-float WAV (format 3) written by hand: it can hold NaN and values past 1.0."""
-    data = np.asarray(samples, "<f4").tobytes()
-    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+def _wav(path: Path, frames: np.ndarray, rate: int = 16000) -> Path:
+    """A WAV written by hand from (n, channels) samples: float32 as IEEE float (format 3,
+    which can hold NaN and values past 1.0), int16 as PCM, and any channel count."""
+    frames = np.asarray(frames).reshape(len(frames), -1)
+    width, channels = frames.dtype.itemsize, frames.shape[1]
+    code = 3 if frames.dtype.kind == "f" else 1
+    fmt = struct.pack(
+        "<HHIIHH", code, channels, rate, rate * width * channels, width * channels, 8 * width
+    )
+    data = frames.astype(frames.dtype.newbyteorder("<")).tobytes()
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
     body += b"data" + struct.pack("<I", len(data)) + data
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
@@ -40,14 +46,14 @@ def _speechlike(seconds: float, rate: int = 16000) -> np.ndarray:
 def test_non_finite_float_audio_is_invalid_content(tmp_path: Path) -> None:
     samples = _speechlike(3.0)
     samples[5000:5010] = np.nan
-    wav = _float_wav(tmp_path / "nan.wav", samples)
+    wav = _wav(tmp_path / "nan.wav", samples)
     with pytest.raises(errors.InvalidFileContent, match="NaN"):
         read_audio(wav)
 
 
 def test_float_audio_past_full_scale_is_scaled_not_clipped(tmp_path: Path) -> None:
     samples = _speechlike(3.0)
-    wav = _float_wav(tmp_path / "loud.wav", samples * 1e20)
+    wav = _wav(tmp_path / "loud.wav", samples * 1e20)
     track = read_audio(wav)
     assert np.isfinite(track.samples).all()
     assert np.abs(track.samples).max() == pytest.approx(1.0, abs=1e-6)
@@ -56,18 +62,13 @@ def test_float_audio_past_full_scale_is_scaled_not_clipped(tmp_path: Path) -> No
     assert np.corrcoef(mono, samples[: mono.size])[0, 1] > 0.999
     # A small overshoot, as decoded AAC has, keeps its level.
     overshoot = samples * (1.2 / np.abs(samples).max())
-    kept = read_audio(_float_wav(tmp_path / "overshoot.wav", overshoot)).samples[0]
+    kept = read_audio(_wav(tmp_path / "overshoot.wav", overshoot)).samples[0]
     np.testing.assert_allclose(kept, overshoot[: kept.size], atol=1e-6)
 
 
 def test_audio_that_cannot_be_mixed_down_is_invalid_format(tmp_path: Path) -> None:
-    channels, rate = 64, 16000
-    pcm = (np.tile(_speechlike(2.5)[:, None], (1, channels)) * 32767).astype("<i2").tobytes()
-    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-    body += b"data" + struct.pack("<I", len(pcm)) + pcm
-    wav = tmp_path / "ch64.wav"
-    wav.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    pcm = (np.tile(_speechlike(2.5)[:, None], (1, 64)) * 32767).astype(np.int16)
+    wav = _wav(tmp_path / "ch64.wav", pcm)
     with pytest.raises(errors.InvalidFileFormat, match="64 channels"):
         read_audio(wav)
 
