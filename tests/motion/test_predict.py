@@ -21,6 +21,7 @@ from videoretalk.motion.predict import (
     adapt_to_speaker,
     analyse_for_model,
     best_lag,
+    closed_rest,
     speech_gate,
 )
 from videoretalk.motion.shape import INNER_GAP_PAIRS
@@ -147,6 +148,64 @@ def test_shapes_are_relative_to_the_person() -> None:
     assert np.abs(motion.shapes[0] - rest).max() < CLOSED_TOL
     generic = predict_mouth_motion(voiced(4.0, 1.0, 3.0), np.arange(100) / 25.0)
     assert np.abs(motion.shapes[0] - generic.shapes[0]).max() > 0.01
+
+
+# Lower lip (inner and outer) and chin: moved down together, they part the lips.
+LOWER_LIP_AND_CHIN = [14, 87, 317, 178, 402, 95, 88, 324, 318, 17, 84, 314, 152]
+
+
+def open_still_track(n: int = 100, drop: float = 0.12) -> FakeTrack:
+    """A photo of a person mid-word: every frame the same, lips well apart."""
+    rest = load_model().rest_shape.copy()
+    rest[LOWER_LIP_AND_CHIN, 1] += drop
+    return FakeTrack(
+        np.arange(n) / 25.0, np.ones(n, bool), np.broadcast_to(rest, (n, 478, 3)).copy()
+    )
+
+
+def test_a_still_of_an_open_mouth_rests_closed_in_silence_and_still_talks() -> None:
+    track = open_still_track()
+    assert mouth_opening(track.canonical[:1])[0] > 0.1
+    times = np.arange(100) / 25.0
+    closed = mouth_opening(load_model().rest_shape[None])[0]
+    silence = AudioTrack(np.zeros((2, 48_000 * 4), np.float32), 48_000)
+    motion = predict_mouth_motion(silence, times, track)
+    assert motion.opening.max() < closed + 0.015
+    talk = predict_mouth_motion(voiced(4.0, 1.0, 3.0), times, track)
+    assert talk.opening[times < 0.9].max() < closed + 0.015
+    assert talk.opening[(times > 1.1) & (times < 2.9)].max() > closed + 0.04
+    # Its own track (a voice-over on the photo) has nothing to adapt to: a read-out
+    # fitted to a mouth that never moves would hold it still.
+    own = predict_mouth_motion(
+        voiced(4.0, 1.0, 3.0), times, track, source_audio=voiced(4.0, 0.2, 3.8)
+    )
+    assert np.allclose(own.opening, talk.opening)
+
+
+def test_closing_a_rest_raises_the_jaw_and_keeps_the_mouth_as_wide() -> None:
+    model = load_model()
+    closed = model.rest_shape
+    assert closed_rest(model, closed) is closed  # an already closed rest stays as it is
+    still = open_still_track(n=1).canonical[0]
+    shut = closed_rest(model, still)
+    assert np.allclose(model.vertical_pair_gaps(shut), model.vertical_pair_gaps(closed), atol=1e-4)
+    right, left = 61, 291
+    assert abs((shut[left, 0] - shut[right, 0]) - (still[left, 0] - still[right, 0])) < 1e-4
+    assert abs(shut[13, 1] - still[13, 1]) < 1e-4  # the upper lip's middle holds
+    assert np.isclose(shut[152, 1] - still[152, 1], shut[14, 1] - still[14, 1], atol=1e-4)
+    assert shut[152, 1] - still[152, 1] < -0.1  # the chin rises with the lower lip
+    outside = np.setdiff1d(np.arange(478), model.points)
+    assert np.array_equal(shut[outside], still[outside])
+
+
+def test_a_mouth_that_never_moves_in_the_source_opens_as_wide_as_typical() -> None:
+    """A still (or someone listening) shows nothing of how wide they open: typical range,
+    not the half of it that a measured range of zero was clipped to."""
+    times = np.arange(100) / 25.0
+    person = predict_mouth_motion(voiced(4.0, 1.0, 3.0), times, person_track())
+    generic = predict_mouth_motion(voiced(4.0, 1.0, 3.0), times)
+    ratio = np.ptp(person.opening) / np.ptp(generic.opening)
+    assert 0.9 < ratio < 1.1
 
 
 def test_adaptation_to_own_speech_runs_and_stays_finite() -> None:

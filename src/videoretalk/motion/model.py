@@ -285,17 +285,42 @@ class MouthModel:
         The mean vertical inner-lip gap (canonical space, positive = parted) of a shape
         rest + coefs @ basis is the rest's gap + coefs @ gap_direction: linear in coefs.
         """
+        return (self.pair_gap_matrix.sum(axis=0) / len(INNER_GAP_PAIRS)).astype(np.float32)
+
+    @cached_property
+    def pair_gap_matrix(self) -> np.ndarray:
+        """(pairs, P) how much each coefficient parts each inner-lip pair vertically (the
+        pairs of `INNER_GAP_PAIRS` this model's points hold, in `vertical_pair_gaps`' order)."""
         column = {int(p): i for i, p in enumerate(self.points)}
         basis = self.basis.reshape(self.n_components, -1, 3)
+        rows = [
+            self._down * (basis[:, column[int(lower)], 1] - basis[:, column[int(upper)], 1])
+            for upper, lower in self._held_pairs
+        ]
+        return np.array(rows, np.float64)
+
+    def displacement_row(self, point: int, axis: int) -> np.ndarray:
+        """(P,) how far each coefficient moves one mesh point along one axis (0 x, 1 y)."""
+        column = int(np.flatnonzero(self.points == point)[0])
+        return self.basis.reshape(self.n_components, -1, 3)[:, column, axis].astype(np.float64)
+
+    def vertical_pair_gaps(self, shape: np.ndarray) -> np.ndarray:
+        """(pairs,) the vertical gap of each inner-lip pair of a (478, 3) canonical shape."""
+        pairs = np.array(self._held_pairs)
+        return self._down * (shape[pairs[:, 1], 1] - shape[pairs[:, 0], 1]).astype(np.float64)
+
+    @cached_property
+    def _held_pairs(self) -> list[tuple[int, int]]:
+        held = {int(p) for p in self.points}
+        return [(int(u), int(lo)) for u, lo in INNER_GAP_PAIRS if u in held and lo in held]
+
+    @cached_property
+    def _down(self) -> float:
+        """+1 where canonical y grows downwards (the lips lie below the eyes), else -1."""
         rest = self.rest_shape
-        down = np.sign(
-            rest[INNER_GAP_PAIRS].mean(axis=(0, 1))[1] - rest[list(EYE_OUTER)].mean(0)[1]
+        return float(
+            np.sign(rest[INNER_GAP_PAIRS].mean(axis=(0, 1))[1] - rest[list(EYE_OUTER)].mean(0)[1])
         )
-        gap = np.zeros(self.n_components, np.float64)
-        for upper, lower in INNER_GAP_PAIRS:
-            if upper in column and lower in column:
-                gap += down * (basis[:, column[int(lower)], 1] - basis[:, column[int(upper)], 1])
-        return (gap / len(INNER_GAP_PAIRS)).astype(np.float32)
 
     def deformation(self, coefs: np.ndarray) -> np.ndarray:
         """(T, P) coefficients -> (T, len(points), 3) displacement from the rest shape."""
