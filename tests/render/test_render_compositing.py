@@ -227,3 +227,51 @@ def test_exemplar_paste_margin_applies_only_when_closing_a_mouth(talk4: Clip) ->
     assert (closing.max(axis=2) > 8).sum() > 50, "closing: the margin must widen the paste"
     opening = np.abs(render(0.05, closed, wide).astype(int) - render(0.0, closed, wide))
     assert opening.max() <= 1, "opening: the exemplar must stop at the lip line"
+
+
+def _bright_at_the_lip_line(out: np.ndarray, target_pts: np.ndarray) -> float:
+    """Share of pixels within 2 px of the target's inner-lip line (middle 60 % of the
+    mouth) brighter than 1.25x the lips' median luma: teeth, not lips."""
+    import cv2
+
+    from videoretalk.render.topology import LIPS_OUTER
+
+    h, w = out.shape[:2]
+    inner, lips = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
+    loop = [np.round(target_pts[LIPS_INNER, :2]).astype(np.int32)]
+    cv2.fillPoly(inner, loop, 1)
+    cv2.polylines(inner, loop, True, 1)
+    cv2.fillPoly(lips, [np.round(target_pts[LIPS_OUTER, :2]).astype(np.int32)], 1)
+    line = cv2.dilate(inner, np.ones((5, 5), np.uint8)) > 0
+    x0, x1 = target_pts[LIPS_OUTER, 0].min(), target_pts[LIPS_OUTER, 0].max()
+    xs = np.arange(w)[None, :]
+    middle = (lips > 0) & (xs > x0 + 0.2 * (x1 - x0)) & (xs < x1 - 0.2 * (x1 - x0))
+    luma = out.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return float((luma[middle & line] > 1.25 * np.median(luma[middle & ~line])).mean())
+
+
+def test_lips_closed_from_open_exemplars_only_show_no_teeth(talk4: Clip) -> None:
+    """A source that never shows the mouth shut (a still of an open mouth) driven closed.
+
+    Squeezing an open exemplar shut folds its teeth into a jagged white line along the
+    lips (22-30 % of the pixels there teeth-bright on talk4); the painted seam shows lip
+    colour meeting along a dark line (0-2 %).
+    """
+    wide = np.flatnonzero(talk4.opening >= np.percentile(talk4.opening, 90))
+
+    def bright(closed: int, i: int, **kw: object) -> float:
+        r = MouthRenderer(RenderSettings(**kw))  # type: ignore[arg-type]
+        r.prepare(talk4.track, exemplar_frames=wide)
+        for f in talk4.frames:
+            r.observe(f)
+        shape = _shape(talk4, r, closed)
+        out = r.render(talk4.frames[i], i, shape)
+        full = talk4.track.canonical[i].copy()
+        full[r.mouth_indices] = shape
+        return _bright_at_the_lip_line(out, talk4.track.to_image(i, full))
+
+    for closed in np.argsort(talk4.opening)[:2]:
+        for i in (int(wide[0]), int(wide[-1])):
+            squeezed = bright(int(closed), i, synthesise_interior=False)
+            assert squeezed > 0.15, "the squeezed exemplar's teeth are what this guards"
+            assert bright(int(closed), i) < 0.05, (int(closed), i)

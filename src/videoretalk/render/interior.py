@@ -1,4 +1,5 @@
-"""A plausible mouth interior for openings the person never shows in the source video.
+"""A plausible mouth interior for openings the person never shows in the source video,
+and closed lips for a source that never shows them closed.
 
 Stretching a barely-open exemplar over a wide target opening smears the lip line into a
 pink band; leaving it empty is a black hole. Instead the opening is painted in mouth
@@ -7,6 +8,10 @@ under the upper lip, shaded darker toward the corners with faint gaps between in
 a dark cavity, the tongue low in the middle and lower teeth only for wide openings.
 Colours come from the person: teeth from the brightest interior pixels of their most
 open exemplar when it shows teeth, cavity and tongue from their lip colour.
+
+Squeezing an open exemplar shut (a still of an open mouth driven silent) folds its teeth
+into a jagged white line; `paint_seam` lays the person's lip colour over that band
+instead, meeting along one soft dark line.
 """
 
 from __future__ import annotations
@@ -33,18 +38,11 @@ def _curve(u_pts: np.ndarray, v_pts: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.interp(u, u_pts[order], v_pts[order])
 
 
-def paint_interior(
-    points: np.ndarray,
-    shape: tuple[int, int],
-    teeth_rgb: np.ndarray,
-    lip_rgb: np.ndarray,
-    origin: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB float32 image, alpha float32) of a synthetic interior inside the inner-lip contour.
-
-    `points` are target mesh points in frame coordinates; the result covers a box of
-    `shape` whose top-left corner is `origin`.
-    """
+def _mouth_coordinates(
+    points: np.ndarray, shape: tuple[int, int], origin: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per pixel of a box: u across the mouth (0..1, corner to corner), s down (px), and
+    the upper / lower inner-lip curves' s at that u; plus the mouth's width (px)."""
     h, w = shape
     pts: np.ndarray = points[:, :2] - np.array(origin, np.float32)
     left, right = pts[INNER_CORNERS[0]], pts[INNER_CORNERS[1]]
@@ -63,7 +61,23 @@ def paint_interior(
     u, s = uv(np.stack([xx, yy], -1))
     cu, cs = uv(np.concatenate([[left, right], pts[INNER_UPPER]]))
     lu, ls = uv(np.concatenate([[left, right], pts[INNER_LOWER]]))
-    top, bottom = _curve(cu, cs, u), _curve(lu, ls, u)
+    return u, s, _curve(cu, cs, u), _curve(lu, ls, u), width
+
+
+def paint_interior(
+    points: np.ndarray,
+    shape: tuple[int, int],
+    teeth_rgb: np.ndarray,
+    lip_rgb: np.ndarray,
+    origin: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB float32 image, alpha float32) of a synthetic interior inside the inner-lip contour.
+
+    `points` are target mesh points in frame coordinates; the result covers a box of
+    `shape` whose top-left corner is `origin`.
+    """
+    h, w = shape
+    u, s, top, bottom, width = _mouth_coordinates(points, shape, origin)
     gap = np.maximum(bottom - top, 1e-3)
     v = (s - top) / gap
     inside = (u > 0) & (u < 1) & (v > 0) & (v < 1)
@@ -91,6 +105,37 @@ def paint_interior(
     edge_px = np.minimum(np.minimum(v, 1 - v) * gap, np.minimum(u, 1 - u) * width)
     alpha = np.clip(edge_px / 1.5 + 0.5, 0, 1).astype(np.float32) * ((u > -0.05) & (u < 1.05))
     return out * 255.0, alpha
+
+
+# Half-height of the painted seam band beyond the lips' own gap, as a share of the mouth's
+# width (about 4 px on a 700 px talking head: a squeezed exemplar's teeth reach 3 px past
+# its inner lip line), and the dark line's half-width (px, and as a share of the width).
+SEAM_HALF_HEIGHT = 0.045
+SEAM_LINE = (0.8, 0.008)
+
+
+def paint_seam(
+    points: np.ndarray, shape: tuple[int, int], lip_rgb: np.ndarray, origin: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB float32 image, alpha float32) of closed lips meeting along the inner-lip line.
+
+    Squeezing an open exemplar shut folds its teeth and cavity into a thin band of
+    jagged white and black; closed lips show instead lip colour on either side of one
+    soft dark line, fading out toward the corners as the lips part there.
+    """
+    u, s, top, bottom, width = _mouth_coordinates(points, shape, origin)
+    middle = (top + bottom) / 2
+    half = np.maximum(bottom - top, 0) / 2 + max(2.0, SEAM_HALF_HEIGHT * width)
+    d = np.abs(s - middle)
+    line_px = max(SEAM_LINE[0], SEAM_LINE[1] * width)
+    line = np.exp(-((d / line_px) ** 2))[..., None]
+    lips = np.asarray(lip_rgb, np.float32)
+    # Lips roll inward where they meet: darker toward the line.
+    out = lips * (1 - 0.3 * np.exp(-((d / half) ** 2))[..., None]) * (1 - 0.45 * line)
+    across = np.clip(np.minimum(u, 1 - u) / 0.06, 0, 1)  # ends meet the corners softly
+    # Solid over the squeezed band, fading into the lips' own texture over its outer third.
+    alpha = np.clip((half - d) / (0.35 * half), 0, 1) * across
+    return out.astype(np.float32) * 255.0, alpha.astype(np.float32)
 
 
 def fallback_teeth(lip_rgb: np.ndarray) -> np.ndarray:

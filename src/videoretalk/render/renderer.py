@@ -14,6 +14,7 @@ Per frame (all in a box around the lower face, at full resolution):
   c. mouth     — warp the chosen exemplar's lips, teeth and interior onto it, colour-
                  matched on a skin ring; cross-fade when the exemplar changes;
   d. interior  — where the target opens far wider than any exemplar, paint teeth/cavity;
+                 where it shuts lips no exemplar shows shut, paint the closed seam;
   e. composite — under a feathered lower-face mask; every pixel outside it is untouched.
 A frame whose face is not tracked, or whose geometry is degenerate, comes back unchanged.
 """
@@ -21,7 +22,7 @@ A frame whose face is not tracked, or whose geometry is degenerate, comes back u
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import cv2
@@ -66,6 +67,19 @@ SYNTH_RATIO = (1.6, 3.0)
 CLOSING_SPAN = 0.05
 # Openings below this (inter-ocular units) are a lip gap, not an interior worth painting.
 SYNTH_MIN_OPENING = (0.04, 0.08)
+# Exemplar opening minus target opening (inter-ocular units) where a painted closed seam
+# starts / fully covers the squeezed exemplar, and target openings over which it fades
+# out again (lips that part show the exemplar's own gap). Only a source that never shows
+# the mouth closed gets here: the bank always holds its most-closed frame.
+SEAM_CLOSING = (0.03, 0.06)
+SEAM_MAX_OPENING = (0.015, 0.03)
+
+
+def _seam_weight(exemplar_opening: float, target_opening: float) -> float:
+    """How much of a painted closed seam a target gets from an exemplar this open."""
+    return _smoothstep(exemplar_opening - target_opening, *SEAM_CLOSING) * (
+        1 - _smoothstep(target_opening, *SEAM_MAX_OPENING)
+    )
 
 
 class FaceTrackLike(Protocol):
@@ -319,22 +333,27 @@ class MouthRenderer:
         else:
             ex_open = inner_gap(track.canonical[i])
 
-        # d. painted interior where no exemplar opens wide enough (only inside the inner lips)
+        # d. painted interior where no exemplar opens wide enough (only inside the inner
+        # lips), or a closed seam where the target shuts lips no exemplar shows shut
         if s.synthesise_interior:
             w = _smoothstep(t_open / max(ex_open, 1e-3), *SYNTH_RATIO) * _smoothstep(
                 t_open, *SYNTH_MIN_OPENING
             )
             if w > 0:
-                ibox = _intersect(lower_face_box([moved[LIPS_INNER]], image.shape, margin=3), mbox)
-                inner = (
-                    slice(ibox.y0 - mbox.y0, ibox.y1 - mbox.y0),
-                    slice(ibox.x0 - mbox.x0, ibox.x1 - mbox.x0),
-                )
-                painted, inside = interior.paint_interior(
-                    moved, ibox.shape, self._teeth, self._lips, (ibox.x0, ibox.y0)
-                )
-                shift = offset[inner] if isinstance(offset, np.ndarray) else offset
-                region[inner] = composite.blend(region[inner], painted + shift, inside * w)
+                pbox = lower_face_box([moved[LIPS_INNER]], image.shape, margin=3)
+                self._paint(
+                    region, offset, mbox, pbox, w,
+                    lambda shape, at: interior.paint_interior(
+                        moved, shape, self._teeth, self._lips, at
+                    ),
+                )  # fmt: skip
+            seam = _seam_weight(ex_open, t_open)
+            if seam > 0:
+                pbox = lower_face_box([moved[LIPS_OUTER]], image.shape, margin=3)
+                self._paint(
+                    region, offset, mbox, pbox, seam,
+                    lambda shape, at: interior.paint_seam(moved, shape, self._lips, at),
+                )  # fmt: skip
         out[local] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
         # e. composite under the lower-face mask
@@ -352,6 +371,26 @@ class MouthRenderer:
         result = image.copy()
         result[box.slice()] = composite.blend(image[box.slice()], out, face_alpha)
         return result
+
+    def _paint(
+        self,
+        region: np.ndarray,
+        offset: np.ndarray | float,
+        mbox: Box,
+        pbox: Box,
+        weight: float,
+        painter: Callable[[tuple[int, int], tuple[int, int]], tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        """Blend `painter(shape, origin)`'s (image, alpha) over `pbox` into `region` (the
+        pixels of `mbox`), in place, colour-shifted as the pasted exemplar is."""
+        pbox = _intersect(pbox, mbox)
+        part = (
+            slice(pbox.y0 - mbox.y0, pbox.y1 - mbox.y0),
+            slice(pbox.x0 - mbox.x0, pbox.x1 - mbox.x0),
+        )
+        painted, alpha = painter(pbox.shape, (pbox.x0, pbox.y0))
+        shift = offset[part] if isinstance(offset, np.ndarray) else offset
+        region[part] = composite.blend(region[part], painted + shift, alpha * weight)
 
     def _occluder(
         self, image: np.ndarray, i: int, cur: np.ndarray, moved: np.ndarray, iod: float, box: Box
