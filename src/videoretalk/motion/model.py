@@ -291,18 +291,17 @@ class MouthModel:
     def pair_gap_matrix(self) -> np.ndarray:
         """(pairs, P) how much each coefficient parts each inner-lip pair vertically (the
         pairs of `INNER_GAP_PAIRS` this model's points hold, in `vertical_pair_gaps`' order)."""
-        column = {int(p): i for i, p in enumerate(self.points)}
-        basis = self.basis.reshape(self.n_components, -1, 3)
         rows = [
-            self._down * (basis[:, column[int(lower)], 1] - basis[:, column[int(upper)], 1])
+            self._down * (self.displacement_row(lower, 1) - self.displacement_row(upper, 1))
             for upper, lower in self._held_pairs
         ]
         return np.array(rows, np.float64)
 
     def displacement_row(self, point: int, axis: int) -> np.ndarray:
-        """(P,) how far each coefficient moves one mesh point along one axis (0 x, 1 y)."""
+        """(P,) how far each coefficient moves one mesh point along one axis (0 x, 1 y), in
+        the basis' own precision."""
         column = int(np.flatnonzero(self.points == point)[0])
-        return self.basis.reshape(self.n_components, -1, 3)[:, column, axis].astype(np.float64)
+        return self.basis.reshape(self.n_components, -1, 3)[:, column, axis]
 
     def vertical_pair_gaps(self, shape: np.ndarray) -> np.ndarray:
         """(pairs,) the vertical gap of each inner-lip pair of a (478, 3) canonical shape."""

@@ -283,7 +283,10 @@ def closed_rest(model: MouthModel, rest: np.ndarray) -> np.ndarray:
     if mouth_opening(rest[None])[0] - closed_gap <= CLOSED_SHARE_OF_RANGE * model.typical_range:
         return rest
     right, left = landmarks.MOUTH_CORNERS
-    row = model.displacement_row
+
+    def row(point: int, axis: int) -> np.ndarray:
+        return model.displacement_row(point, axis).astype(np.float64)
+
     rows = np.vstack(
         [
             model.pair_gap_matrix,

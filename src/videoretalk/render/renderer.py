@@ -69,8 +69,9 @@ CLOSING_SPAN = 0.05
 SYNTH_MIN_OPENING = (0.04, 0.08)
 # Exemplar opening minus target opening (inter-ocular units) where a painted closed seam
 # starts / fully covers the squeezed exemplar, and target openings over which it fades
-# out again (lips that part show the exemplar's own gap). Only a source that never shows
-# the mouth closed gets here: the bank always holds its most-closed frame.
+# out again (lips that part show the exemplar's own gap). A source that never shows the
+# mouth closed gets it on every closed frame; others only on a quick closure while the
+# chosen exemplar is still an open one (talk4 + speech2: 17 of 151 frames).
 SEAM_CLOSING = (0.03, 0.06)
 SEAM_MAX_OPENING = (0.015, 0.03)
 
