@@ -198,7 +198,13 @@ def test_auth_and_request_errors(service: Service, key: str, media_server: Media
         "InvalidURL",
     )
     huge = {**good, "pad": "x" * 100_000}
-    _error(_post(service, key, huge), 400, "InvalidParameter")
+    assert "by URL" in _error(_post(service, key, huge), 413, "InvalidParameter")
+    streamed = httpx.post(  # chunked: no Content-Length to refuse up front, counted as it comes
+        service.base + SUBMIT,
+        content=iter([b'{"pad": "', b"x" * 70_000, b'"}']),
+        headers={"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"},
+    )
+    _error(streamed, 413, "InvalidParameter")
     raw = httpx.post(
         service.base + SUBMIT,
         content=b"{not json",

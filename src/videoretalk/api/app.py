@@ -21,7 +21,7 @@ from ..web import console_router
 from . import routes_files, routes_tasks, routes_uploads
 from .context import ServiceContext, request_id
 from .keys import KeyStore
-from .middleware import RequestContextMiddleware, error_body
+from .middleware import BodyLimit, RequestContextMiddleware, error_body
 
 __all__ = ["create_app"]
 
@@ -64,10 +64,13 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
 
     upload_cap = settings.limits.video_max_bytes + _FORM_OVERHEAD_BYTES
 
-    def body_limit(scope: Scope) -> int:
+    def body_limit(scope: Scope) -> BodyLimit:
         if scope["path"] == routes_uploads.UPLOAD_POST_PATH:
-            return upload_cap
-        return settings.service.max_json_body_bytes
+            return BodyLimit(upload_cap, "upload a file no larger than the video size limit.")
+        return BodyLimit(
+            settings.service.max_json_body_bytes,
+            "pass media by URL (input.video_url, input.audio_url), not inside the body.",
+        )
 
     app.add_middleware(RequestContextMiddleware, body_limit=body_limit)
 

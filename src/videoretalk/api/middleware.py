@@ -10,19 +10,26 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from typing import NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InvalidParameter, VideoRetalkError
 from ..ops.logs import REQUEST_ID
 
-__all__ = ["RequestContextMiddleware", "error_body"]
+__all__ = ["BodyLimit", "RequestContextMiddleware", "error_body"]
 
 log = logging.getLogger("videoretalk.api")
 
 
 class BodyTooLarge(InvalidParameter):
-    pass
+    # 413 rather than InvalidParameter's 400, so proxies and clients see the size for what it is.
+    status = 413
+
+
+class BodyLimit(NamedTuple):
+    max_bytes: int
+    advice: str  # what the caller should do instead, ends the 413 message
 
 
 def error_body(request_id: str, error: VideoRetalkError) -> dict[str, str]:
@@ -30,7 +37,7 @@ def error_body(request_id: str, error: VideoRetalkError) -> dict[str, str]:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, body_limit: Callable[[Scope], int]) -> None:
+    def __init__(self, app: ASGIApp, body_limit: Callable[[Scope], BodyLimit]) -> None:
         self.app = app
         self.body_limit = body_limit
 
@@ -54,9 +61,12 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
-        too_large = BodyTooLarge(f"request body is larger than the {limit} bytes allowed")
+        too_large = BodyTooLarge(
+            f"The request body is larger than the {limit.max_bytes} bytes allowed here: "
+            + limit.advice
+        )
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdigit() and int(declared) > limit.max_bytes:
             await _send_error(send_with_id, request_id, too_large)
             return
         seen = 0
@@ -66,7 +76,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit:
+                if seen > limit.max_bytes:
                     raise too_large
             return message
 
