@@ -149,8 +149,12 @@ def test_huge_frames_are_refused_from_the_header_without_decoding(tmp_path: Path
     video = make_video(
         tmp_path / "wide.mp4", width=4112, height=64, fps=25, seconds=2.2, audio_tone_hz=None
     )
-    with pytest.raises(errors.InvalidFileResolution, match="not decoded"):
+    with pytest.raises(errors.InvalidFileResolution, match=r"allowed \(2048 px\).*not decoded"):
         probe_video(video)
+    # The refusal follows the configured limit, and names it.
+    with pytest.raises(errors.InvalidFileResolution, match=r"allowed \(1024 px\).*not decoded"):
+        probe_video(video, max_side_px=1024)
+    assert probe_video(video, max_side_px=4096).width == 4112  # decoded, judged by validation
 
 
 @pytest.mark.parametrize("kind", ["folder", "under_a_file"])

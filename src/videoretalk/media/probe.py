@@ -22,10 +22,11 @@ from ..errors import InvalidFileImageSize, InvalidFileOpenError, InvalidFileReso
 
 # FFmpeg happily opens a PNG or JPEG as a one-frame "video"; those are never a video input.
 _IMAGE_DEMUXERS = ("_pipe", "image2", "gif", "apng", "webp")
-# Coded sides beyond this are refused from the header, undecoded: twice the API's largest
-# allowed side, so a header that differs a little from the pixels is still decoded and
+# Coded sides beyond this multiple of the largest allowed side are refused from the header,
+# undecoded. Twice, so a header that differs a little from the pixels is still decoded and
 # judged by validation on the real frame.
-MAX_DECODED_SIDE_PX = 4096
+UNDECODED_BEYOND_LIMIT = 2
+DEFAULT_MAX_SIDE_PX = 2048  # the API's limit; `InputLimits.video_max_side_px` sets it
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ def _open(path: Path, what: str) -> av.container.InputContainer:
         ) from exc
 
 
-def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+def probe_video(path: str | os.PathLike[str], max_side_px: int = DEFAULT_MAX_SIDE_PX) -> VideoInfo:
+    """Read a video's header and first frame. `max_side_px` is the largest side the caller
+    will accept: frames far past it are refused before any decoding."""
     path = Path(path)
     size = file_size(path)
     with _open(path, "video") as container:
@@ -99,7 +102,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
             raise InvalidFileOpenError("The video file has no video stream: it is not a video.")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        _refuse_huge_frames(stream)
+        _refuse_huge_frames(stream, max_side_px)
         first = _first_video_frame(container, stream)
         times = _demux_video_times(container, stream)
         codec = stream.codec_context.name
@@ -130,17 +133,17 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     )
 
 
-def _refuse_huge_frames(stream: av.VideoStream) -> None:
+def _refuse_huge_frames(stream: av.VideoStream, max_side_px: int) -> None:
     """Refuse frames far past any allowed size from the stream header, before decoding.
 
     Decoding one 8192×8192 frame to read its size took 560 MB; the header says as much.
     (`validate.py` holds the real limit; this only keeps probing itself cheap.)
     """
     width, height = stream.codec_context.width, stream.codec_context.height
-    if max(width, height) > MAX_DECODED_SIDE_PX:
+    if max(width, height) > UNDECODED_BEYOND_LIMIT * max_side_px:
         raise InvalidFileResolution(
             f"The video is {width}×{height}, far past the largest side allowed "
-            "(2048 px unless configured otherwise); it was not decoded."
+            f"({max_side_px} px); it was not decoded. Scale it down and resubmit."
         )
 
 

@@ -54,7 +54,7 @@ def _check_duration(
 def validate_video(path: Pathish, limits: InputLimits) -> VideoInfo:
     path = Path(path)
     _check_size(path, "video", limits.video_max_bytes)
-    info = probe_video(path)
+    info = probe_video(path, limits.video_max_side_px)
     if info.container not in VIDEO_CONTAINERS:
         raise InvalidFileFormat(
             f"The video container is '{info.container}'; it must be mp4, mov or avi."
