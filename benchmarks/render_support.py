@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,10 @@ class MeshTrack:
     scale: np.ndarray  # float32[N] image px per canonical unit
     rotation: np.ndarray  # float32[N,3,3] canonical -> image
     offset: np.ndarray  # float32[N,3]
+    shot_start: np.ndarray = field(init=False)  # bool[N]; a stand-in track sees no cuts
+
+    def __post_init__(self) -> None:
+        self.shot_start = np.zeros(len(self.present), bool)
 
     def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray:
         pts = np.asarray(canonical_points, np.float32)

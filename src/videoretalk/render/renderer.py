@@ -92,6 +92,8 @@ class FaceTrackLike(Protocol):
     def landmarks(self) -> np.ndarray: ...  # float32[N,478,3] image px
     @property
     def canonical(self) -> np.ndarray: ...  # float32[N,478,3] pose-normalised
+    @property
+    def shot_start(self) -> np.ndarray: ...  # bool[N] a shot cut lands on this frame
 
     def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray: ...
 
@@ -155,7 +157,7 @@ class MouthRenderer:
         self._keep = _control_points(track, tracked, set(self.mouth_indices.tolist()))
         self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
         self._strength = edit_strength(
-            tracked, getattr(track, "shot_start", None), self.settings.appear_frames
+            tracked, np.asarray(track.shot_start, bool), self.settings.appear_frames
         )
         present = tracked
         if exemplar_frames is not None:
