@@ -169,6 +169,51 @@ def test_painted_teeth_follow_the_lighting_of_a_dim_video(talk1: Clip) -> None:
     assert luma.min() < 0.8 * lip
 
 
+def test_lips_barely_parted_from_a_shut_exemplar_are_painted_apart() -> None:
+    """A small gap (0.02-0.04 inter-ocular) driven from shut lips is painted, not stretched.
+
+    (Stretched, the shut lip line showed as a dark vertical crease and read as closed.)
+    """
+    from videoretalk.render.renderer import _interior_weight
+
+    assert _interior_weight(exemplar_opening=0.002, target_opening=0.04) == 1.0
+    assert _interior_weight(exemplar_opening=0.002, target_opening=0.025) > 0.3
+    # Lips still shut, or an exemplar nearly as open as the target: nothing painted.
+    assert _interior_weight(exemplar_opening=0.002, target_opening=0.01) == 0.0
+    assert _interior_weight(exemplar_opening=0.03, target_opening=0.045) == 0.0
+
+
+def test_a_thin_painted_gap_is_shadow_a_wide_one_shows_teeth(talk1: Clip) -> None:
+    """Teeth in a gap a few px tall sit in the upper lip's shadow: no bright band. And
+    toward its corners, where the lips are under a pixel apart, nothing is painted: no
+    dark line drawn corner to corner."""
+    from videoretalk.render import interior
+    from videoretalk.render.topology import INNER_CORNERS
+    from videoretalk.render.warp import lower_face_box
+
+    teeth = np.array([0.9, 0.88, 0.85], np.float32)
+    lip = np.array([0.6, 0.35, 0.35], np.float32)
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    shut, wide = int(np.argmin(talk1.opening)), int(np.argmax(talk1.opening))
+    brightest, across = {}, {}
+    for share in (0.2, 1.0):  # of the way from shut to the widest frame
+        canonical = talk1.track.canonical
+        points = talk1.track.to_image(
+            shut, canonical[shut] + share * (canonical[wide] - canonical[shut])
+        )
+        box = lower_face_box([points[LIPS_INNER]], talk1.frames[shut].image.shape, margin=3)
+        painted, alpha = interior.paint_interior(points, box.shape, teeth, lip, (box.x0, box.y0))
+        inside = painted[alpha > 0.5] @ luma / (255 * float(teeth @ luma))
+        assert len(inside) > 30
+        brightest[share] = float(inside.max())
+        xs = np.nonzero(alpha > 0.5)[1]
+        corners = points[list(INNER_CORNERS), :2]
+        across[share] = (xs.max() - xs.min() + 1) / float(np.linalg.norm(corners[1] - corners[0]))
+    assert brightest[0.2] < 0.5, "a thin gap painted with bright teeth"
+    assert brightest[1.0] > 0.9, "a wide gap without teeth"
+    assert across[0.2] < 0.85 and across[1.0] > 0.9
+
+
 def _band_above_upper_lip(image: np.ndarray, lm: np.ndarray) -> float:
     """Lightness (CIELAB L, 0-255) of the skin just above the upper lip minus the skin above it."""
     import cv2

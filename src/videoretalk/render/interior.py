@@ -5,7 +5,8 @@ Stretching a barely-open exemplar over a wide target opening smears the lip line
 pink band; leaving it empty is a black hole. Instead the opening is painted in mouth
 coordinates (u across, corner to corner; v down, upper to lower inner lip): upper teeth
 under the upper lip, shaded darker toward the corners with faint gaps between incisors,
-a dark cavity, the tongue low in the middle and lower teeth only for wide openings.
+a dark cavity, the tongue low in the middle and lower teeth only for wide openings. A
+thin gap is mostly shadow: its teeth are dimmed toward the cavity.
 Colours come from the person: teeth from the brightest interior pixels of their most
 open exemplar when it shows teeth, cavity and tongue from their lip colour.
 
@@ -31,6 +32,14 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 UPPER_TEETH_V = 0.42
 LOWER_TEETH_V = 0.82
 INCISOR_PERIOD_U = 0.11  # incisor width / mouth width
+# Lips parted by a thin gap (gap / mouth width) show their teeth in the upper lip's shadow:
+# dimmed to this share at the thin end, full from the wide end. At full strength a 2-4 px
+# gap painted as a bright grey-white band (talk4 + speech2 frame 149); the dev clips' real
+# thin gaps are dark with a glint of teeth.
+THIN_GAP = (0.05, 0.15)
+THIN_GAP_TEETH = 0.1
+# Local gap (px) below which no interior is painted / above which it is painted in full.
+HAIRLINE_GAP_PX = (1.0, 3.0)
 
 
 def _curve(u_pts: np.ndarray, v_pts: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -92,9 +101,11 @@ def paint_interior(
     out = out * (1 - 0.8 * tongue) + np.clip(lip_rgb * 0.75, 0, 1) * 0.8 * tongue * shade
 
     gaps = 1 - 0.12 * np.clip(np.cos((u - 0.5) * 2 * np.pi / INCISOR_PERIOD_U), 0, 1) ** 8
-    upper = np.clip((UPPER_TEETH_V - v) / 0.12, 0, 1)[..., None]
-    out = out * (1 - upper) + teeth_rgb * (shade * gaps[..., None]) * upper
     max_gap = float(np.max(np.where(inside, gap, 0)))
+    wide = np.clip((max_gap / width - THIN_GAP[0]) / (THIN_GAP[1] - THIN_GAP[0]), 0, 1)
+    shown = THIN_GAP_TEETH + (1 - THIN_GAP_TEETH) * wide
+    upper = np.clip((UPPER_TEETH_V - v) / 0.12, 0, 1)[..., None] * shown
+    out = out * (1 - upper) + teeth_rgb * (shade * gaps[..., None]) * upper
     if max_gap > 0.45 * width:  # lower teeth show only on wide openings
         lower = np.clip((v - LOWER_TEETH_V) / 0.12, 0, 1)[..., None] * 0.8
         out = out * (1 - lower) + teeth_rgb * 0.8 * (shade * gaps[..., None]) * lower
@@ -104,6 +115,9 @@ def paint_interior(
     # Anti-aliased coverage: distance (px) to the nearest lip contour, ramped over ~1.5 px.
     edge_px = np.minimum(np.minimum(v, 1 - v) * gap, np.minimum(u, 1 - u) * width)
     alpha = np.clip(edge_px / 1.5 + 0.5, 0, 1).astype(np.float32) * ((u > -0.05) & (u < 1.05))
+    # Where the lips are barely apart (toward the corners of a thin gap) they meet in a fine
+    # shadow line, the exemplar's own, not a dark band drawn corner to corner.
+    alpha *= np.clip((gap - HAIRLINE_GAP_PX[0]) / (HAIRLINE_GAP_PX[1] - HAIRLINE_GAP_PX[0]), 0, 1)
     return out * 255.0, alpha
 
 
