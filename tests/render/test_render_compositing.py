@@ -274,8 +274,8 @@ def test_exemplar_paste_margin_applies_only_when_closing_a_mouth(talk4: Clip) ->
     assert opening.max() <= 1, "opening: the exemplar must stop at the lip line"
 
 
-def _bright_at_the_lip_line(out: np.ndarray, target_pts: np.ndarray) -> float:
-    """Share of pixels within 2 px of the target's inner-lip line (middle 60 % of the
+def _bright_at_the_lip_line(out: np.ndarray, target_pts: np.ndarray, reach_px: int = 2) -> float:
+    """Share of pixels within `reach_px` of the target's inner-lip line (middle 60 % of the
     mouth) brighter than 1.25x the lips' median luma: teeth, not lips."""
     import cv2
 
@@ -287,7 +287,7 @@ def _bright_at_the_lip_line(out: np.ndarray, target_pts: np.ndarray) -> float:
     cv2.fillPoly(inner, loop, 1)
     cv2.polylines(inner, loop, True, 1)
     cv2.fillPoly(lips, [np.round(target_pts[LIPS_OUTER, :2]).astype(np.int32)], 1)
-    line = cv2.dilate(inner, np.ones((5, 5), np.uint8)) > 0
+    line = cv2.dilate(inner, np.ones((2 * reach_px + 1,) * 2, np.uint8)) > 0
     x0, x1 = target_pts[LIPS_OUTER, 0].min(), target_pts[LIPS_OUTER, 0].max()
     xs = np.arange(w)[None, :]
     middle = (lips > 0) & (xs > x0 + 0.2 * (x1 - x0)) & (xs < x1 - 0.2 * (x1 - x0))
@@ -300,11 +300,11 @@ def test_lips_closed_from_open_exemplars_only_show_no_teeth(talk4: Clip) -> None
 
     Squeezing an open exemplar shut folds its teeth into a jagged white line along the
     lips (22-30 % of the pixels there teeth-bright on talk4); the painted seam shows lip
-    colour meeting along a dark line (0-2 %).
+    colour meeting along a dark line (0-2 %), and covers the specks a little beyond it.
     """
     wide = np.flatnonzero(talk4.opening >= np.percentile(talk4.opening, 90))
 
-    def bright(closed: int, i: int, **kw: object) -> float:
+    def bright(closed: int, i: int, reach_px: int = 2, **kw: object) -> float:
         r = MouthRenderer(RenderSettings(**kw))  # type: ignore[arg-type]
         r.prepare(talk4.track, exemplar_frames=wide)
         for f in talk4.frames:
@@ -313,10 +313,14 @@ def test_lips_closed_from_open_exemplars_only_show_no_teeth(talk4: Clip) -> None
         out = r.render(talk4.frames[i], i, shape)
         full = talk4.track.canonical[i].copy()
         full[r.mouth_indices] = shape
-        return _bright_at_the_lip_line(out, talk4.track.to_image(i, full))
+        return _bright_at_the_lip_line(out, talk4.track.to_image(i, full), reach_px)
 
+    farther = []
     for closed in np.argsort(talk4.opening)[:2]:
         for i in (int(wide[0]), int(wide[-1])):
             squeezed = bright(int(closed), i, synthesise_interior=False)
             assert squeezed > 0.15, "the squeezed exemplar's teeth are what this guards"
             assert bright(int(closed), i) < 0.05, (int(closed), i)
+            farther.append(bright(int(closed), i, reach_px=5))
+    # Specks of teeth 2-5 px past the line, inside the lips, are covered too (2-7 % before).
+    assert np.mean(farther) < 0.015, farther

@@ -20,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER
+from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER, LIPS_OUTER
 
 # Teeth colour when the source never shows teeth: off-white, slightly warm (RGB 0..1),
 # at the exposure of the person's lips (see `fallback_teeth`).
@@ -126,16 +126,27 @@ def paint_interior(
 # its inner lip line), and the dark line's half-width (px, and as a share of the width).
 SEAM_HALF_HEIGHT = 0.045
 SEAM_LINE = (0.8, 0.008)
+# Pixels this much brighter / darker than the lips (luma ratio, starting / full) within
+# this many band half-heights of the seam, inside the lips, are teeth or cavity left over.
+SPECK_OVER_LIP = (1.15, 1.3)
+SPECK_UNDER_LIP = (0.7, 0.55)
+SPECK_REACH = 2.0
 
 
 def paint_seam(
-    points: np.ndarray, shape: tuple[int, int], lip_rgb: np.ndarray, origin: tuple[int, int]
+    points: np.ndarray,
+    shape: tuple[int, int],
+    lip_rgb: np.ndarray,
+    origin: tuple[int, int],
+    underneath: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(RGB float32 image, alpha float32) of closed lips meeting along the inner-lip line.
 
     Squeezing an open exemplar shut folds its teeth and cavity into a thin band of
     jagged white and black; closed lips show instead lip colour on either side of one
-    soft dark line, fading out toward the corners as the lips part there.
+    soft dark line, fading out toward the corners as the lips part there. Given the
+    pixels `underneath` (float RGB 0..255), teeth-bright specks a little beyond the band
+    are covered too.
     """
     u, s, top, bottom, width = _mouth_coordinates(points, shape, origin)
     middle = (top + bottom) / 2
@@ -149,7 +160,36 @@ def paint_seam(
     across = np.clip(np.minimum(u, 1 - u) / 0.06, 0, 1)  # ends meet the corners softly
     # Solid over the squeezed band, fading into the lips' own texture over its outer third.
     alpha = np.clip((half - d) / (0.35 * half), 0, 1) * across
+    if underneath is not None:
+        specks = _specks(
+            points, origin, underneath, lips, np.clip((SPECK_REACH * half - d) / half, 0, 1)
+        )
+        alpha = np.maximum(alpha, specks * across)
     return out.astype(np.float32) * 255.0, alpha.astype(np.float32)
+
+
+def _specks(
+    points: np.ndarray,
+    origin: tuple[int, int],
+    underneath: np.ndarray,
+    lip_rgb: np.ndarray,
+    near: np.ndarray,
+) -> np.ndarray:
+    """Coverage of teeth and cavity left within the lips just past a seam's band (`near`).
+
+    The exemplar's teeth and the dark gap around them reach 2-6 px past its inner lip line
+    (the mesh's line sits a little inside the real edge), where the band has faded. Only
+    inside the outer lip line, so skin brighter than the lips is never painted over.
+    """
+    ratio = (underneath @ LUMA) / max(float(lip_rgb @ LUMA) * 255.0, 1.0)
+    bright = (ratio - SPECK_OVER_LIP[0]) / (SPECK_OVER_LIP[1] - SPECK_OVER_LIP[0])
+    dark = (SPECK_UNDER_LIP[0] - ratio) / (SPECK_UNDER_LIP[0] - SPECK_UNDER_LIP[1])
+    off = np.clip(np.maximum(bright, dark), 0, 1).astype(np.float32)
+    off = cv2.dilate(off, np.ones((3, 3), np.uint8))  # the specks' soft rims too
+    lips = np.zeros(underneath.shape[:2], np.uint8)
+    outline = points[LIPS_OUTER, :2] - np.array(origin, np.float32)
+    cv2.fillPoly(lips, [np.round(outline).astype(np.int32)], 1)
+    return off * near * cv2.erode(lips, np.ones((3, 3), np.uint8))
 
 
 def fallback_teeth(lip_rgb: np.ndarray) -> np.ndarray:

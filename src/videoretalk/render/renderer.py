@@ -364,7 +364,7 @@ class MouthRenderer:
                 pbox = lower_face_box([moved[LIPS_INNER]], image.shape, margin=3)
                 self._paint(
                     region, offset, mbox, pbox, w,
-                    lambda shape, at: interior.paint_interior(
+                    lambda shape, at, _: interior.paint_interior(
                         moved, shape, self._teeth, self._lips, at
                     ),
                 )  # fmt: skip
@@ -373,7 +373,9 @@ class MouthRenderer:
                 pbox = lower_face_box([moved[LIPS_OUTER]], image.shape, margin=3)
                 self._paint(
                     region, offset, mbox, pbox, seam,
-                    lambda shape, at: interior.paint_seam(moved, shape, self._lips, at),
+                    lambda shape, at, under: interior.paint_seam(
+                        moved, shape, self._lips, at, under
+                    ),
                 )  # fmt: skip
         out[local] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
@@ -400,16 +402,18 @@ class MouthRenderer:
         mbox: Box,
         pbox: Box,
         weight: float,
-        painter: Callable[[tuple[int, int], tuple[int, int]], tuple[np.ndarray, np.ndarray]],
+        painter: Callable[
+            [tuple[int, int], tuple[int, int], np.ndarray], tuple[np.ndarray, np.ndarray]
+        ],
     ) -> None:
-        """Blend `painter(shape, origin)`'s (image, alpha) over `pbox` into `region` (the
+        """Blend `painter(shape, origin, pixels)`'s (image, alpha) over `pbox` into `region` (the
         pixels of `mbox`), in place, colour-shifted as the pasted exemplar is."""
         pbox = _intersect(pbox, mbox)
         part = (
             slice(pbox.y0 - mbox.y0, pbox.y1 - mbox.y0),
             slice(pbox.x0 - mbox.x0, pbox.x1 - mbox.x0),
         )
-        painted, alpha = painter(pbox.shape, (pbox.x0, pbox.y0))
+        painted, alpha = painter(pbox.shape, (pbox.x0, pbox.y0), region[part])
         shift = offset[part] if isinstance(offset, np.ndarray) else offset
         region[part] = composite.blend(region[part], painted + shift, alpha * weight)
 
