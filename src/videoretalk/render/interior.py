@@ -145,8 +145,8 @@ def paint_seam(
     Squeezing an open exemplar shut folds its teeth and cavity into a thin band of
     jagged white and black; closed lips show instead lip colour on either side of one
     soft dark line, fading out toward the corners as the lips part there. Given the
-    pixels `underneath` (float RGB 0..255), teeth-bright specks a little beyond the band
-    are covered too.
+    pixels `underneath` (float RGB 0..255), specks of teeth or cavity a little beyond the
+    band are covered too.
     """
     u, s, top, bottom, width = _mouth_coordinates(points, shape, origin)
     middle = (top + bottom) / 2
