@@ -4,7 +4,8 @@ and closed lips for a source that never shows them closed.
 Stretching a barely-open exemplar over a wide target opening smears the lip line into a
 pink band; leaving it empty is a black hole. Instead the opening is painted in mouth
 coordinates (u across, corner to corner; v down, upper to lower inner lip): upper teeth
-under the upper lip, shaded darker toward the corners with faint gaps between incisors,
+under the upper lip, each tooth rounded and a little shorter toward the corners, shaded
+darker toward the corners,
 a dark cavity, the tongue low in the middle and lower teeth only for wide openings. A
 thin gap is mostly shadow: its teeth are dimmed toward the cavity.
 Colours come from the person: teeth from the brightest interior pixels of their most
@@ -31,7 +32,10 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Upper incisors are ~10 mm tall, a wide speech opening ~25 mm: teeth fill ~40 % of v.
 UPPER_TEETH_V = 0.42
 LOWER_TEETH_V = 0.82
-INCISOR_PERIOD_U = 0.11  # incisor width / mouth width
+# Visible teeth from the middle outward (incisors, lateral incisors, canines, premolars),
+# each as a share of the mouth's inner width and of the incisors' length.
+TOOTH_WIDTHS = np.array([0.12, 0.09, 0.085, 0.075, 0.13])
+TOOTH_LENGTHS = np.array([1.0, 0.95, 0.97, 0.9, 0.85])
 # Lips parted by a thin gap (gap / mouth width) show their teeth in the upper lip's shadow:
 # dimmed to this share at the thin end, full from the wide end. At full strength a 2-4 px
 # gap painted as a bright grey-white band (talk4 + speech2 frame 149); the dev clips' real
@@ -73,6 +77,22 @@ def _mouth_coordinates(
     return u, s, _curve(cu, cs, u), _curve(lu, ls, u), width
 
 
+def _teeth_across(u: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel, from its place across the mouth: the teeth's shading (each tooth rounder
+    in the middle, a fine dark line where two meet), the place across its own tooth (-1 to
+    1) and that tooth's relative length."""
+    from_middle = np.abs(u - 0.5)
+    ends = np.cumsum(TOOTH_WIDTHS)
+    k = np.minimum(np.searchsorted(ends, from_middle), len(ends) - 1)
+    start = ends[k] - TOOTH_WIDTHS[k]
+    x = np.clip((from_middle - start) / TOOTH_WIDTHS[k], 0, 1)
+    across_tooth = 2 * x - 1
+    to_neighbour_px = np.minimum(x, 1 - x) * TOOTH_WIDTHS[k] * width
+    line_px = max(0.6, 0.005 * width)
+    shading = (1 - 0.1 * across_tooth**2) * (1 - 0.15 * np.exp(-((to_neighbour_px / line_px) ** 2)))
+    return shading, across_tooth, TOOTH_LENGTHS[k]
+
+
 def paint_interior(
     points: np.ndarray,
     shape: tuple[int, int],
@@ -100,15 +120,19 @@ def paint_interior(
     tongue = np.exp(-(((u - 0.5) / 0.28) ** 2) - ((v - 0.95) / 0.3) ** 2)[..., None]
     out = out * (1 - 0.8 * tongue) + np.clip(lip_rgb * 0.75, 0, 1) * 0.8 * tongue * shade
 
-    gaps = 1 - 0.12 * np.clip(np.cos((u - 0.5) * 2 * np.pi / INCISOR_PERIOD_U), 0, 1) ** 8
+    tooth, across_tooth, length = _teeth_across(u, width)
     max_gap = float(np.max(np.where(inside, gap, 0)))
     wide = np.clip((max_gap / width - THIN_GAP[0]) / (THIN_GAP[1] - THIN_GAP[0]), 0, 1)
     shown = THIN_GAP_TEETH + (1 - THIN_GAP_TEETH) * wide
-    upper = np.clip((UPPER_TEETH_V - v) / 0.12, 0, 1)[..., None] * shown
-    out = out * (1 - upper) + teeth_rgb * (shade * gaps[..., None]) * upper
+    # Each tooth's biting edge, rounded at its corners, sharp over about a pixel.
+    edge_v = UPPER_TEETH_V * length * (1 - 0.08 * across_tooth**6)
+    ramp = max(1.0, 0.01 * width) / gap
+    upper = np.clip((edge_v - v) / ramp + 0.5, 0, 1)[..., None] * shown
+    out = out * (1 - upper) + teeth_rgb * (shade * tooth[..., None]) * upper
     if max_gap > 0.45 * width:  # lower teeth show only on wide openings
-        lower = np.clip((v - LOWER_TEETH_V) / 0.12, 0, 1)[..., None] * 0.8
-        out = out * (1 - lower) + teeth_rgb * 0.8 * (shade * gaps[..., None]) * lower
+        lower_edge = 1 - (1 - LOWER_TEETH_V) * length * (1 - 0.08 * across_tooth**6)
+        lower = np.clip((v - lower_edge) / ramp + 0.5, 0, 1)[..., None] * 0.8
+        out = out * (1 - lower) + teeth_rgb * 0.8 * (shade * tooth[..., None]) * lower
 
     sigma = max(0.6, 0.006 * width)
     out = cv2.GaussianBlur(out.astype(np.float32), (0, 0), sigma)
