@@ -400,7 +400,9 @@ def best_lag(
     opening's (-0.002 +- 0.003 / -0.003 +- 0.002, seed 1234; -0.006 / -0.007 +- 0.005,
     seed 99). Nor refining it within +-40 ms by how well a read-out adapted at each
     shift fits the source (in sample): -0.013 +- 0.005 / -0.020 +- 0.006 per clip (2 / 5
-    of 25 better). The generic prediction is already aligned: held out, shifting every
+    of 25 better). Nor a shift between the 10 ms steps (the vertex of a parabola through
+    r at the best step and its neighbours): -0.010 +- 0.005 per clip (10 of 25 better,
+    seed 1234). The generic prediction is already aligned: held out, shifting every
     prediction by 10 or 20 ms either way after this lag lowered r within speech (-0.008
     to -0.038 per clip on both seeds), and a 10 ms shift moves a clip's r by 0.024 on
     average, either way: so sharp a peak is why the best lag within +-4 frames, chosen
