@@ -359,24 +359,25 @@ class MouthRenderer:
         # d. painted interior where no exemplar opens wide enough (only inside the inner
         # lips), or a closed seam where the target shuts lips no exemplar shows shut
         if s.synthesise_interior:
-            w = _interior_weight(ex_open, t_open)
-            if w > 0:
-                pbox = lower_face_box([moved[LIPS_INNER]], image.shape, margin=3)
-                self._paint(
-                    region, offset, mbox, pbox, w,
+            for weight, contour, painter in (
+                (
+                    _interior_weight(ex_open, t_open),
+                    LIPS_INNER,
                     lambda shape, at, _: interior.paint_interior(
                         moved, shape, self._teeth, self._lips, at
                     ),
-                )  # fmt: skip
-            seam = _seam_weight(ex_open, t_open)
-            if seam > 0:
-                pbox = lower_face_box([moved[LIPS_OUTER]], image.shape, margin=3)
-                self._paint(
-                    region, offset, mbox, pbox, seam,
+                ),
+                (
+                    _seam_weight(ex_open, t_open),
+                    LIPS_OUTER,
                     lambda shape, at, under: interior.paint_seam(
                         moved, shape, self._lips, at, under
                     ),
-                )  # fmt: skip
+                ),
+            ):
+                if weight > 0:
+                    pbox = lower_face_box([moved[contour]], image.shape, margin=3)
+                    self._paint(region, offset, mbox, pbox, weight, painter)
         out[local] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
         # e. composite under the lower-face mask
