@@ -38,7 +38,8 @@ def test_strength_ramps_in_and_out_within_a_shot_only() -> None:
     cuts[4] = True
     assert edit_strength(present, cuts, appear_frames=2)[4] == 1.0
     starts_the_video = np.array([1, 1, 1, 1, 1, 0], bool)
-    assert edit_strength(starts_the_video, None, appear_frames=2)[0] == 1.0
+    no_cuts = np.zeros(len(starts_the_video), bool)
+    assert edit_strength(starts_the_video, no_cuts, appear_frames=2)[0] == 1.0
 
 
 def test_renderer_fades_the_edit_in_after_the_face_was_lost(talk1: Clip) -> None:

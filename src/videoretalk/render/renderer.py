@@ -176,9 +176,7 @@ class MouthRenderer:
         # Warp points and lip limits come from every tracked frame, exemplars from the allowed.
         self._keep = _control_points(track, tracked, set(self.mouth_indices.tolist()))
         self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
-        self._strength = edit_strength(
-            tracked, np.asarray(track.shot_start, bool), self.settings.appear_frames
-        )
+        self._strength = edit_strength(tracked, track.shot_start, self.settings.appear_frames)
         present = tracked
         if exemplar_frames is not None:
             allowed = np.zeros_like(tracked)
@@ -488,9 +486,7 @@ LIP_BODY_MARGIN_IOD = 0.04
 ABOVE_NOSE_IOD = 0.35
 
 
-def edit_strength(
-    present: np.ndarray, shot_start: np.ndarray | None, appear_frames: int
-) -> np.ndarray:
+def edit_strength(present: np.ndarray, shot_start: np.ndarray, appear_frames: int) -> np.ndarray:
     """Per frame, the share of the edit shown: ramps over `appear_frames` where the face
     comes into view or leaves it within a shot, 1 elsewhere.
 
@@ -499,7 +495,7 @@ def edit_strength(
     """
     present = np.asarray(present, bool)
     n = len(present)
-    cuts = np.zeros(n + 1, bool) if shot_start is None else np.append(shot_start, True)
+    cuts = np.append(np.asarray(shot_start, bool), True)
     strength = np.ones(n, np.float32)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):  # frames start..stop-1
