@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER, LIPS_OUTER
+from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER, LIPS_INNER, LIPS_OUTER
 
 # Teeth colour when the source never shows teeth: off-white, slightly warm (RGB 0..1),
 # at the exposure of the person's lips (see `fallback_teeth`).
@@ -229,8 +229,6 @@ def fallback_teeth(lip_rgb: np.ndarray) -> np.ndarray:
 
 def teeth_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     """Mean colour (0..1) of the brightest interior pixels, or None if no teeth show."""
-    from .topology import LIPS_INNER
-
     poly = np.round(points[LIPS_INNER, :2]).astype(np.int32)
     mask = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(mask, [poly], 1)
