@@ -15,6 +15,7 @@ from videoretalk.api import create_app
 from videoretalk.api.routes_tasks import SUBMIT_PATH
 from videoretalk.api.routes_uploads import UPLOAD_POST_PATH
 from videoretalk.config import Settings
+from videoretalk.limits import MB, InputLimits
 
 
 class _Client:
@@ -76,6 +77,34 @@ def test_page_uses_the_public_api_paths(client: _Client) -> None:
     assert "/uploads?action=getPolicy&model=videoretalk" in script
     assert "upload_host" in script and UPLOAD_POST_PATH not in script  # the policy says where
     assert ".innerHTML" not in script  # server data is only ever set as text
+
+
+def _hints(page: str) -> list[str]:
+    return re.findall(r'<p class="hint">([^<]*)</p>', page)
+
+
+def test_input_hints_state_the_default_limits(client: _Client) -> None:
+    page = client.get("/").text
+    assert "{{" not in page
+    video, audio, image = _hints(page)
+    assert video == "MP4, MOV or AVI · 2–120 s · 15–60 fps · each side 640–2048 px · ≤ 300 MB"
+    assert audio == "WAV, MP3, AAC or M4A · 2–120 s · ≤ 30 MB"
+    assert image.endswith("JPEG, PNG, BMP, WebP · long side ≤ 4096 px · ≤ 10 MB")
+
+
+def test_input_hints_follow_limits_an_operator_raised(tmp_path: Path) -> None:
+    limits = InputLimits(
+        video_max_seconds=600,
+        video_max_side_px=3840,
+        video_max_bytes=2048 * MB,
+        audio_max_seconds=600.5,
+        image_max_bytes=25 * MB,
+    )
+    page = _Client(create_app(Settings(data_dir=tmp_path, limits=limits))).get("/").text
+    video, audio, image = _hints(page)
+    assert "2–600 s" in video and "640–3840 px" in video and "≤ 2048 MB" in video
+    assert "2–600.5 s" in audio
+    assert image.endswith("≤ 25 MB")
 
 
 def test_static_files_ship_with_the_package() -> None:

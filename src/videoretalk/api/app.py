@@ -98,5 +98,6 @@ def create_app(settings: Settings, backends: Backends | None = None) -> FastAPI:
     app.include_router(routes_tasks.router)
     app.include_router(routes_uploads.router)
     app.include_router(routes_files.router)
-    app.include_router(console_router(settings.public_base_url))  # the web console at /
+    # The web console at /; its input hints state this server's limits.
+    app.include_router(console_router(settings.public_base_url, settings.limits))
     return app
