@@ -30,7 +30,7 @@ import numpy as np
 from scipy.spatial import QhullError
 
 from ..media.decode import DecodedFrame
-from . import composite, interior, lips, occlusion
+from . import composite, grain, interior, lips, occlusion
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
 from .topology import (
@@ -161,6 +161,7 @@ class MouthRenderer:
         self._keep = np.arange(NUM_POINTS)
         self._topology = MeshTopology()
         self._covered = 0.0  # 1 while the mouth is covered, fading to 0 over crossfade_frames
+        self._grain = grain.GrainMatcher()
         self._strength = np.ones(0, np.float32)  # per source frame: how much of the edit shows
 
     # -- 1. preparation ------------------------------------------------------
@@ -254,6 +255,7 @@ class MouthRenderer:
         if self._chooser is not None:
             self._chooser.reset()
         self._covered = 0.0
+        self._grain.reset()
 
     # -- 3. rendering --------------------------------------------------------
     def render(self, frame: DecodedFrame, face_index: int, target_shape: np.ndarray) -> np.ndarray:
@@ -312,9 +314,8 @@ class MouthRenderer:
         # the colour ring), where lip contours must land exactly; over the rest of the lower
         # face the displacement is smooth and a coarser grid gives the same pixels.
         ring_px = COLOUR_RING_IOD * iod if s.colour_match else 0.0
-        mbox = _intersect(
-            lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2), box
-        )
+        lip_box = lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2)
+        mbox = lip_box.intersect(box)
         local = (
             slice(mbox.y0 - box.y0, mbox.y1 - box.y0),
             slice(mbox.x0 - box.x0, mbox.x1 - box.x0),
@@ -376,12 +377,17 @@ class MouthRenderer:
                 if weight > 0:
                     pbox = lower_face_box([moved[contour]], image.shape, margin=3)
                     self._paint(region, offset, mbox, pbox, weight, painter)
-        out[local] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
-
-        # e. composite under the lower-face mask
+        # e. composite under the lower-face mask, with the grain the re-drawing smoothed away
         face_alpha = composite.feathered_polygon(
             face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod
         )
+        out = out.astype(np.float32)
+        out[local] = region
+        if s.match_grain:  # the pasted mouth and the warped skin, each topped up apart
+            in_mouth = np.zeros(box.shape, np.float32)
+            in_mouth[local] = mouth_alpha if chooser.bank else 0.0
+            out = self._grain.restore(image, box, i, out, [in_mouth, face_alpha * (1 - in_mouth)])
+        out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         if hidden is not None:
             obox, kept = hidden
             part = face_alpha[
@@ -407,7 +413,7 @@ class MouthRenderer:
     ) -> None:
         """Blend `painter(shape, origin, pixels)`'s (image, alpha) over `pbox` into `region` (the
         pixels of `mbox`), in place, colour-shifted as the pasted exemplar is."""
-        pbox = _intersect(pbox, mbox)
+        pbox = pbox.intersect(mbox)
         part = (
             slice(pbox.y0 - mbox.y0, pbox.y1 - mbox.y0),
             slice(pbox.x0 - mbox.x0, pbox.x1 - mbox.x0),
@@ -441,7 +447,7 @@ class MouthRenderer:
         )
         feather = OCCLUDER_FEATHER_IOD * iod
         margin = (occlusion.TEST_REACH_IOD * iod) + pull + feather + 2
-        obox = _intersect(lower_face_box([cur[LIPS_OUTER]], image.shape, margin=margin), box)
+        obox = lower_face_box([cur[LIPS_OUTER]], image.shape, margin=margin).intersect(box)
         found = occlusion.detect(image, cur, near, iod, obox)
         step = 1.0 / self.settings.crossfade_frames
         if found.fraction >= occlusion.FRAME_COVERED:
@@ -460,11 +466,6 @@ class MouthRenderer:
         return cv2.remap(ex.image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(
             np.float32
         )
-
-
-def _intersect(a: Box, b: Box) -> Box:
-    x0, y0 = max(a.x0, b.x0), max(a.y0, b.y0)
-    return Box(x0, y0, max(min(a.x1, b.x1), x0 + 1), max(min(a.y1, b.y1), y0 + 1))
 
 
 # Exemplars nearest in shape that a covered mouth must disagree with, all of them.

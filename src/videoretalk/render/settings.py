@@ -36,6 +36,8 @@ class RenderSettings:
     # Leave a hand or microphone in front of the mouth untouched (`render/occlusion.py`).
     keep_occluders: bool = True
     synthesise_interior: bool = True
+    # Add back the camera noise the re-drawing smooths away (`render/grain.py`).
+    match_grain: bool = True
 
     def __post_init__(self) -> None:
         if self.bank_size < 1:

@@ -153,6 +153,11 @@ class Box:
     def slice(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
+    def intersect(self, other: Box) -> Box:
+        """The overlap of two boxes (at least one pixel, at the corner where they meet)."""
+        x0, y0 = max(self.x0, other.x0), max(self.y0, other.y0)
+        return Box(x0, y0, max(min(self.x1, other.x1), x0 + 1), max(min(self.y1, other.y1), y0 + 1))
+
 
 def lower_face_box(points: list[np.ndarray], image_shape: tuple[int, ...], margin: float) -> Box:
     pts = np.concatenate([p[:, :2] for p in points])
