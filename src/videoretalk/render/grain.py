@@ -20,6 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .composite import smoothstep
 from .warp import Box
 
 # Variance of white noise after `_detail` (the pixel less its 3x3 mean): (8/9)^2 + 8/81.
@@ -71,11 +72,6 @@ def _covariance(detail: np.ndarray, flat: np.ndarray) -> np.ndarray | None:
     return np.cov(samples, rowvar=False) / DETAIL_GAIN
 
 
-def _smoothstep(x: float, lo: float, hi: float) -> float:
-    t = min(1.0, max(0.0, (x - lo) / (hi - lo)))
-    return t * t * (3 - 2 * t)
-
-
 class GrainMatcher:
     """Restores grain frame by frame; remembers the last source frame to tell fresh
     noise from frozen. `reset()` before a new sequence."""
@@ -108,7 +104,8 @@ class GrainMatcher:
         if flat.sum() < MIN_PIXELS:
             return drawn
         level = float(np.sqrt(np.mean(np.square(grey_detail[flat])) / DETAIL_GAIN))
-        strength = _smoothstep(level, *NOISY_SD) * self.fresh
+        low, high = NOISY_SD
+        strength = float(smoothstep(np.float32((level - low) / (high - low)))) * self.fresh
         if strength <= 0:
             return drawn
         source = _covariance(_detail(frame), flat)
