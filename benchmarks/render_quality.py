@@ -13,6 +13,9 @@ the next clip's motion retargeted ("cross"):
   flicker     mean |frame - previous| in the pose-stabilised mouth patch, output / input.
   psnr_mouth  (own only) median PSNR in the mouth box of output vs the real frame, over
               frames not bit-identical to it.
+Grain: talk4 with camera noise added (grey + a little colour, fresh per frame), driven by
+talk5's motion: the median fine detail (grey less its 3x3 mean) of the re-drawn pixels
+over the input's at the same pixels, with grain matching on and off (1.0 = as grainy).
 Speed: ms per frame of `render` at 1280x720 (talk2 scaled into a 1280x720 canvas).
 """
 
@@ -38,7 +41,8 @@ from render_support import (
     track_images,
 )
 
-from videoretalk.render import MouthRenderer
+from videoretalk.media.decode import DecodedFrame
+from videoretalk.render import MouthRenderer, RenderSettings
 from videoretalk.render.topology import JAW, LIPS_OUTER
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
@@ -149,6 +153,46 @@ def evaluate(name: str, driver: str | None, n: int, ident: Identity) -> dict[str
     return res
 
 
+def _fine_detail(image: np.ndarray) -> np.ndarray:
+    grey = image.astype(np.float32).mean(axis=2)
+    return np.abs(grey - cv2.blur(grey, (3, 3)))
+
+
+def grain_kept(sigma: float, n: int = 40) -> tuple[float, float]:
+    """Re-drawn pixels' fine detail / the input's there, grain matching (on, off)."""
+    rng = np.random.default_rng(7)
+    frames = []
+    for f in read_frames(DEV / "talk4.mp4", n):
+        noise = rng.normal(0, sigma, f.image.shape[:2] + (1,)) + rng.normal(
+            0, 0.4 * sigma, f.image.shape
+        )
+        frames.append(
+            DecodedFrame(f.index, f.time, np.clip(f.image + noise, 0, 255).astype(np.uint8))
+        )
+    track = track_images(f.image for f in frames)
+    dtrack = track_images(f.image for f in read_frames(DEV / "talk5.mp4", n))
+    ratios = []
+    for match in (True, False):
+        renderer = MouthRenderer(RenderSettings(match_grain=match))
+        shapes = retarget(dtrack, track, len(frames), renderer.mouth_indices)
+        renderer.prepare(track)
+        for f in frames:
+            renderer.observe(f)
+        kept = []
+        for f in frames:
+            if not track.present[f.index]:
+                continue
+            out = renderer.render(f, f.index, shapes[f.index])
+            drawn = np.abs(out.astype(np.int16) - f.image).max(axis=2) > 0
+            drawn = cv2.erode(drawn.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+            if drawn.sum() > 500:
+                kept.append(
+                    np.median(_fine_detail(out)[drawn]) / np.median(_fine_detail(f.image)[drawn])
+                )
+        ratios.append(float(np.median(kept)))
+    return ratios[0], ratios[1]
+
+
 def speed(n: int = 30) -> float:
     frames = read_frames(DEV / "talk2.mp4", n)
     canvas = []
@@ -187,6 +231,9 @@ def main() -> None:
                 f"{name:6} {mode:12} " + " ".join(f"{r.get(c, float('nan')):10.3f}" for c in cols),
                 flush=True,
             )
+    for sigma in (0.0, 6.0, 12.0):
+        on, off = grain_kept(sigma)
+        print(f"grain kept, talk4 + noise sd {sigma:g}: {on:.2f} matched, {off:.2f} unmatched")
     print(
         f"speed 1280x720: {speed():.1f} ms/frame (render only, {sys.platform}, shared 2-core CPU)"
     )
