@@ -8,6 +8,7 @@ import numpy as np
 from videoretalk.media.decode import DecodedFrame
 from videoretalk.render import MouthRenderer, RenderSettings
 from videoretalk.render.grain import GrainMatcher
+from videoretalk.render.topology import LIPS_OUTER
 from videoretalk.render.warp import Box
 
 from .conftest import Clip
@@ -117,5 +118,31 @@ def test_renderer_keeps_a_grainy_video_grainy(talk1: Clip) -> None:
 
     smooth, source = lower_face_detail(False)
     grainy, _ = lower_face_detail(True)
-    assert smooth < 0.8 * source
-    assert grainy > 0.9 * source
+    assert smooth < 0.88 * source
+    assert grainy > 0.92 * source
+
+
+def test_redrawn_skin_stays_sharp_on_clean_footage(talk1: Clip) -> None:
+    """The warp resamples the skin with a cubic kernel: bilinear resampling averaged
+    away more of the fine detail of re-drawn skin (talk4 driven by talk5: 0.78 of the
+    input's kept, cubic 0.86; the skin re-drawn here: 0.91, cubic 1.09)."""
+    r = MouthRenderer(RenderSettings(match_grain=False))
+    r.prepare(talk1.track)
+    for f in talk1.frames:
+        r.observe(f)
+    i = int(np.argmin(talk1.opening))
+    target = talk1.track.canonical[int(np.argmax(talk1.opening))][r.mouth_indices]
+    frame = talk1.frames[i]
+    out = r.render(frame, i, target)
+    skin = np.abs(out.astype(np.int16) - frame.image).max(axis=2) > 0
+    skin = cv2.erode(skin.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    lip_rows = [k for k, p in enumerate(r.mouth_indices) if p in set(LIPS_OUTER.tolist())]
+    lips = np.concatenate(
+        [talk1.track.landmarks[i][LIPS_OUTER, :2], talk1.track.to_image(i, target)[lip_rows, :2]]
+    )
+    (x0, y0), (x1, y1) = lips.min(0) - 6, lips.max(0) + 6
+    skin[int(y0) : int(y1) + 1, int(x0) : int(x1) + 1] = False  # lips and teeth: exemplar
+    assert skin.sum() > 500
+    grey = [a.astype(np.float32).mean(axis=2) for a in (out, frame.image)]
+    drawn, source = (float(np.mean(np.abs(g - cv2.blur(g, (3, 3)))[skin])) for g in grey)
+    assert drawn > 0.97 * source
