@@ -15,7 +15,8 @@ Per frame (all in a box around the lower face, at full resolution):
                  matched on a skin ring; cross-fade when the exemplar changes;
   d. interior  — where the target opens far wider than any exemplar, paint teeth/cavity;
                  where it shuts lips no exemplar shows shut, paint the closed seam;
-  e. composite — under a feathered lower-face mask; every pixel outside it is untouched.
+  e. composite — under a feathered lower-face mask, with the camera grain the re-drawing
+                 smoothed away added back (`grain`); every pixel outside it is untouched.
 A frame whose face is not tracked, or whose geometry is degenerate, comes back unchanged.
 """
 
