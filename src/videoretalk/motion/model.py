@@ -151,7 +151,8 @@ class MouthModel:
             manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
             readout_w = z["readout_w"].astype(np.float32)
             readout_b = z["readout_b"].astype(np.float32)
-            taps, layers = None, FIRST_LAYERS
+            taps = None
+            layers: tuple[int, ...] = FIRST_LAYERS
             if "embedding_readout_w" in z:
                 share = float(z["embedding_blend"])
                 readout_w = np.vstack(

@@ -105,7 +105,7 @@ class GrainMatcher:
             return drawn
         level = float(np.sqrt(np.mean(np.square(grey_detail[flat])) / DETAIL_GAIN))
         low, high = NOISY_SD
-        strength = float(smoothstep(np.float32((level - low) / (high - low)))) * self.fresh
+        strength = float(smoothstep(np.array((level - low) / (high - low)))) * self.fresh
         if strength <= 0:
             return drawn
         source = _covariance(_detail(frame), flat)

@@ -211,7 +211,7 @@ def _specks(
     off = np.clip(np.maximum(bright, dark), 0, 1).astype(np.float32)
     off = cv2.dilate(off, np.ones((3, 3), np.uint8))  # the specks' soft rims too
     lips = np.zeros(underneath.shape[:2], np.uint8)
-    outline = points[LIPS_OUTER, :2] - np.array(origin, np.float32)
+    outline: np.ndarray = points[LIPS_OUTER, :2] - np.array(origin, np.float32)
     cv2.fillPoly(lips, [np.round(outline).astype(np.int32)], 1)
     return off * near * cv2.erode(lips, np.ones((3, 3), np.uint8))
 
