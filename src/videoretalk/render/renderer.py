@@ -159,6 +159,7 @@ class MouthRenderer:
         self._chooser: ExemplarChooser | None = None
         self._teeth = interior.DEFAULT_TEETH_RGB
         self._lips = np.array([0.6, 0.35, 0.35], np.float32)
+        self._blur_px = 0.0  # how soft the person's exemplars are (painted teeth match it)
         self._keep = np.arange(NUM_POINTS)
         self._topology = MeshTopology()
         self._covered = 0.0  # 1 while the mouth is covered, fading to 0 over crossfade_frames
@@ -247,7 +248,12 @@ class MouthRenderer:
                     for e in sorted(bank, key=lambda e: -e.opening)
                 )
                 teeth = next((t for t in found if t is not None), None)
-                self._teeth = teeth if teeth is not None else interior.fallback_teeth(self._lips)
+                skins = [c for e in bank if (c := lips.skin_colour(e.image, e.points)) is not None]
+                skin = np.median(skins, axis=0) if skins else None
+                self._teeth = (
+                    teeth if teeth is not None else interior.fallback_teeth(self._lips, skin)
+                )
+                self._blur_px = float(np.median([interior.edge_blur_px(e.image) for e in bank]))
             log.debug("mouth exemplar bank: %d frames %s", len(bank), [e.index for e in bank])
         return self._chooser
 
@@ -366,7 +372,7 @@ class MouthRenderer:
                     _interior_weight(ex_open, t_open),
                     LIPS_INNER,
                     lambda shape, at, _: interior.paint_interior(
-                        moved, shape, self._teeth, self._lips, at
+                        moved, shape, self._teeth, self._lips, at, self._blur_px
                     ),
                 ),
                 (
