@@ -98,6 +98,13 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def _ready(renderer: MouthRenderer, track: MeshTrack, frames: list[DecodedFrame]) -> None:
+    """Prepare `renderer` on `track` and show it every frame (its exemplars among them)."""
+    renderer.prepare(track)
+    for f in frames:
+        renderer.observe(f)
+
+
 def evaluate(name: str, driver: str | None, n: int, ident: Identity) -> dict[str, float]:
     frames = read_frames(DEV / f"{name}.mp4", n)
     track = track_images(f.image for f in frames)
@@ -107,9 +114,7 @@ def evaluate(name: str, driver: str | None, n: int, ident: Identity) -> dict[str
     else:
         dtrack = track_images(f.image for f in read_frames(DEV / f"{driver}.mp4", n))
         shapes = retarget(dtrack, track, len(frames), renderer.mouth_indices)
-    renderer.prepare(track)
-    for f in frames:
-        renderer.observe(f)
+    _ready(renderer, track, frames)
     outs = []
     for f in frames:
         ok = track.present[f.index]
@@ -175,9 +180,7 @@ def grain_kept(sigma: float, n: int = 40) -> tuple[float, float]:
     for match in (True, False):
         renderer = MouthRenderer(RenderSettings(match_grain=match))
         shapes = retarget(dtrack, track, len(frames), renderer.mouth_indices)
-        renderer.prepare(track)
-        for f in frames:
-            renderer.observe(f)
+        _ready(renderer, track, frames)
         kept = []
         for f in frames:
             if not track.present[f.index]:
@@ -203,9 +206,7 @@ def speed(n: int = 30) -> float:
         canvas.append(type(f)(f.index, f.time, c))
     track = track_images(f.image for f in canvas)
     renderer = MouthRenderer()
-    renderer.prepare(track)
-    for f in canvas:
-        renderer.observe(f)
+    _ready(renderer, track, canvas)
     shapes = mouth_shapes(track, renderer.mouth_indices)[::-1]
     renderer.render(canvas[0], 0, shapes[0])
     t0 = time.perf_counter()
