@@ -102,6 +102,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
     ap.add_argument("--phones", action="store_true", help="add English phone-class inputs")
     ap.add_argument("--no-phones", dest="phones", action="store_false", help="(the default)")
     ap.add_argument("--channels", type=int, default=TrainConfig.channels)
+    ap.add_argument("--components", type=int, default=TrainConfig.components)
     ap.add_argument("--silence-weight", type=float, default=TrainConfig.silence_weight)
     ap.add_argument(
         "--no-normalise-voice",
@@ -163,6 +164,7 @@ def parse_args(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]
         iters=args.iters,
         phones=args.phones,
         channels=args.channels,
+        components=args.components,
         dropout=args.dropout,
         weight_decay=args.weight_decay,
         silence_weight=args.silence_weight,
