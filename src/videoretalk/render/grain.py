@@ -132,14 +132,7 @@ class GrainMatcher:
             return
         _, old_box, old_detail = previous
         both = box.intersect(old_box)
-        here = (
-            slice(both.y0 - box.y0, both.y1 - box.y0),
-            slice(both.x0 - box.x0, both.x1 - box.x0),
-        )
-        there = (
-            slice(both.y0 - old_box.y0, both.y1 - old_box.y0),
-            slice(both.x0 - old_box.x0, both.x1 - old_box.x0),
-        )
+        here, there = both.within(box), both.within(old_box)
         pixels = flat[here]
         if pixels.sum() < MIN_PIXELS:
             return

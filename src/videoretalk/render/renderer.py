@@ -323,10 +323,7 @@ class MouthRenderer:
         ring_px = COLOUR_RING_IOD * iod if s.colour_match else 0.0
         lip_box = lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2)
         mbox = lip_box.intersect(box)
-        local = (
-            slice(mbox.y0 - box.y0, mbox.y1 - box.y0),
-            slice(mbox.x0 - box.x0, mbox.x1 - box.x0),
-        )
+        local = mbox.within(box)
         sources = np.concatenate([mesh_points(cur), ring])[keep]
         coarse = PiecewiseMap(targets, box, s.skin_map_step_px, topology=self._topology)
         pm = PiecewiseMap(targets, mbox, s.map_step_px, topology=self._topology)
@@ -399,9 +396,7 @@ class MouthRenderer:
         out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         if hidden is not None:
             obox, kept = hidden
-            part = face_alpha[
-                obox.y0 - box.y0 : obox.y1 - box.y0, obox.x0 - box.x0 : obox.x1 - box.x0
-            ]
+            part = face_alpha[obox.within(box)]
             part *= 1 - kept
         if i < len(self._strength):
             face_alpha *= self._strength[i]
@@ -423,10 +418,7 @@ class MouthRenderer:
         """Blend `painter(shape, origin, pixels)`'s (image, alpha) over `pbox` into `region` (the
         pixels of `mbox`), in place, colour-shifted as the pasted exemplar is."""
         pbox = pbox.intersect(mbox)
-        part = (
-            slice(pbox.y0 - mbox.y0, pbox.y1 - mbox.y0),
-            slice(pbox.x0 - mbox.x0, pbox.x1 - mbox.x0),
-        )
+        part = pbox.within(mbox)
         painted, alpha = painter(pbox.shape, (pbox.x0, pbox.y0), region[part])
         shift = offset[part] if isinstance(offset, np.ndarray) else offset
         region[part] = composite.blend(region[part], painted + shift, alpha * weight)

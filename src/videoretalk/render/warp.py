@@ -153,6 +153,13 @@ class Box:
     def slice(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
+    def within(self, outer: Box) -> tuple[slice, slice]:
+        """This box's pixels as a slice of an array holding `outer`'s (which contains it)."""
+        return (
+            slice(self.y0 - outer.y0, self.y1 - outer.y0),
+            slice(self.x0 - outer.x0, self.x1 - outer.x0),
+        )
+
     def intersect(self, other: Box) -> Box:
         """The overlap of two boxes (at least one pixel, at the corner where they meet)."""
         x0, y0 = max(self.x0, other.x0), max(self.y0, other.y0)
