@@ -5,11 +5,11 @@ Stretching a barely-open exemplar over a wide target opening smears the lip line
 pink band; leaving it empty is a black hole. Instead the opening is painted in mouth
 coordinates (u across, corner to corner; v down, upper to lower inner lip): upper teeth
 under the upper lip, each tooth rounded and a little shorter toward the corners, shaded
-darker toward the corners,
-a dark cavity, the tongue low in the middle and lower teeth only for wide openings. A
-thin gap is mostly shadow: its teeth are dimmed toward the cavity.
-Colours come from the person: teeth from the brightest interior pixels of their most
-open exemplar when it shows teeth, cavity and tongue from their lip colour.
+darker toward the corners, a dark cavity, the tongue low in the middle and lower teeth
+only for wide openings. A thin gap is mostly shadow: its teeth are dimmed toward the
+cavity. Colours come from the person: teeth from the brightest interior pixels of their
+most open exemplar when it shows teeth (else lit by the skin around the lips), cavity and
+tongue from their lip colour; all of it as soft as the picture.
 
 Squeezing an open exemplar shut (a still of an open mouth driven silent) folds its teeth
 into a jagged white line; `paint_seam` lays the person's lip colour over that band
@@ -26,10 +26,11 @@ from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER, LIPS_INNER, LIPS_
 # Teeth colour when the source never shows teeth: off-white, slightly warm (RGB 0..1),
 # at the exposure of the person's skin (see `fallback_teeth`).
 DEFAULT_TEETH_RGB = np.array([0.90, 0.87, 0.80], np.float32)
-# Teeth luma over the luma of the skin around the lips (`lips.skin_colour`), over lip
-# luma: geometric means over the 21 shared clips that show teeth. Predicting a clip's
-# teeth from the other clips' ratio missed by 0.153 (rms of the log) from the skin, 0.240
-# from the lips: red lips are dark in luma however bright the light.
+# Teeth luma / the luma of the skin around the lips (`lips.skin_colour`), and / lip luma
+# (used only when no skin was measured): geometric means over the 21 shared clips that
+# show teeth (the lip ratio was 1.4 from the 5 dev clips alone). Predicting a clip's teeth
+# from the other clips' ratio missed by 0.153 (rms of the log) from the skin, 0.240 from
+# the lips: red lips are dark in luma however bright the light.
 TEETH_OVER_SKIN_LUMA = 1.0
 TEETH_OVER_LIP_LUMA = 1.45
 # Share of the skin's colour (per unit luma) in painted teeth, the rest the default
