@@ -89,6 +89,26 @@ def test_grey_noise_comes_back_grey() -> None:
     assert correlation[0, 1] > 0.9 and correlation[1, 2] > 0.9
 
 
+def _ready(clip: Clip, frames: list[DecodedFrame], **settings: bool) -> MouthRenderer:
+    """A renderer prepared on `clip`'s track that has seen `frames`."""
+    r = MouthRenderer(RenderSettings(**settings))
+    r.prepare(clip.track)
+    for f in frames:
+        r.observe(f)
+    return r
+
+
+def _redrawn(out: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Pixels the renderer changed, less a 4 px rim (the mask's own feathered edge)."""
+    changed = np.abs(out.astype(np.int16) - source).max(axis=2) > 0
+    return cv2.erode(changed.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+
+
+def _fine_detail(image: np.ndarray) -> np.ndarray:
+    grey = image.astype(np.float32).mean(axis=2)
+    return np.abs(grey - cv2.blur(grey, (3, 3)))
+
+
 def test_renderer_keeps_a_grainy_video_grainy(talk1: Clip) -> None:
     """Driven open, the lower face of a noisy video keeps its noise; without grain
     matching the re-drawn part comes out visibly smoother."""
@@ -104,16 +124,11 @@ def test_renderer_keeps_a_grainy_video_grainy(talk1: Clip) -> None:
     target_frame = int(np.argmax(talk1.opening))
 
     def lower_face_detail(match_grain: bool) -> tuple[float, float]:
-        r = MouthRenderer(RenderSettings(match_grain=match_grain))
-        r.prepare(talk1.track)
-        for f in noisy:
-            r.observe(f)
+        r = _ready(talk1, noisy, match_grain=match_grain)
         target = talk1.track.canonical[target_frame][r.mouth_indices]
         out = [r.render(f, f.index, target) for f in noisy][-1]
-        changed = np.abs(out.astype(np.int16) - noisy[-1].image).max(axis=2) > 0
-        changed = cv2.erode(changed.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-        grey = [a.astype(np.float32).mean(axis=2) for a in (out, noisy[-1].image)]
-        drawn, source = (np.abs(g - cv2.blur(g, (3, 3)))[changed] for g in grey)
+        redrawn = _redrawn(out, noisy[-1].image)
+        drawn, source = (_fine_detail(a)[redrawn] for a in (out, noisy[-1].image))
         return float(np.median(drawn)), float(np.median(source))
 
     smooth, source = lower_face_detail(False)
@@ -126,16 +141,12 @@ def test_redrawn_skin_stays_sharp_on_clean_footage(talk1: Clip) -> None:
     """The warp resamples the skin with a cubic kernel: bilinear resampling averaged
     away more of the fine detail of re-drawn skin (talk4 driven by talk5: 0.78 of the
     input's kept, cubic 0.86; the skin re-drawn here: 0.91, cubic 1.09)."""
-    r = MouthRenderer(RenderSettings(match_grain=False))
-    r.prepare(talk1.track)
-    for f in talk1.frames:
-        r.observe(f)
+    r = _ready(talk1, talk1.frames, match_grain=False)
     i = int(np.argmin(talk1.opening))
     target = talk1.track.canonical[int(np.argmax(talk1.opening))][r.mouth_indices]
     frame = talk1.frames[i]
     out = r.render(frame, i, target)
-    skin = np.abs(out.astype(np.int16) - frame.image).max(axis=2) > 0
-    skin = cv2.erode(skin.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    skin = _redrawn(out, frame.image)
     lip_rows = [k for k, p in enumerate(r.mouth_indices) if p in set(LIPS_OUTER.tolist())]
     lips = np.concatenate(
         [talk1.track.landmarks[i][LIPS_OUTER, :2], talk1.track.to_image(i, target)[lip_rows, :2]]
@@ -143,6 +154,5 @@ def test_redrawn_skin_stays_sharp_on_clean_footage(talk1: Clip) -> None:
     (x0, y0), (x1, y1) = lips.min(0) - 6, lips.max(0) + 6
     skin[int(y0) : int(y1) + 1, int(x0) : int(x1) + 1] = False  # lips and teeth: exemplar
     assert skin.sum() > 500
-    grey = [a.astype(np.float32).mean(axis=2) for a in (out, frame.image)]
-    drawn, source = (float(np.mean(np.abs(g - cv2.blur(g, (3, 3)))[skin])) for g in grey)
+    drawn, source = (float(np.mean(_fine_detail(a)[skin])) for a in (out, frame.image))
     assert drawn > 0.97 * source
