@@ -112,7 +112,7 @@ SKIN_LUMA_PERCENTILES = (70, 95)
 def skin_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     """Mean RGB (0..1) of the lit skin just around the lips of `points` (image px)."""
     _, iod = face_axes(points)
-    dist = outside_distance(points[LIPS_OUTER], image.shape[:2], (0, 0))
+    dist = outside_distance(points[LIPS_OUTER], (image.shape[0], image.shape[1]), (0, 0))
     pix = image[(dist > SKIN_RING[0]) & (dist <= SKIN_RING[1] * iod)].astype(np.float32) / 255.0
     if len(pix) < 30:
         return None

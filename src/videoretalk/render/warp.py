@@ -15,6 +15,7 @@ stays valid (`MeshTopology`), and grid nodes are located in it all at once (`_lo
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 import cv2
@@ -153,7 +154,7 @@ class Box:
     def slice(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
-    def within(self, outer: Box) -> tuple[slice, slice]:
+    def within(self, outer: Box) -> tuple[builtins.slice, builtins.slice]:
         """This box's pixels as a slice of an array holding `outer`'s (which contains it)."""
         return (
             slice(self.y0 - outer.y0, self.y1 - outer.y0),
