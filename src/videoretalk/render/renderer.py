@@ -66,6 +66,13 @@ SYNTH_RATIO = (1.6, 3.0)
 # Source opening minus target opening (inter-ocular units) over which the exemplar's paste
 # margin grows from none (opening a mouth) to the full `mouth_margin_iod` (closing one).
 CLOSING_SPAN = 0.05
+# (Closing far from a wide-open source can leave the source's lower-lip edge as a faint
+# arc 0.10-0.12 inter-ocular below the new lip line, where the mesh's outer-lip points sat
+# above the visible edge: speaker_seated_vertical_20s driven by speech2, frames 20-22.
+# Pasting the exemplar further below the lips, by the closing beyond this span (up to 0.1
+# more), removed it there but carried the squeezed exemplar's own lower lip below the
+# line on talk4 driven by talk5: a thicker lower lip, re-measured opening following the
+# drive at r 0.931 against 0.945, flicker +0.01. Not shipped.)
 # Target openings (inter-ocular units) over which the painted interior fades in: a lip gap
 # below them is the exemplar's own, stretched.
 SYNTH_MIN_OPENING = (0.04, 0.08)
