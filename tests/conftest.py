@@ -17,3 +17,10 @@ def dev_dir() -> Path:
     if not DEV_DIR.is_dir():
         pytest.skip("../shared/data/dev is not beside the repository")
     return DEV_DIR
+
+
+@pytest.fixture(scope="session")
+def train_dir() -> Path:
+    if not TRAIN_DIR.is_dir():
+        pytest.skip("../shared/data/train is not beside the repository")
+    return TRAIN_DIR

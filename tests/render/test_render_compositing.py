@@ -274,6 +274,53 @@ def test_exemplar_paste_margin_applies_only_when_closing_a_mouth(talk4: Clip) ->
     assert opening.max() <= 1, "opening: the exemplar must stop at the lip line"
 
 
+def _lip_colour_below(out: np.ndarray, target_pts: np.ndarray) -> float:
+    """Lip colour (LAB a*) in a band 0.08-0.2 inter-ocular below the target's lower lip,
+    over that of the chin beyond it (0.25-0.35): the warped frame's own lower lip showing
+    below the new one raises it."""
+    import cv2
+
+    from videoretalk.render import composite
+    from videoretalk.render.topology import LIPS_OUTER, OUTER_CORNERS
+    from videoretalk.render.warp import face_axes
+
+    h, w = out.shape[:2]
+    dist = composite.outside_distance(target_pts[LIPS_OUTER, :2], (h, w), (0, 0))
+    down, iod = face_axes(target_pts)
+    centre = target_pts[list(OUTER_CORNERS), :2].mean(0)
+    ys, xs = np.mgrid[0:h, 0:w]
+    below = (xs - centre[0]) * down[0] + (ys - centre[1]) * down[1] > 0
+    redness = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 1].astype(np.float32)
+    band = below & (dist > 0.08 * iod) & (dist < 0.2 * iod)
+    chin = below & (dist > 0.25 * iod) & (dist < 0.35 * iod)
+    return float(redness[band].mean() - redness[chin].mean())
+
+
+def test_a_wide_open_lower_lip_closed_leaves_no_lip_edge_below(
+    seated_vertical: Clip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wide-open source mouth (0.37-0.39) closed to 0.17: the frame's own lower lip, which
+    reaches below the mesh's outer-lip points here, showed as a pink band with an edge 0.1
+    inter-ocular under the new lip. Where the warped frame is redder there than the pasted
+    exemplar, the exemplar covers it (measured 2.7 / 2.1 against 3.3 / 2.6 without)."""
+    from videoretalk.render import lips
+
+    clip = seated_vertical
+
+    def lip_colour(i: int, j: int) -> float:
+        r = _renderer(clip)
+        shape = _shape(clip, r, j)
+        full = clip.track.canonical[i].copy()
+        full[r.mouth_indices] = shape
+        return _lip_colour_below(r.render(clip.frames[i], i, shape), clip.track.to_image(i, full))
+
+    covered = [lip_colour(i, 13) for i in (20, 22)]
+    monkeypatch.setattr(lips, "LOWER_LIP_REDNESS", (np.inf, 1.0))
+    uncovered = [lip_colour(i, 13) for i in (20, 22)]
+    for with_cover, without in zip(covered, uncovered, strict=True):
+        assert with_cover < without - 0.3, (covered, uncovered)
+
+
 def _bright_at_the_lip_line(out: np.ndarray, target_pts: np.ndarray, reach_px: int = 2) -> float:
     """Share of pixels within `reach_px` of the target's inner-lip line (middle 60 % of the
     mouth) brighter than 1.25x the lips' median luma: teeth, not lips."""

@@ -5,7 +5,9 @@
 - `thickness_range` / `plausible_lips`: a target mouth shape is kept within the lip
   thickness the person shows, with its inner lip lines in order, so the warp never folds;
 - `lip_colour`: the lips' median colour, for the bank check and the painted interior;
-- `skin_colour`: the skin around them, which tells the exposure painted teeth need.
+- `skin_colour`: the skin around them, which tells the exposure painted teeth need;
+- `lower_lip_cover`: where a mouth closed from a wide-open frame would show that frame's
+  own lower lip below the new one.
 """
 
 from __future__ import annotations
@@ -16,12 +18,33 @@ import numpy as np
 from .composite import outside_distance
 from .exemplars import Exemplar
 from .interior import LUMA
-from .topology import INNER_LOWER, INNER_UPPER, LIPS_INNER, LIPS_OUTER, OUTER_LOWER, OUTER_UPPER
+from .topology import (
+    INNER_LOWER,
+    INNER_UPPER,
+    LIPS_INNER,
+    LIPS_OUTER,
+    OUTER_CORNERS,
+    OUTER_LOWER,
+    OUTER_UPPER,
+)
 from .warp import face_axes
 
 # An exemplar whose lip colour is this far (RGB, 0..1) from the bank's median shows
 # something else on the lips (a hand, a microphone): it is never pasted.
 LIP_COLOUR_TOLERANCE = 0.15
+# A wide-open lower lip can reach further below the mesh's outer-lip points than the
+# exemplar's paste margin (speaker_seated_vertical_20s, a 1080x1920 phone video, 120 px
+# between the eye corners: its edge showed as an arc 0.10-0.12 inter-ocular under the new
+# lip when the mouth was closed to half). Within this distance below the new lip, where
+# the warped frame is redder (LAB a*) than the pasted exemplar by the first of
+# LOWER_LIP_REDNESS over a ramp of the second, the exemplar covers it, grown and feathered
+# by LOWER_LIP_GROW_IOD. Only where the frame is the redder: pasting the exemplar further
+# below the lips everywhere also removed the arc, but carried the exemplar's own lower lip
+# below the line on talk4 driven by talk5 (a thicker lip; the opening re-measured on the
+# output followed the drive at r 0.931 against 0.945).
+LOWER_LIP_COVER_IOD = 0.22
+LOWER_LIP_REDNESS = (1.0, 3.0)
+LOWER_LIP_GROW_IOD = 0.02
 
 
 def consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
@@ -119,3 +142,31 @@ def skin_colour(image: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     luma = pix @ LUMA
     low, high = np.percentile(luma, SKIN_LUMA_PERCENTILES)
     return pix[(luma >= low) & (luma <= high)].mean(axis=0).astype(np.float32)
+
+
+def lower_lip_cover(
+    frame: np.ndarray,
+    exemplar: np.ndarray,
+    points: np.ndarray,
+    origin: tuple[int, int],
+    dist: np.ndarray,
+    iod: float,
+) -> np.ndarray:
+    """0..1 over a region at `origin` (x, y): where the warped frame still shows lip colour
+    below the new lower lip (`points`, `dist` outside its outer line) and the pasted
+    exemplar shows skin, grown and feathered, for the exemplar to cover."""
+    redness = [
+        cv2.cvtColor(np.clip(x, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)[..., 1]
+        for x in (frame, exemplar)
+    ]
+    excess = redness[0].astype(np.float32) - redness[1].astype(np.float32)
+    down, _ = face_axes(points)
+    centre = points[list(OUTER_CORNERS), :2].mean(0) - np.asarray(origin, np.float32)
+    ys, xs = np.mgrid[0 : dist.shape[0], 0 : dist.shape[1]].astype(np.float32)
+    below = (xs - centre[0]) * down[0] + (ys - centre[1]) * down[1] > 0
+    near = below & (dist > 0) & (dist < LOWER_LIP_COVER_IOD * iod)
+    low, ramp = LOWER_LIP_REDNESS
+    found = np.where(near, np.clip((excess - low) / ramp, 0, 1), 0).astype(np.float32)
+    grow = max(int(LOWER_LIP_GROW_IOD * iod), 1)
+    found = cv2.dilate(found, np.ones((2 * grow + 1,) * 2, np.uint8))
+    return np.clip(cv2.GaussianBlur(found, (0, 0), LOWER_LIP_GROW_IOD * iod) * 1.5, 0, 1)

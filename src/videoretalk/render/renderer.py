@@ -66,13 +66,6 @@ SYNTH_RATIO = (1.6, 3.0)
 # Source opening minus target opening (inter-ocular units) over which the exemplar's paste
 # margin grows from none (opening a mouth) to the full `mouth_margin_iod` (closing one).
 CLOSING_SPAN = 0.05
-# (Closing far from a wide-open source can leave the source's lower-lip edge as a faint
-# arc 0.10-0.12 inter-ocular below the new lip line, where the mesh's outer-lip points sat
-# above the visible edge: speaker_seated_vertical_20s driven by speech2, frames 20-22.
-# Pasting the exemplar further below the lips, by the closing beyond this span (up to 0.1
-# more), removed it there but carried the squeezed exemplar's own lower lip below the
-# line on talk4 driven by talk5: a thicker lower lip, re-measured opening following the
-# drive at r 0.931 against 0.945, flicker +0.01. Not shipped.)
 # Target openings (inter-ocular units) over which the painted interior fades in: a lip gap
 # below them is the exemplar's own, stretched.
 SYNTH_MIN_OPENING = (0.04, 0.08)
@@ -321,14 +314,17 @@ class MouthRenderer:
         # a closed mouth only stretches clean skin, while the exemplar's skin beside its lips
         # (lit or stretched differently in its own frame) would show as a pale arc: there the
         # exemplar stops at the lip line and fades out over the feather.
-        closing = _smoothstep(inner_gap(track.canonical[i]) - t_open, 0.0, CLOSING_SPAN)
+        closing_by = inner_gap(track.canonical[i]) - t_open
+        closing = _smoothstep(closing_by, 0.0, CLOSING_SPAN)
         feather_px = max(s.mouth_feather_iod * iod, 1e-3)
         reach = closing * s.mouth_margin_iod * iod + feather_px
         # The map is sampled finely only in a box just around the lips (their feather and
         # the colour ring), where lip contours must land exactly; over the rest of the lower
         # face the displacement is smooth and a coarser grid gives the same pixels.
         ring_px = COLOUR_RING_IOD * iod if s.colour_match else 0.0
-        lip_box = lower_face_box([moved[LIPS_OUTER]], image.shape, margin=reach + ring_px + 2)
+        cover_px = lips.LOWER_LIP_COVER_IOD * iod if closing_by > CLOSING_SPAN else 0.0
+        margin = max(reach + ring_px, cover_px) + 2
+        lip_box = lower_face_box([moved[LIPS_OUTER]], image.shape, margin=margin)
         mbox = lip_box.intersect(box)
         local = mbox.within(box)
         sources = np.concatenate([mesh_points(cur), ring])[keep]
@@ -364,6 +360,9 @@ class MouthRenderer:
                 ring_mask = np.clip(reach + ring_px - dist, 0, 1) * (dist >= reach)
                 offset = composite.colour_offset(region, mouth, ring_mask, sigma_px=0.25 * iod)
                 mouth = mouth + offset
+            if cover_px > 0:  # the frame's own lower lip showing below the new one
+                cover = lips.lower_lip_cover(region, mouth, moved, (mbox.x0, mbox.y0), dist, iod)
+                mouth_alpha = np.maximum(mouth_alpha, cover)
             region = composite.blend(region, mouth, mouth_alpha)
         else:
             ex_open = inner_gap(track.canonical[i])
