@@ -6,6 +6,7 @@ import numpy as np
 
 from videoretalk.media.decode import DecodedFrame
 from videoretalk.render import MouthRenderer
+from videoretalk.render.exemplars import Exemplar, ExemplarChooser
 from videoretalk.render.topology import JAW
 from videoretalk.render.warp import MAX_CHIN_DROP_IOD, face_axes, jaw_ring, move_lower_face
 
@@ -114,29 +115,39 @@ def test_recoloured_lips_are_not_taken_for_a_cover(talk1: Clip) -> None:
         )
 
 
-def test_a_wide_target_leaves_a_closed_exemplar() -> None:
-    """Hysteresis must not keep a barely open exemplar under a wide target (stretched lips)."""
-    from videoretalk.render.exemplars import Exemplar, ExemplarChooser
+def _exemplar(index: int, opening: float, shift: float) -> Exemplar:
+    """A bank entry that differs from others only in lip gap and shape feature."""
+    feature = np.zeros((40, 2), np.float32)
+    feature[:, 1] = shift
+    return Exemplar(
+        index,
+        np.zeros((4, 4, 3), np.uint8),
+        (0, 0),
+        np.zeros((496, 2), np.float32),
+        feature,
+        opening,
+        1.0,
+    )
 
-    def exemplar(index: int, opening: float, shift: float) -> Exemplar:
-        feature = np.zeros((40, 2), np.float32)
-        feature[:, 1] = shift
-        return Exemplar(
-            index,
-            np.zeros((4, 4, 3), np.uint8),
-            (0, 0),
-            np.zeros((496, 2), np.float32),
-            feature,
-            opening,
-            1.0,
-        )
 
+def test_a_wide_target_leaves_a_closed_exemplar_by_a_cut() -> None:
+    """Hysteresis must not keep a barely open exemplar under a wide target (stretched lips),
+    and the change is a cut: a fade between a dark gap and teeth shows ghost teeth."""
     # Two exemplars whose shape features differ by less than the switching cost.
-    bank = [exemplar(0, 0.03, 0.0), exemplar(1, 0.07, 0.008)]  # gaps close enough to cross-fade
+    bank = [_exemplar(0, 0.03, 0.0), _exemplar(1, 0.07, 0.008)]
+    chooser = ExemplarChooser(bank, switch_cost=0.012, crossfade_frames=4)
+    closed, wide = bank[0].feature, bank[1].feature
+    assert chooser.choose(closed, 0.03) == (0, None, 1.0)
+    assert chooser.choose(wide, 0.07) == (1, None, 1.0)
+
+
+def test_a_cross_fade_between_like_mouths_holds_its_choice() -> None:
+    # Gaps alike (within the tolerance the warp stretches invisibly), shapes apart.
+    bank = [_exemplar(0, 0.03, 0.0), _exemplar(1, 0.04, 0.02)]
     chooser = ExemplarChooser(bank, switch_cost=0.012, crossfade_frames=4)
     closed, wide = bank[0].feature, bank[1].feature
     assert chooser.choose(closed, 0.03)[0] == 0
-    assert chooser.choose(wide, 0.07)[0] == 1  # shapes alone are within the switching cost
+    assert chooser.choose(wide, 0.04) == (1, 0, 0.25)
     # While that cross-fade runs the choice holds, even when the target swings back.
     current, previous, _ = chooser.choose(closed, 0.03)
     assert (current, previous) == (1, 0)
