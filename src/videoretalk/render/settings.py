@@ -13,7 +13,8 @@ class RenderSettings:
     # rounded..spread shapes of a few-second clip; each is a lips-sized crop (~0.3 MB at 720p).
     bank_size: int = 24
     # Frames over which a change of exemplar is cross-faded (at 25 fps, 4 frames = 160 ms,
-    # shorter than a syllable, long enough that teeth do not pop).
+    # shorter than a syllable, long enough that teeth do not pop). Only between mouths open
+    # alike; others are cut (`exemplars.CUT_OPENING_IOD`).
     crossfade_frames: int = 4
     # Frames over which the edit fades in where the face comes into view within a shot
     # (and out where it leaves): a mouth that jumps to another shape on the first frame
