@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from videoretalk.errors import InvalidParameter
+from videoretalk.face.landmarks import LOWER_LIP_RINGS, UPPER_LIP_RINGS
 from videoretalk.media.decode import AudioTrack, read_audio
 from videoretalk.motion import (
     MOUTH_REGION,
@@ -24,7 +25,7 @@ from videoretalk.motion.predict import (
     closed_rest,
     speech_gate,
 )
-from videoretalk.motion.shape import INNER_GAP_PAIRS
+from videoretalk.motion.shape import INNER_GAP_PAIRS, JAW_FOLLOWS, UPPER_LIP_SHARE
 
 CLOSED_TOL = 1e-5
 
@@ -182,20 +183,45 @@ def test_a_still_of_an_open_mouth_rests_closed_in_silence_and_still_talks() -> N
     assert np.allclose(own.opening, talk.opening)
 
 
-def test_closing_a_rest_raises_the_jaw_and_keeps_the_mouth_as_wide() -> None:
+def wide_open_still() -> np.ndarray:
+    """A rest opened as a wide mouth opens: the lower lip and jaw dropped, the upper lip's
+    inner edge arched up (the lip thinner in the middle)."""
+    rest = load_model().rest_shape.copy()
+    upper, lower = np.array(UPPER_LIP_RINGS)[:, 1:-1], np.array(LOWER_LIP_RINGS)[:, 1:-1]
+    rest[np.append(lower.ravel(), 152), 1] += 0.12  # the corners (columns 0 and 10) stay
+    rest[upper[3], 1] -= 0.03 * np.sin(np.pi * np.arange(1, 10) / 10)
+    return rest
+
+
+def test_closing_a_rest_closes_as_real_mouths_do() -> None:
     model = load_model()
     closed = model.rest_shape
     assert closed_rest(model, closed) is closed  # an already closed rest stays as it is
-    still = open_still_track(n=1).canonical[0]
+    still = wide_open_still()
     shut = closed_rest(model, still)
-    assert np.allclose(model.vertical_pair_gaps(shut), model.vertical_pair_gaps(closed), atol=1e-4)
-    right, left = 61, 291
-    assert abs((shut[left, 0] - shut[right, 0]) - (still[left, 0] - still[right, 0])) < 1e-4
-    assert abs(shut[13, 1] - still[13, 1]) < 1e-4  # the upper lip's middle holds
-    assert np.isclose(shut[152, 1] - still[152, 1], shut[14, 1] - still[14, 1], atol=1e-4)
-    assert shut[152, 1] - still[152, 1] < -0.1  # the chin rises with the lower lip
+
+    def gaps(shape: np.ndarray) -> np.ndarray:
+        return shape[INNER_GAP_PAIRS[:, 1], 1] - shape[INNER_GAP_PAIRS[:, 0], 1]
+
+    assert np.allclose(gaps(shut), gaps(closed), atol=1e-4)
+    # The upper lip comes down its share of the way (the 12 shape components held it and
+    # closed a real wide-open still 0.07 too high), the jaw rises less than the lower lip.
+    gap = (still[14, 1] - still[13, 1]) - (closed[14, 1] - closed[13, 1])
+    assert np.isclose(shut[13, 1] - still[13, 1], UPPER_LIP_SHARE * gap, atol=1e-4)
+    lip_rise, chin_rise = still[14, 1] - shut[14, 1], still[152, 1] - shut[152, 1]
+    assert np.isclose(chin_rise, JAW_FOLLOWS * lip_rise, atol=1e-4) and chin_rise > 0.03
+    # Each lip thickens a little as it closes (the shape components thinned both by 40 %).
+    for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS):
+        outer, inner = np.array(rings[0])[1:-1], np.array(rings[3])[1:-1]
+        grown = np.abs(shut[outer, 1] - shut[inner, 1]) - np.abs(still[outer, 1] - still[inner, 1])
+        assert (grown > 0).all() and (grown < 0.1 * gap).all()
+    # Nothing moves sideways (the smallest change of the shape components moved the lips'
+    # middle 0.09 sideways), nor outside the lower face.
+    assert np.array_equal(shut[:, [0, 2]], still[:, [0, 2]])
     outside = np.setdiff1d(np.arange(478), model.points)
     assert np.array_equal(shut[outside], still[outside])
+    above_nose = still[:, 1] <= still[2, 1]
+    assert np.array_equal(shut[above_nose], still[above_nose])
 
 
 def test_a_mouth_that_never_moves_in_the_source_opens_as_wide_as_typical() -> None:

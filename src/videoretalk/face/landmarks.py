@@ -25,6 +25,21 @@ LIPS_INNER = (
     78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
     415, 310, 311, 312, 13, 82, 81, 80, 191,
 )
+# Each lip as four rings, outer to inner, and each ring as 11 columns from the subject's
+# right mouth corner to the left one: column j of every ring lies across the lip from
+# the others' column j (the corners are shared by both lips).
+UPPER_LIP_RINGS = (
+    (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291),
+    (76, 184, 74, 73, 72, 11, 302, 303, 304, 408, 306),
+    (62, 183, 42, 41, 38, 12, 268, 271, 272, 407, 292),
+    (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308),
+)
+LOWER_LIP_RINGS = (
+    (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291),
+    (76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306),
+    (62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292),
+    (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308),
+)
 MOUTH_CORNERS = (61, 291)          # outer right, outer left
 MOUTH_INNER_CORNERS = (78, 308)
 UPPER_LIP_INNER_MID = 13

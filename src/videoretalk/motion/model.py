@@ -286,28 +286,13 @@ class MouthModel:
         The mean vertical inner-lip gap (canonical space, positive = parted) of a shape
         rest + coefs @ basis is the rest's gap + coefs @ gap_direction: linear in coefs.
         """
-        return (self.pair_gap_matrix.sum(axis=0) / len(INNER_GAP_PAIRS)).astype(np.float32)
-
-    @cached_property
-    def pair_gap_matrix(self) -> np.ndarray:
-        """(pairs, P) how much each coefficient parts each inner-lip pair vertically (the
-        pairs of `INNER_GAP_PAIRS` this model's points hold, in `vertical_pair_gaps`' order)."""
-        rows = [
-            self._down * (self.displacement_row(lower, 1) - self.displacement_row(upper, 1))
+        basis = self.basis.reshape(self.n_components, -1, 3).astype(np.float64)
+        column = {int(p): k for k, p in enumerate(self.points)}
+        parting = [
+            basis[:, column[lower], 1] - basis[:, column[upper], 1]
             for upper, lower in self._held_pairs
         ]
-        return np.array(rows, np.float64)
-
-    def displacement_row(self, point: int, axis: int) -> np.ndarray:
-        """(P,) how far each coefficient moves one mesh point along one axis (0 x, 1 y), in
-        the basis' own precision."""
-        column = int(np.flatnonzero(self.points == point)[0])
-        return self.basis.reshape(self.n_components, -1, 3)[:, column, axis]
-
-    def vertical_pair_gaps(self, shape: np.ndarray) -> np.ndarray:
-        """(pairs,) the vertical gap of each inner-lip pair of a (478, 3) canonical shape."""
-        pairs = np.array(self._held_pairs)
-        return self._down * (shape[pairs[:, 1], 1] - shape[pairs[:, 0], 1]).astype(np.float64)
+        return (self._down * np.sum(parting, axis=0) / len(INNER_GAP_PAIRS)).astype(np.float32)
 
     @cached_property
     def _held_pairs(self) -> list[tuple[int, int]]:

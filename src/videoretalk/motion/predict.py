@@ -24,13 +24,13 @@ import numpy as np
 from ..audio.analyse import analyse_audio
 from ..audio.features import STEP_SECONDS, AudioFeatures, sample_at
 from ..audio.vad import widen
-from ..face import landmarks
 from ..media.decode import AudioTrack
 from .model import MouthModel, adapt_readout
 from .settings import MotionSettings
 from .shape import (
     CLOSED_SHARE_OF_RANGE,
     MOUTH_REGION,
+    close_lips,
     mouth_opening,
     range_scale,
     rest_and_range,
@@ -273,36 +273,22 @@ def closed_rest(model: MouthModel, rest: np.ndarray) -> np.ndarray:
     parts the lips by 0.000-0.016 of the eye distance. When even the most-closed frames
     are open by more than a closure counts (`CLOSED_SHARE_OF_RANGE` of the typical range:
     a still of an open mouth, or someone who never shuts it on camera), silence would
-    hold the mouth open. The jaw is then raised: the smallest change of the model's shape
-    coefficients that gives every inner-lip pair the generic rest's gap, with the upper
-    lip's middle and the mouth corners' width held and the chin rising with the lower
-    lip. (Unheld, the smallest change narrowed talk4's widest mouth by 10-20 % and moved
-    the chin down.)
+    hold the mouth open. The lips are then brought together as real mouths close
+    (`shape.close_lips`: the upper lip down part of the way, the lower lip and the jaw
+    up, the lips thickening a little). `benchmarks/closing_shape.py` closes each shared
+    clip's widest frame so and compares it with the clip's own closed rest: heights off
+    by a median 0.016 of the eye distance over the mouth region, 0.013 at the chin, lip
+    thickness -0.001 / +0.005 (upper / lower). It was done in the model's 12 shape
+    components before, as the smallest change that closed the lips with the upper lip's
+    middle held: 0.042, 0.100 and -0.020 / -0.025 (both lips thinned, the mouth closed
+    too high), and on talk4's widest frame the lips' middle moved 0.09 sideways
+    (rendered: a thin, tilted line). Holding the lips' thickness and middle in those
+    components too moved the chin 0.08-0.3 sideways.
     """
     closed_gap = float(mouth_opening(model.rest_shape[None])[0])
     if mouth_opening(rest[None])[0] - closed_gap <= CLOSED_SHARE_OF_RANGE * model.typical_range:
         return rest
-    right, left = landmarks.MOUTH_CORNERS
-
-    def row(point: int, axis: int) -> np.ndarray:
-        return model.displacement_row(point, axis).astype(np.float64)
-
-    rows = np.vstack(
-        [
-            model.pair_gap_matrix,
-            row(right, 0),
-            row(left, 0),
-            row(landmarks.UPPER_LIP_INNER_MID, 1),
-            row(landmarks.CHIN, 1) - row(landmarks.LOWER_LIP_INNER_MID, 1),
-        ]
-    )
-    wanted = np.zeros(len(rows))
-    gaps = model.vertical_pair_gaps(model.rest_shape) - model.vertical_pair_gaps(rest)
-    wanted[: len(gaps)] = gaps
-    coefs = np.linalg.lstsq(rows, wanted, rcond=None)[0]  # the smallest change meeting all
-    closed = rest.astype(np.float64)
-    closed[model.points] += model.deformation(coefs[None])[0]
-    return closed.astype(np.float32)
+    return close_lips(rest, model.rest_shape, model.points)
 
 
 def adapt_to_speaker(
