@@ -19,6 +19,7 @@ here (`motion.shape.UPPER_LIP_SHARE`, `UPPER_OUTER_FOLLOWS`, `LOWER_OUTER_FOLLOW
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,16 @@ def _thickness(shape: np.ndarray) -> tuple[float, float]:
     )
 
 
+def _print_row(name: str, slope: Sequence[float], error: Sequence[float]) -> None:
+    print(
+        f"{name[:24]:24s} "
+        + " ".join(f"{v:+.2f}" for v in slope)
+        + "   "
+        + " ".join(f"{v:.3f}" for v in error[:3])
+        + f" {error[3]:+.3f} / {error[4]:+.3f}"
+    )
+
+
 def main() -> None:
     model = load_model()
     clips = sorted(CACHE.glob("*.npz"))
@@ -74,21 +85,9 @@ def main() -> None:
         row = [error[MOUTH_REGION].mean(), error[LIPS].mean(), error[landmarks.CHIN], *thick]
         slopes.append(slope)
         errors.append(row)
-        print(
-            f"{path.stem[:24]:24s} "
-            + " ".join(f"{s:+.2f}" for s in slope)
-            + "   "
-            + " ".join(f"{e:.3f}" for e in row[:3])
-            + f" {row[3]:+.3f} / {row[4]:+.3f}"
-        )
+        _print_row(path.stem, slope, row)
     s, e = np.median(slopes, axis=0), np.median(errors, axis=0)
-    print(
-        f"{'median':24s} "
-        + " ".join(f"{v:+.2f}" for v in s)
-        + "   "
-        + " ".join(f"{v:.3f}" for v in e[:3])
-        + f" {e[3]:+.3f} / {e[4]:+.3f}"
-    )
+    _print_row("median", s, e)
     up_in, up_out, lo_in, lo_out, chin = s
     print(
         f"shares: upper lip {-up_in / (lo_in - up_in):.2f}, upper outer follows "
