@@ -30,7 +30,7 @@ import numpy as np
 
 from ..audio.features import N_MELS, AudioFeatures
 from ..audio.speech_embedding import EMBEDDING_DIM, FIRST_LAYERS
-from .shape import EYE_OUTER, INNER_GAP_PAIRS
+from .shape import INNER_GAP_PAIRS, down_sign
 
 WEIGHTS_FILE = "mouth_model.npz"
 MANIFEST_FILE = "mouth_model.json"
@@ -302,10 +302,7 @@ class MouthModel:
     @cached_property
     def _down(self) -> float:
         """+1 where canonical y grows downwards (the lips lie below the eyes), else -1."""
-        rest = self.rest_shape
-        return float(
-            np.sign(rest[INNER_GAP_PAIRS].mean(axis=(0, 1))[1] - rest[list(EYE_OUTER)].mean(0)[1])
-        )
+        return down_sign(self.rest_shape)
 
     def deformation(self, coefs: np.ndarray) -> np.ndarray:
         """(T, P) coefficients -> (T, len(points), 3) displacement from the rest shape."""

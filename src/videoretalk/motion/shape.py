@@ -40,6 +40,12 @@ def mouth_opening(points: np.ndarray) -> np.ndarray:
     return (gap / np.maximum(eyes, 1e-6)).astype(np.float32)
 
 
+def down_sign(shape: np.ndarray) -> float:
+    """+1 where a (478, 3) shape's y grows downwards (the lips lie below the eyes), else -1."""
+    lips = shape[INNER_GAP_PAIRS].mean(axis=(0, 1))[1]
+    return float(np.sign(lips - shape[list(EYE_OUTER)].mean(0)[1]))
+
+
 def _eye_frame(points: np.ndarray) -> np.ndarray:
     """Similarity-normalise on the eye corners: midpoint at 0, eyes on +x, distance 1."""
     left, right = points[:, EYE_OUTER[0]], points[:, EYE_OUTER[1]]
@@ -142,9 +148,8 @@ def close_lips(rest: np.ndarray, reference: np.ndarray, movable: np.ndarray) -> 
     """
     upper = np.array(landmarks.UPPER_LIP_RINGS)
     lower = np.array(landmarks.LOWER_LIP_RINGS)
-    eyes = list(EYE_OUTER)
-    down = float(np.sign(rest[lower[3], 1].mean() - rest[eyes, 1].mean()))
-    iod = float(np.linalg.norm(rest[eyes[0], :2] - rest[eyes[1], :2]))
+    down = down_sign(rest)
+    iod = float(np.linalg.norm(rest[EYE_OUTER[0], :2] - rest[EYE_OUTER[1], :2]))
     y = down * rest[:, 1].astype(np.float64)  # measured downwards
     ref = down * reference[:, 1].astype(np.float64)
     gap = (y[lower[3]] - y[upper[3]]) - (ref[lower[3]] - ref[upper[3]])
