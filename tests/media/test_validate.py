@@ -130,6 +130,17 @@ def test_broken_audio_gets_openerror(tmp_path: Path) -> None:
         assert _code(validate_audio, path, LIMITS) == "InvalidFile.Openerror", path.name
 
 
+def test_unopenable_files_are_named_in_plain_english(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"\x00" * 4096)  # a file whose header was zeroed
+    with pytest.raises(errors.VideoRetalkError) as audio:
+        validate_audio(junk, LIMITS)
+    assert "not an audio file" in audio.value.message
+    with pytest.raises(errors.VideoRetalkError) as video:
+        validate_video(junk, LIMITS)
+    assert "not a video file" in video.value.message
+
+
 # -- audio ------------------------------------------------------------------
 
 

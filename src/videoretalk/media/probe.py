@@ -86,8 +86,10 @@ def _open(path: Path, what: str) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        article = "an" if what[0] in "aeiou" else "a"
         raise InvalidFileOpenError(
-            f"The {what} file cannot be opened as {what}: it is damaged or not a {what} file."
+            f"The {what} file cannot be opened as {what}: it is damaged or not {article} {what} "
+            "file."
         ) from exc
 
 
