@@ -43,6 +43,11 @@ class FaceSettings:
     smooth_pose_sigma_s: float = 0.06
     smooth_rigid_sigma_s: float = 0.08
     smooth_mouth_sigma_s: float = 0.02
+    # Where the smoothed pose places the lower face this far (eye distances) from the
+    # frame's own pose, the frame's pose starts to take over, wholly at the second: the
+    # mesh's jitter moves it by 0.002-0.008, a head jerk or camera shake by 0.03-0.2.
+    pose_follow_from_iod: float = 0.01
+    pose_follow_fully_iod: float = 0.03
     # Shot cut: mean absolute luminance change of a thumbnail (0-255) between frames.
     cut_threshold: float = 28.0
     inference_threads: int = 1
@@ -60,6 +65,12 @@ class FaceSettings:
         )
         for name in ("smooth_pose_sigma_s", "smooth_rigid_sigma_s", "smooth_mouth_sigma_s"):
             _check(getattr(self, name) >= 0.0, f"FACE_{name.upper()}", ">= 0")
+        _check(self.pose_follow_from_iod >= 0.0, "FACE_POSE_FOLLOW_FROM_IOD", ">= 0")
+        _check(
+            self.pose_follow_fully_iod > self.pose_follow_from_iod,
+            "FACE_POSE_FOLLOW_FULLY_IOD",
+            "greater than VIDEORETALK_FACE_POSE_FOLLOW_FROM_IOD",
+        )
         _check(self.inference_threads >= 1, "FACE_INFERENCE_THREADS", ">= 1")
 
 

@@ -58,3 +58,10 @@ def segments(breaks: np.ndarray) -> list[tuple[int, int]]:
         starts.insert(0, 0)
     ends = starts[1:] + [len(breaks)]
     return [(s, e) for s, e in zip(starts, ends) if e > s]
+
+
+def blend_rotations(a: np.ndarray, b: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotations a turned towards b by `share` (T,) of the way between them."""
+    ra, rb = Rotation.from_matrix(a), Rotation.from_matrix(b)
+    step = (ra.inv() * rb).as_rotvec()
+    return (ra * Rotation.from_rotvec(step * np.asarray(share)[:, None])).as_matrix()

@@ -2,7 +2,8 @@
 
 1. fit each target frame's head pose (rigid points only) and take its canonical shape;
 2. split into segments at shot cuts, tracklet changes and gaps;
-3. smooth pose and canonical shape inside each segment, zero-phase (`smoothing.py`);
+3. smooth pose and canonical shape inside each segment, zero-phase (`smoothing.py`),
+   keeping each frame's own pose where it moved further than the mesh jitters;
 4. rebuild image landmarks from the smoothed pose and shape, so `landmarks`,
    `canonical` and `transform` always agree exactly;
 5. decide per frame whether it is editable, and if not, why.
@@ -15,10 +16,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from .canonical import CanonicalFace
+from .landmarks import JAW, LIPS_OUTER
 from .pose import angles_from_rotation, fit_pose
 from .settings import FaceSettings
-from .smoothing import gaussian, segments, smooth_rotations
+from .smoothing import blend_rotations, gaussian, segments, smooth_rotations
 from .track import FaceTrack, FrameStatus, project
+
+# Where a smoothed pose is checked against the frame's own: the part of the face redrawn.
+_LOWER_FACE = np.array(LIPS_OUTER + JAW)
 
 
 def build_track(
@@ -104,9 +109,19 @@ def _smooth_segment(
     trans = np.stack([p.translation for p in poses])
     shape = np.stack([p.to_canonical(x) for p, x in zip(poses, raw)])
 
-    rot = smooth_rotations(rot, t, settings.smooth_pose_sigma_s) if len(rows) > 1 else rot
-    scale = np.exp(gaussian(log_scale, t, settings.smooth_pose_sigma_s))
-    trans = gaussian(trans, t, settings.smooth_pose_sigma_s)
+    smooth_rot = smooth_rotations(rot, t, settings.smooth_pose_sigma_s) if len(rows) > 1 else rot
+    smooth_log_scale = gaussian(log_scale, t, settings.smooth_pose_sigma_s)
+    smooth_trans = gaussian(trans, t, settings.smooth_pose_sigma_s)
+    follow = _raw_pose_share(
+        (smooth_rot, np.exp(smooth_log_scale), smooth_trans),
+        (rot, np.exp(log_scale), trans),
+        canonical.points[_LOWER_FACE],
+        settings.pose_follow_from_iod,
+        settings.pose_follow_fully_iod,
+    )
+    rot = blend_rotations(smooth_rot, rot, follow)
+    scale = np.exp(smooth_log_scale + follow * (log_scale - smooth_log_scale))
+    trans = smooth_trans + follow[:, None] * (trans - smooth_trans)
     rigid = np.zeros(478, bool)
     rigid[canonical.rigid] = True
     smoothed = np.empty_like(shape)
@@ -116,3 +131,28 @@ def _smooth_segment(
     shape_out[rows] = smoothed
     transform_out[rows, :, :3] = scale[:, None, None] * rot
     transform_out[rows, :, 3] = trans
+
+
+def _raw_pose_share(
+    smoothed: tuple[np.ndarray, np.ndarray, np.ndarray],
+    raw: tuple[np.ndarray, np.ndarray, np.ndarray],
+    points: np.ndarray,
+    follow_from: float,
+    follow_fully: float,
+) -> np.ndarray:
+    """Per frame, how far to trust the frame's own pose over the smoothed one (0..1).
+
+    Smoothing is there to remove the mesh's jitter, which moves the lower face by a few
+    thousandths of the eye distance; a head jerk, a jump between frames or camera shake
+    moves it far more, and smoothing across such a move puts the redrawn mouth beside the
+    real one for several frames. So where the two poses place the lower face (`points`,
+    canonical) further apart than `follow_from` (in eye distances) the frame's own pose
+    takes over, wholly beyond `follow_fully`.
+    """
+    (s_rot, s_scale, s_trans), (r_rot, r_scale, r_trans) = smoothed, raw
+    at_smoothed = s_scale[:, None, None] * np.einsum("tij,pj->tpi", s_rot, points)
+    at_raw = r_scale[:, None, None] * np.einsum("tij,pj->tpi", r_rot, points)
+    apart = at_smoothed + s_trans[:, None] - at_raw - r_trans[:, None]
+    distance = np.linalg.norm(apart[..., :2], axis=2).mean(axis=1) / r_scale
+    span = max(follow_fully - follow_from, 1e-9)
+    return np.clip((distance - follow_from) / span, 0.0, 1.0)
