@@ -90,8 +90,8 @@ def test_redrawn_face_follows_camera_shake(dev_dir: Path, tmp_path: Path) -> Non
 
 def test_still_face_stays_still_in_pixels(dev_dir: Path, tmp_path: Path) -> None:
     """Sensor noise alone must not shake the redrawn region: following the frame's own
-    pose is for real moves, not for the mesh's jitter, so here the track is the one that
-    smoothing alone gives."""
+    pose is for real moves, not for the mesh's jitter, so the lips and jaw move between
+    frames no more than smoothing alone leaves them."""
     still = frames(dev_dir, "talk4", 1, 480)[0]
     rng = np.random.default_rng(2)
     images = [
@@ -103,7 +103,10 @@ def test_still_face_stays_still_in_pixels(dev_dir: Path, tmp_path: Path) -> None
         path, settings=FaceSettings(pose_follow_from_iod=10.0, pose_follow_fully_iod=11.0)
     )
     assert track.present.all()
-    np.testing.assert_allclose(_lower_face_px(track), _lower_face_px(smoothed_only), atol=0.01)
     iod = np.nanmedian(np.linalg.norm(track.transform[:, :, 0], axis=1))
-    step = np.linalg.norm(np.diff(_lower_face_px(track), axis=0), axis=2).mean(axis=1)
-    assert np.median(step) < 0.003 * iod, (np.median(step), iod)
+
+    def steps(t) -> np.ndarray:
+        return np.linalg.norm(np.diff(_lower_face_px(t), axis=0), axis=2).mean(axis=1) / iod
+
+    assert np.max(steps(track) - steps(smoothed_only)) < 0.0005
+    assert np.median(steps(track)) < 0.003
