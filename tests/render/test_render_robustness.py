@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from videoretalk.face.landmarks import CHIN, LOWER_LIP_OUTER_MID
 from videoretalk.media.decode import DecodedFrame
 from videoretalk.render import MouthRenderer
 from videoretalk.render.exemplars import Exemplar, ExemplarChooser
 from videoretalk.render.topology import JAW
 from videoretalk.render.warp import MAX_CHIN_DROP_IOD, face_axes, jaw_ring, move_lower_face
 
-from .conftest import Clip
+from .conftest import Clip, track_images
 
 COVERED = range(10, 20)
+JAW_LEFT_OF_CHIN, JAW_RIGHT_OF_CHIN = (
+    172,
+    397,
+)  # mesh points on the jaw line, below the mouth corners
 MICROPHONE_RGB = (40, 40, 45)
 
 
@@ -181,3 +186,29 @@ def test_crossed_or_swollen_target_lips_are_made_plausible(talk1: Clip) -> None:
     once = r.render(frame, k, bad)
     r.reset()
     assert np.array_equal(once, r.render(frame, k, full_fixed))
+
+
+def test_a_chin_cut_by_the_frame_edge_does_not_mirror_into_view(talk4: Clip) -> None:
+    """The frame ends between the lower lip and the chin (a tight crop) and a wide-open
+    mouth is closed: the jaw rises, so the bottom rows must show skin from beyond the edge,
+    which the frame does not hold. Mirroring the frame there brought shapes from above the
+    edge back upside down (the chin's highlight as a pale notch); repeating the edge row
+    continues the skin as it meets the edge."""
+    widest, closed = int(np.argmax(talk4.opening)), int(np.argmin(talk4.opening))
+    lm = talk4.track.landmarks[widest]
+    bottom = int((lm[LOWER_LIP_OUTER_MID, 1] + lm[CHIN, 1]) / 2)
+    cut = [
+        DecodedFrame(f.index, f.time, np.ascontiguousarray(f.image[:bottom])) for f in talk4.frames
+    ]
+    clip = Clip(cut, track_images(f.image for f in cut), talk4.opening)
+    assert clip.track.present.all()
+    r = _renderer(clip)
+    target = clip.track.canonical[closed][r.mouth_indices]
+    # A white line 6-8 px above the edge, across the chin: mirrored, it would show again in
+    # the last rows.
+    image = cut[widest].image.copy()
+    x0, x1 = int(lm[JAW_LEFT_OF_CHIN, 0]), int(lm[JAW_RIGHT_OF_CHIN, 0])
+    image[bottom - 8 : bottom - 6, x0:x1] = 255
+    out = r.render(DecodedFrame(widest, cut[widest].time, image), widest, target)
+    assert not np.array_equal(out[bottom - 40 :], image[bottom - 40 :])  # the jaw did move
+    assert (out[bottom - 5 :, x0:x1].min(axis=2) > 240).sum() == 0

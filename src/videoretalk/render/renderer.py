@@ -332,11 +332,14 @@ class MouthRenderer:
         pm = PiecewiseMap(targets, mbox, s.map_step_px, topology=self._topology)
         # b. skin: the current frame's own lower face, moved. Cubic, as bilinear resampling
         # averages fine detail away (re-drawn skin kept 0.78 of it, cubic 0.86: talk4 by
-        # talk5 in benchmarks/render_quality.py), for about 2 ms a frame at 720p.
+        # talk5 in benchmarks/render_quality.py), for about 2 ms a frame at 720p. Where the
+        # face runs off the frame (a chin cut by a tight crop) a rising jaw samples beyond
+        # the edge: the edge row repeated continues the skin, where a mirror of the frame
+        # brought the chin's highlight back upside down as a pale notch.
         mx, my = coarse.sample_map(sources)
-        out = cv2.remap(image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        out = cv2.remap(image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         mx, my = pm.sample_map(sources)
-        region = cv2.remap(image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT).astype(
+        region = cv2.remap(image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(
             np.float32
         )
 
