@@ -8,7 +8,7 @@ import pytest
 from videoretalk.errors import InvalidParameter
 from videoretalk.media.decode import DecodedFrame
 from videoretalk.render import MouthRenderer, RenderSettings
-from videoretalk.render.topology import CHIN, JAW, LIPS_INNER, NOSE_BOTTOM
+from videoretalk.render.topology import CHIN, JAW, LIPS_INNER, LIPS_OUTER, NOSE_BOTTOM
 
 from .conftest import Clip
 
@@ -371,3 +371,23 @@ def test_lips_closed_from_open_exemplars_only_show_no_teeth(talk4: Clip) -> None
             farther.append(bright(int(closed), i, reach_px=5))
     # Specks of teeth 2-5 px past the line, inside the lips, are covered too (2-7 % before).
     assert np.mean(farther) < 0.015, farther
+
+
+def test_a_frame_fading_from_black_gets_a_mouth_as_dim_as_itself(talk1: Clip) -> None:
+    """The exemplars are the video's bright frames; this frame is at 30 % (a fade from
+    black). The pasted mouth must be dimmed like the frame, not shifted down by the skin's
+    difference, which took dark lips and the mouth's inside below black (black lips with
+    a blue cast)."""
+    r = _renderer(talk1)
+    shut, wide = int(np.argmin(talk1.opening)), int(np.argmax(talk1.opening))
+    frame = talk1.frames[shut]
+    dim = (frame.image.astype(np.float32) * 0.3).astype(np.uint8)
+    out = r.render(DecodedFrame(shut, frame.time, dim), shut, _shape(talk1, r, wide))
+    lips = talk1.track.landmarks[shut][list(LIPS_OUTER), :2]
+    x0, y0 = (lips.min(axis=0) - 10).astype(int)
+    x1, y1 = (lips.max(axis=0) + 10).astype(int)
+    before, after = dim[y0:y1, x0:x1].astype(np.float32), out[y0:y1, x0:x1].astype(np.float32)
+    assert not np.array_equal(before, after)  # the mouth was re-drawn (opened)
+    assert 0.6 < after.mean() / before.mean() < 1.2, (after.mean(), before.mean())
+    crushed = (after.min(axis=2) == 0).mean()  # pixels with a channel at black
+    assert crushed < 0.02, crushed

@@ -4,16 +4,21 @@ Masks are polygons from the landmarks feathered *inward* with a distance transfo
 alpha is exactly 0 outside the polygon (those pixels stay bit-identical) and rises
 smoothly inside — no rectangle, no hard edge.
 
-Colour: an exemplar comes from another frame, whose light can differ. Its difference
-to the current (warped) frame is measured on a ring of skin around the lips and spread
-as a smooth additive field (normalised convolution), so the pasted lips meet the skin
-with no seam even when the light changes across the face.
+Colour: an exemplar comes from another frame, whose light can differ. Its ratio to the
+current (warped) frame is measured on a ring of skin around the lips and spread as a
+smooth gain field per channel (normalised convolution), so the pasted lips meet the skin
+with no seam even when the light changes across the face or the frame fades.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+# The colour gain reads (reference + floor) / (patch + floor), in 0-255 units, so that
+# near-black pixels on the ring cannot swing it; and it is kept within 1/MAX_GAIN..MAX_GAIN.
+GAIN_FLOOR = 4.0
+MAX_GAIN = 8.0
 
 
 def feathered_polygon(
@@ -60,30 +65,44 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
-def colour_offset(
+def colour_gain(
     reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, sigma_px: float
 ) -> np.ndarray:
-    """Smooth additive field (H, W, 3) taking `patch` to `reference` as measured on `ring`."""
+    """Smooth per-channel gain field (H, W, 3) taking `patch` to `reference` on `ring`.
+
+    Light scales colour: a frame fading from black, or lit less than the exemplar's, is
+    the exemplar times a factor. An additive shift measured on skin instead took the dark
+    lips and mouth of a bright exemplar below black in a frame at 30 % brightness (black
+    lips with a blue cast). The ratio of the two images' local means on the ring, spread
+    by normalised convolution, scales each channel instead.
+    """
     ring = ring.astype(np.float32)
-    diff = (reference.astype(np.float32) - patch.astype(np.float32)) * ring[..., None]
-    # Blur at reduced size: the field is low-frequency and large crops are common at 2K.
     h, w = ring.shape
-    f = max(1, int(sigma_px // 4))
-    small = (max(1, w // f), max(1, h // f))
-    num = cv2.GaussianBlur(
-        cv2.resize(diff, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
-    )
-    den = cv2.GaussianBlur(
-        cv2.resize(ring, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
-    )
-    field = num / np.maximum(den, 1e-3)[..., None]
     total = float(ring.sum())
     if total < 1:
-        return np.zeros((h, w, 3), np.float32)
-    mean = diff.reshape(-1, 3).sum(0) / total
-    # Where the ring is far away the local estimate is noise: fall back to the ring mean.
+        return np.ones((h, w, 3), np.float32)
+    # Blur at reduced size: the field is low-frequency and large crops are common at 2K.
+    f = max(1, int(sigma_px // 4))
+    small = (max(1, w // f), max(1, h // f))
+
+    def local_mean(values: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(
+            cv2.resize(values, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
+        )
+
+    weighted_ref = reference.astype(np.float32) * ring[..., None]
+    weighted_patch = patch.astype(np.float32) * ring[..., None]
+    ref_mean, patch_mean = local_mean(weighted_ref), local_mean(weighted_patch)
+    den = local_mean(ring)
+    floor = GAIN_FLOOR * den[..., None]
+    field = (ref_mean + floor) / (patch_mean + floor)
+    overall = (weighted_ref.reshape(-1, 3).sum(0) + GAIN_FLOOR * total) / (
+        weighted_patch.reshape(-1, 3).sum(0) + GAIN_FLOOR * total
+    )
+    # Where the ring is far away the local estimate is noise: fall back to the ring's own.
     trust = np.clip(den / 0.05, 0, 1)[..., None]
-    field = field * trust + mean * (1 - trust)
+    field = field * trust + overall * (1 - trust)
+    field = np.clip(field, 1 / MAX_GAIN, MAX_GAIN)
     return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
 
 

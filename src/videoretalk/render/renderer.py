@@ -346,7 +346,7 @@ class MouthRenderer:
         # c. mouth from exemplars
         dist = composite.outside_distance(moved[LIPS_OUTER], mbox.shape, (mbox.x0, mbox.y0))
         mouth_alpha = composite.smoothstep((reach - dist) / feather_px)
-        offset: np.ndarray | float = 0.0
+        gain: np.ndarray | float = 1.0
         ex_open = 0.0
         if chooser.bank:
             cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights), t_open)
@@ -361,8 +361,8 @@ class MouthRenderer:
                 ex_open = fade * ex_open + (1 - fade) * chooser.bank[prev_k].opening
             if s.colour_match:
                 ring_mask = np.clip(reach + ring_px - dist, 0, 1) * (dist >= reach)
-                offset = composite.colour_offset(region, mouth, ring_mask, sigma_px=0.25 * iod)
-                mouth = mouth + offset
+                gain = composite.colour_gain(region, mouth, ring_mask, sigma_px=0.25 * iod)
+                mouth = mouth * gain
             if cover_px > 0:  # the frame's own lower lip showing below the new one
                 cover = lips.lower_lip_cover(region, mouth, moved, (mbox.x0, mbox.y0), dist, iod)
                 mouth_alpha = np.maximum(mouth_alpha, cover)
@@ -391,7 +391,7 @@ class MouthRenderer:
             ):
                 if weight > 0:
                     pbox = lower_face_box([moved[contour]], image.shape, margin=3)
-                    self._paint(region, offset, mbox, pbox, weight, painter)
+                    self._paint(region, gain, mbox, pbox, weight, painter)
         # e. composite under the lower-face mask, with the grain the re-drawing smoothed away
         face_alpha = composite.feathered_polygon(
             face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod
@@ -416,7 +416,7 @@ class MouthRenderer:
     def _paint(
         self,
         region: np.ndarray,
-        offset: np.ndarray | float,
+        gain: np.ndarray | float,
         mbox: Box,
         pbox: Box,
         weight: float,
@@ -425,12 +425,12 @@ class MouthRenderer:
         ],
     ) -> None:
         """Blend `painter(shape, origin, pixels)`'s (image, alpha) over `pbox` into `region` (the
-        pixels of `mbox`), in place, colour-shifted as the pasted exemplar is."""
+        pixels of `mbox`), in place, colour-matched as the pasted exemplar is."""
         pbox = pbox.intersect(mbox)
         part = pbox.within(mbox)
         painted, alpha = painter(pbox.shape, (pbox.x0, pbox.y0), region[part])
-        shift = offset[part] if isinstance(offset, np.ndarray) else offset
-        region[part] = composite.blend(region[part], painted + shift, alpha * weight)
+        scale = gain[part] if isinstance(gain, np.ndarray) else gain
+        region[part] = composite.blend(region[part], painted * scale, alpha * weight)
 
     def _occluder(
         self, image: np.ndarray, i: int, cur: np.ndarray, moved: np.ndarray, iod: float, box: Box
