@@ -373,21 +373,28 @@ def test_lips_closed_from_open_exemplars_only_show_no_teeth(talk4: Clip) -> None
     assert np.mean(farther) < 0.015, farther
 
 
-def test_a_frame_fading_from_black_gets_a_mouth_as_dim_as_itself(talk1: Clip) -> None:
-    """The exemplars are the video's bright frames; this frame is at 30 % (a fade from
-    black). The pasted mouth must be dimmed like the frame, not shifted down by the skin's
-    difference, which took dark lips and the mouth's inside below black (black lips with
-    a blue cast)."""
+@pytest.mark.parametrize(
+    ("fade", "name"),
+    [(lambda im: im * 0.3, "from black"), (lambda im: im * 0.2 + 0.8 * 255, "to white")],
+)
+def test_a_fading_frame_gets_a_mouth_faded_like_itself(talk1: Clip, fade, name: str) -> None:
+    """The exemplars are the video's unfaded frames; this frame fades from black (30 %) or
+    to white (80 %). The pasted mouth must fade like the frame: an additive shift measured
+    on the skin took dark lips and the mouth's inside below black fading from black
+    (black lips with a blue cast), and a gain left them dark on a face gone pale."""
     r = _renderer(talk1)
     shut, wide = int(np.argmin(talk1.opening)), int(np.argmax(talk1.opening))
     frame = talk1.frames[shut]
-    dim = (frame.image.astype(np.float32) * 0.3).astype(np.uint8)
-    out = r.render(DecodedFrame(shut, frame.time, dim), shut, _shape(talk1, r, wide))
+    faded = np.clip(fade(frame.image.astype(np.float32)), 0, 255).astype(np.uint8)
+    out = r.render(DecodedFrame(shut, frame.time, faded), shut, _shape(talk1, r, wide))
     lips = talk1.track.landmarks[shut][list(LIPS_OUTER), :2]
     x0, y0 = (lips.min(axis=0) - 10).astype(int)
     x1, y1 = (lips.max(axis=0) + 10).astype(int)
-    before, after = dim[y0:y1, x0:x1].astype(np.float32), out[y0:y1, x0:x1].astype(np.float32)
-    assert not np.array_equal(before, after)  # the mouth was re-drawn (opened)
-    assert 0.6 < after.mean() / before.mean() < 1.2, (after.mean(), before.mean())
+    before, after = faded[y0:y1, x0:x1].astype(np.float32), out[y0:y1, x0:x1].astype(np.float32)
+    assert not np.array_equal(before, after), name  # the mouth was re-drawn (opened)
+    # As light or dark as the faded frame around the mouth, and as flat: the faded
+    # source's own spread is a fifth to a third of the unfaded one's.
+    assert 0.85 < after.mean() / before.mean() < 1.15, (name, after.mean(), before.mean())
+    assert after.std() < 2.0 * before.std(), (name, after.std(), before.std())
     crushed = (after.min(axis=2) == 0).mean()  # pixels with a channel at black
-    assert crushed < 0.02, crushed
+    assert crushed < 0.02, (name, crushed)

@@ -4,10 +4,11 @@ Masks are polygons from the landmarks feathered *inward* with a distance transfo
 alpha is exactly 0 outside the polygon (those pixels stay bit-identical) and rises
 smoothly inside — no rectangle, no hard edge.
 
-Colour: an exemplar comes from another frame, whose light can differ. Its ratio to the
-current (warped) frame is measured on a ring of skin around the lips and spread as a
-smooth gain field per channel (normalised convolution), so the pasted lips meet the skin
-with no seam even when the light changes across the face or the frame fades.
+Colour: an exemplar comes from another frame, whose light can differ. How it maps onto
+the current (warped) frame is measured on a ring of skin around the lips: a contrast per
+channel and an offset spread as a smooth field (normalised convolution), so the pasted
+lips meet the skin with no seam even when the light changes across the face or the
+frame fades to black or to white.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# The colour gain reads (reference + floor) / (patch + floor), in 0-255 units, so that
-# near-black pixels on the ring cannot swing it; and it is kept within 1/MAX_GAIN..MAX_GAIN.
-GAIN_FLOOR = 4.0
-MAX_GAIN = 8.0
+# Colour transfer (`colour_transfer`): levels (0-255) added to means and spreads before
+# their ratios, so a near-black or flat ring cannot swing them; how sharply the spread's
+# change picks between a fade towards black and one towards white (in log units); and the
+# largest contrast change allowed either way (log 8).
+LEVEL_FLOOR = 2.0
+CHOICE_SOFTNESS = 0.1
+MAX_LOG_CONTRAST = float(np.log(8.0))
 
 
 def feathered_polygon(
@@ -65,45 +69,60 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
-def colour_gain(
+def colour_transfer(
     reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, sigma_px: float
-) -> np.ndarray:
-    """Smooth per-channel gain field (H, W, 3) taking `patch` to `reference` on `ring`.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(contrast (3,), offset field (H, W, 3)) taking `patch` to `reference` as measured on
+    `ring`: reference ~ contrast * patch + offset, per channel.
 
-    Light scales colour: a frame fading from black, or lit less than the exemplar's, is
-    the exemplar times a factor. An additive shift measured on skin instead took the dark
-    lips and mouth of a bright exemplar below black in a frame at 30 % brightness (black
-    lips with a blue cast). The ratio of the two images' local means on the ring, spread
-    by normalised convolution, scales each channel instead.
+    Light changes more than the level. A frame fading from black is the exemplar times a
+    factor (its mean ratio on the ring); one fading to white, or a flash, is the exemplar
+    squeezed towards white (the ratio of the means' distances from white). A pure shift
+    took a bright exemplar's dark lips below black in a frame at 30 % (black lips with a
+    blue cast); a pure gain left them dark on a face faded 80 % to white. Which of the two
+    applies is read from how the ring's spread changed, which alone is too noisy to use
+    (on talk4 it wanders by 0.4-0.6 in log between frames where the light is the same).
+    Where the means agree, both give a contrast of 1 and the match is the plain offset.
+    The offset is spread by normalised convolution, so light changing across the face
+    still meets the skin.
     """
     ring = ring.astype(np.float32)
     h, w = ring.shape
     total = float(ring.sum())
     if total < 1:
-        return np.ones((h, w, 3), np.float32)
+        return np.ones(3, np.float32), np.zeros((h, w, 3), np.float32)
+    ref, pat = reference.astype(np.float32), patch.astype(np.float32)
+    weights = (ring / total)[..., None]
+    ref_mean, pat_mean = (ref * weights).sum((0, 1)), (pat * weights).sum((0, 1))
+    ref_spread = np.sqrt((((ref - ref_mean) ** 2) * weights).sum((0, 1)))
+    pat_spread = np.sqrt((((pat - pat_mean) ** 2) * weights).sum((0, 1)))
+    spread = np.log((ref_spread + LEVEL_FLOOR) / (pat_spread + LEVEL_FLOOR))
+    towards_black = np.log((ref_mean + LEVEL_FLOOR) / (pat_mean + LEVEL_FLOOR))
+    towards_white = np.log((255 - ref_mean + LEVEL_FLOOR) / (255 - pat_mean + LEVEL_FLOOR))
+    black_share = 1 / (
+        1
+        + np.exp(
+            (np.abs(spread - towards_black) - np.abs(spread - towards_white)) / CHOICE_SOFTNESS
+        )
+    )
+    log_contrast = black_share * towards_black + (1 - black_share) * towards_white
+    contrast = np.exp(np.clip(log_contrast, -MAX_LOG_CONTRAST, MAX_LOG_CONTRAST)).astype(np.float32)
     # Blur at reduced size: the field is low-frequency and large crops are common at 2K.
     f = max(1, int(sigma_px // 4))
     small = (max(1, w // f), max(1, h // f))
-
-    def local_mean(values: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(
-            cv2.resize(values, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
-        )
-
-    weighted_ref = reference.astype(np.float32) * ring[..., None]
-    weighted_patch = patch.astype(np.float32) * ring[..., None]
-    ref_mean, patch_mean = local_mean(weighted_ref), local_mean(weighted_patch)
-    den = local_mean(ring)
-    floor = GAIN_FLOOR * den[..., None]
-    field = (ref_mean + floor) / (patch_mean + floor)
-    overall = (weighted_ref.reshape(-1, 3).sum(0) + GAIN_FLOOR * total) / (
-        weighted_patch.reshape(-1, 3).sum(0) + GAIN_FLOOR * total
+    diff = (ref - contrast * pat) * ring[..., None]
+    num = cv2.GaussianBlur(
+        cv2.resize(diff, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
     )
-    # Where the ring is far away the local estimate is noise: fall back to the ring's own.
+    den = cv2.GaussianBlur(
+        cv2.resize(ring, small, interpolation=cv2.INTER_AREA), (0, 0), sigma_px / f
+    )
+    field = num / np.maximum(den, 1e-3)[..., None]
+    mean = diff.reshape(-1, 3).sum(0) / total
+    # Where the ring is far away the local estimate is noise: fall back to the ring mean.
     trust = np.clip(den / 0.05, 0, 1)[..., None]
-    field = field * trust + overall * (1 - trust)
-    field = np.clip(field, 1 / MAX_GAIN, MAX_GAIN)
-    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
+    field = field * trust + mean * (1 - trust)
+    return contrast, cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def blend(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -346,7 +346,7 @@ class MouthRenderer:
         # c. mouth from exemplars
         dist = composite.outside_distance(moved[LIPS_OUTER], mbox.shape, (mbox.x0, mbox.y0))
         mouth_alpha = composite.smoothstep((reach - dist) / feather_px)
-        gain: np.ndarray | float = 1.0
+        look: tuple[np.ndarray, np.ndarray] | None = None
         ex_open = 0.0
         if chooser.bank:
             cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights), t_open)
@@ -361,8 +361,8 @@ class MouthRenderer:
                 ex_open = fade * ex_open + (1 - fade) * chooser.bank[prev_k].opening
             if s.colour_match:
                 ring_mask = np.clip(reach + ring_px - dist, 0, 1) * (dist >= reach)
-                gain = composite.colour_gain(region, mouth, ring_mask, sigma_px=0.25 * iod)
-                mouth = mouth * gain
+                look = composite.colour_transfer(region, mouth, ring_mask, sigma_px=0.25 * iod)
+                mouth = mouth * look[0] + look[1]
             if cover_px > 0:  # the frame's own lower lip showing below the new one
                 cover = lips.lower_lip_cover(region, mouth, moved, (mbox.x0, mbox.y0), dist, iod)
                 mouth_alpha = np.maximum(mouth_alpha, cover)
@@ -391,7 +391,7 @@ class MouthRenderer:
             ):
                 if weight > 0:
                     pbox = lower_face_box([moved[contour]], image.shape, margin=3)
-                    self._paint(region, gain, mbox, pbox, weight, painter)
+                    self._paint(region, look, mbox, pbox, weight, painter)
         # e. composite under the lower-face mask, with the grain the re-drawing smoothed away
         face_alpha = composite.feathered_polygon(
             face_poly, box.shape, (box.x0, box.y0), s.face_feather_iod * iod
@@ -416,7 +416,7 @@ class MouthRenderer:
     def _paint(
         self,
         region: np.ndarray,
-        gain: np.ndarray | float,
+        look: tuple[np.ndarray, np.ndarray] | None,
         mbox: Box,
         pbox: Box,
         weight: float,
@@ -429,8 +429,9 @@ class MouthRenderer:
         pbox = pbox.intersect(mbox)
         part = pbox.within(mbox)
         painted, alpha = painter(pbox.shape, (pbox.x0, pbox.y0), region[part])
-        scale = gain[part] if isinstance(gain, np.ndarray) else gain
-        region[part] = composite.blend(region[part], painted * scale, alpha * weight)
+        if look is not None:
+            painted = painted * look[0] + look[1][part]
+        region[part] = composite.blend(region[part], painted, alpha * weight)
 
     def _occluder(
         self, image: np.ndarray, i: int, cur: np.ndarray, moved: np.ndarray, iod: float, box: Box
