@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from face_clips import frames, write_video
+from scriptload import load_script
 
 from videoretalk.face import analyse_video
 from videoretalk.face.landmarks import JAW, LIPS_OUTER, NOSE_BRIDGE
@@ -63,21 +64,15 @@ def _lower_face_px(track) -> np.ndarray:
     return track.landmarks[:, list(LIPS_OUTER + JAW), :2]
 
 
-def test_redrawn_face_follows_camera_shake(dev_dir: Path, tmp_path: Path) -> None:
+def test_redrawn_face_follows_camera_shake(
+    dev_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each frame moved by up to +-16 px at random (a shaking hand-held camera): the
     track must land on the face where it is in that frame, not where its neighbours
     average out (smoothing across the shake put the mouth 10 px beside the real one)."""
+    bench = load_script(Path(__file__).parents[2] / "benchmarks" / "track_motion.py", monkeypatch)
     still = frames(dev_dir, "talk4", 40, 480)
-    rng = np.random.default_rng(1)
-    pad = 16
-    shifts = rng.integers(-pad, pad + 1, (len(still), 2))
-    shaken = []
-    for image, (dx, dy) in zip(still, shifts):
-        framed = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-        h, w = image.shape[:2]
-        shaken.append(
-            np.ascontiguousarray(framed[pad + dy : pad + dy + h, pad + dx : pad + dx + w])
-        )
+    shaken, shifts = bench.shaken(still, 16, seed=1)
     steady = analyse_video(write_video(tmp_path / "steady.mp4", still))
     moved = analyse_video(write_video(tmp_path / "shaken.mp4", shaken))
     both = steady.present & moved.present
