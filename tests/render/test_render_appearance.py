@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from videoretalk.render import MouthRenderer
+from videoretalk.render import MouthRenderer, lips
 from videoretalk.render.renderer import edit_strength
 
 from .conftest import Clip
@@ -60,3 +60,28 @@ def test_renderer_fades_the_edit_in_after_the_face_was_lost(talk1: Clip) -> None
     # 1/5, 2/5, ... of the edit over `appear_frames` (4), then all of it.
     assert change[0] < 0.4 * full
     assert change[0] < change[1] < change[2] < change[3] < change[4] * 1.05
+
+
+def test_frames_of_a_fade_are_not_kept_as_exemplars(talk1: Clip) -> None:
+    """A frame of a fade from black, sharper than its slot's other candidate and with lip
+    colours within the colour tolerance of the person's (dark lips barely change in
+    absolute terms), must still lose to it: scaled back up by the colour match it would
+    bring its noise and blocking into every bright frame that uses it."""
+    renderer = MouthRenderer()
+    renderer.prepare(talk1.track)
+    for frame in talk1.frames:
+        renderer.observe(frame)
+    bank = renderer._bank().bank
+    normal = bank[0]
+    faded = dataclasses.replace(
+        normal,
+        image=(normal.image.astype(np.float32) * 0.7).astype(np.uint8),
+        sharpness=normal.sharpness * 2,
+    )
+    median = np.median([lips.lip_colour(e.image, e.points) for e in bank], axis=0)
+    dimmed = lips.lip_colour(faded.image, faded.points)
+    assert np.abs(dimmed - median).max() <= lips.LIP_COLOUR_TOLERANCE  # colour alone passes it
+    others = [[e] for e in bank[1:]]
+    chosen = lips.consistent_bank([[faded, normal], *others])
+    assert chosen[0] is normal
+    assert len(chosen) == len(bank)

@@ -32,6 +32,11 @@ from .warp import face_axes
 # An exemplar whose lip colour is this far (RGB, 0..1) from the bank's median shows
 # something else on the lips (a hand, a microphone): it is never pasted.
 LIP_COLOUR_TOLERANCE = 0.15
+# Nor one whose lips are this many times darker or brighter than the bank's median: a
+# frame of a fade from black or to white. Colour matching would scale it back, with its
+# noise and blocking (talk2 faded in over 1.5 s put frames at 55 % into the bank, within
+# the colour tolerance of a person with dark lips).
+LIP_LEVEL_RATIO = 1.3
 # A wide-open lower lip can reach further below the mesh's outer-lip points than the
 # exemplar's paste margin (speaker_seated_vertical_20s, a 1080x1920 phone video, 120 px
 # between the eye corners: its edge showed as an arc 0.10-0.12 inter-ocular under the new
@@ -48,17 +53,26 @@ LOWER_LIP_GROW_IOD = 0.02
 
 
 def consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
-    """Per slot the sharpest candidate whose lips look like the person's lips."""
+    """Per slot the sharpest candidate whose lips look like the person's lips, in colour
+    and in level."""
     every = [e for slot in slots for e in slot]
     if not every:
         return []
     colours = {id(e): lip_colour(e.image, e.points) for e in every}
     median = np.median(np.stack(list(colours.values())), axis=0)
+    level = max(float(median.mean()), 1e-3)
+
+    def looks_like_the_lips(e: Exemplar) -> bool:
+        colour = colours[id(e)]
+        ratio = max(float(colour.mean()), 1e-3) / level
+        return (
+            float(np.abs(colour - median).max()) <= LIP_COLOUR_TOLERANCE
+            and 1 / LIP_LEVEL_RATIO <= ratio <= LIP_LEVEL_RATIO
+        )
+
     bank = []
     for slot in slots:
-        ok = [
-            e for e in slot if float(np.abs(colours[id(e)] - median).max()) <= LIP_COLOUR_TOLERANCE
-        ]
+        ok = [e for e in slot if looks_like_the_lips(e)]
         if ok:
             bank.append(max(ok, key=lambda e: e.sharpness))
     return bank
