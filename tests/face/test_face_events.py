@@ -68,3 +68,21 @@ def test_an_upside_down_face_is_fitted_upside_down(dev_dir: Path, face_cases: Pa
     mouth_y = track.landmarks[present, 13, 1]  # inner upper lip
     eyes_y = track.landmarks[present][:, [33, 263], 1].mean(axis=1)
     assert (mouth_y < eyes_y).all()
+
+
+def test_a_dissolve_into_another_person_ends_the_target(dev_dir: Path, face_cases: Path) -> None:
+    """A 1 s cross-fade from the target to someone else framed alike: no cut and no jump
+    is seen, and the followed face turns into the other person. Her frames must not be
+    the target's (they were all edited as his), and his end within the blend, where its
+    shape began to change, so the edit fades out with him."""
+    target = frames(dev_dir, "talk2", 90, BIG)
+    other = frames(dev_dir, "talk4", 50, BIG)
+    blend = [
+        ((1 - k / 25) * target[60 + k].astype(np.float32) + (k / 25) * other[k]).astype(np.uint8)
+        for k in range(25)
+    ]
+    images = target[:60] + blend + other[25:50]
+    track = analyse_video(write_video(face_cases / "dissolve.mp4", images))
+    assert track.present[:55].all()  # the target, until the blend
+    assert not track.tracked[85:].any()  # the other person alone: never the target
+    assert not track.present[80:].any()  # the edit ends within the blend, not after it
