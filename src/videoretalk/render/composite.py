@@ -99,12 +99,10 @@ def colour_transfer(
     spread = np.log((ref_spread + LEVEL_FLOOR) / (pat_spread + LEVEL_FLOOR))
     towards_black = np.log((ref_mean + LEVEL_FLOOR) / (pat_mean + LEVEL_FLOOR))
     towards_white = np.log((255 - ref_mean + LEVEL_FLOOR) / (255 - pat_mean + LEVEL_FLOOR))
-    black_share = 1 / (
-        1
-        + np.exp(
-            (np.abs(spread - towards_black) - np.abs(spread - towards_white)) / CHOICE_SOFTNESS
-        )
+    nearer_white = (np.abs(spread - towards_black) - np.abs(spread - towards_white)) / (
+        CHOICE_SOFTNESS
     )
+    black_share = 1 / (1 + np.exp(np.clip(nearer_white, -50.0, 50.0)))
     log_contrast = black_share * towards_black + (1 - black_share) * towards_white
     contrast = np.exp(np.clip(log_contrast, -MAX_LOG_CONTRAST, MAX_LOG_CONTRAST)).astype(np.float32)
     # Blur at reduced size: the field is low-frequency and large crops are common at 2K.
