@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from videoretalk.face.landmarks import CHIN, LOWER_LIP_OUTER_MID
 from videoretalk.media.decode import DecodedFrame
-from videoretalk.render import MouthRenderer
+from videoretalk.render import MouthRenderer, lips
 from videoretalk.render.exemplars import Exemplar, ExemplarChooser
 from videoretalk.render.topology import JAW
 from videoretalk.render.warp import MAX_CHIN_DROP_IOD, face_axes, jaw_ring, move_lower_face
@@ -212,3 +215,23 @@ def test_a_chin_cut_by_the_frame_edge_does_not_mirror_into_view(talk4: Clip) -> 
     out = r.render(DecodedFrame(widest, cut[widest].time, image), widest, target)
     assert not np.array_equal(out[bottom - 40 :], image[bottom - 40 :])  # the jaw did move
     assert (out[bottom - 5 :, x0:x1].min(axis=2) > 240).sum() == 0
+
+
+def test_a_close_up_takes_its_mouths_from_frames_where_the_face_is_as_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A video cutting between a wide shot and a close-up: a wide-shot exemplar, enlarged
+    2.2x into the close-up, is a soft mouth. The chooser takes a close-up exemplar a little
+    further in shape instead; in the wide shot either serves (one is only made smaller)."""
+    wide = dataclasses.replace(_exemplar(0, 0.05, 0.000), scale=56.0)  # the shape itself
+    close = dataclasses.replace(_exemplar(1, 0.05, 0.010), scale=125.0)  # a near shape
+    target = np.zeros((40, 2), np.float32)
+    in_close_up = ExemplarChooser([wide, close], switch_cost=0.012, crossfade_frames=4)
+    assert in_close_up.choose(target, 0.05, scale=125.0)[0] == 1
+    in_wide_shot = ExemplarChooser([wide, close], switch_cost=0.012, crossfade_frames=4)
+    assert in_wide_shot.choose(target, 0.05, scale=56.0)[0] == 0
+    # A slot keeps the candidate from the larger face, though the smaller one is sharper
+    # (their lips alike in colour and level).
+    monkeypatch.setattr(lips, "lip_colour", lambda image, points: np.array([0.6, 0.35, 0.35]))
+    sharper_small = dataclasses.replace(wide, sharpness=50.0)
+    assert lips.consistent_bank([[sharper_small, close]]) == [close]

@@ -42,6 +42,13 @@ OPENING_TOLERANCE_IOD = 0.02
 # +1.0 dB), frame-to-frame change in the mouth 1.078 -> 1.088 x the input's, lip gap
 # re-measured on the output follows the drive as closely (mean r 0.971 -> 0.972).
 CUT_OPENING_IOD = OPENING_TOLERANCE_IOD
+# An exemplar from a frame where the face is smaller is enlarged to fit, and blurred by it:
+# a video cutting between a wide shot and a close-up pasted the wide shot's mouths, 2.2x
+# enlarged, into the close-up (soft teeth and lips). Up to this ratio of face sizes the
+# enlargement is not seen; beyond it each unit of log ratio costs `UPSCALE_COST`, about
+# as much as a shape a few switching costs away.
+UPSCALE_FREE = 1.25
+UPSCALE_COST = 0.1
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Exemplar:
     feature: np.ndarray  # mouth shape descriptor (see `mouth_feature`)
     opening: float  # inner-lip gap, inter-ocular units
     sharpness: float
+    scale: float = 0.0  # inter-ocular distance in its frame, px (0: unknown)
 
 
 def mouth_feature(shape: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -110,7 +118,7 @@ def capture(
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     # Sharpness per unit of face size, so slots compare like with like.
     sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var()) * (100.0 / iod) ** 2
-    return Exemplar(index, crop, (x0, y0), pts, feature, opening, sharp)
+    return Exemplar(index, crop, (x0, y0), pts, feature, opening, sharp, float(iod))
 
 
 class ExemplarChooser:
@@ -120,6 +128,7 @@ class ExemplarChooser:
         self.bank = bank
         self._features = np.stack([e.feature for e in bank]) if bank else np.zeros((0, 1, 2))
         self._openings = np.array([e.opening for e in bank], np.float32)
+        self._scales = np.array([e.scale for e in bank], np.float32)
         self.switch_cost = switch_cost
         self.crossfade_frames = crossfade_frames
         self.reset()
@@ -129,12 +138,18 @@ class ExemplarChooser:
         self.previous: int | None = None
         self.fade = 1.0
 
-    def _cost(self, feature: np.ndarray, opening: float | None) -> np.ndarray:
+    def _cost(
+        self, feature: np.ndarray, opening: float | None, scale: float | None = None
+    ) -> np.ndarray:
         cost = np.linalg.norm(self._features - feature, axis=2).mean(1)
         if opening is not None:
             cost = cost + OPENING_COST * np.maximum(
                 np.abs(self._openings - opening) - OPENING_TOLERANCE_IOD, 0
             )
+        if scale is not None and scale > 0:
+            known = self._scales > 0
+            enlarged = np.log(scale / np.where(known, self._scales, scale))
+            cost = cost + UPSCALE_COST * np.maximum(enlarged - np.log(UPSCALE_FREE), 0)
         return cost
 
     def nearest(self, feature: np.ndarray, count: int = 1) -> list[int]:
@@ -143,14 +158,16 @@ class ExemplarChooser:
         return [int(k) for k in np.argsort(cost, kind="stable")[:count]]
 
     def choose(
-        self, feature: np.ndarray, opening: float | None = None
+        self, feature: np.ndarray, opening: float | None = None, scale: float | None = None
     ) -> tuple[int, int | None, float]:
         """(current, previous, weight of current); previous is None when not fading.
 
         `opening` is the target's inner-lip gap (the exemplars' `opening` units): exemplars
         whose gap differs cost more, so a mouth is not stretched far open or squashed shut.
+        `scale` is the face's inter-ocular distance in the frame (px): exemplars from
+        frames where it was much smaller cost more (`UPSCALE_COST`).
         """
-        cost = self._cost(feature, opening)
+        cost = self._cost(feature, opening, scale)
         best = int(np.argmin(cost))
         if self.current is None:
             self.current, self.fade = best, 1.0

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .composite import outside_distance
-from .exemplars import Exemplar
+from .exemplars import UPSCALE_FREE, Exemplar
 from .interior import LUMA
 from .topology import (
     INNER_LOWER,
@@ -54,7 +54,7 @@ LOWER_LIP_GROW_IOD = 0.02
 
 def consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
     """Per slot the sharpest candidate whose lips look like the person's lips, in colour
-    and in level."""
+    and in level, among those whose face is about as large as the slot's largest."""
     every = [e for slot in slots for e in slot]
     if not every:
         return []
@@ -74,7 +74,10 @@ def consistent_bank(slots: list[list[Exemplar]]) -> list[Exemplar]:
     for slot in slots:
         ok = [e for e in slot if looks_like_the_lips(e)]
         if ok:
-            bank.append(max(ok, key=lambda e: e.sharpness))
+            # The sharper of those the largest face shows: a smaller one would be enlarged.
+            largest = max(e.scale for e in ok)
+            near = [e for e in ok if e.scale * UPSCALE_FREE >= largest]
+            bank.append(max(near, key=lambda e: e.sharpness))
     return bank
 
 

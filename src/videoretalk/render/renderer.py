@@ -22,6 +22,7 @@ A frame whose face is not tracked, or whose geometry is degenerate, comes back u
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -220,14 +221,8 @@ class MouthRenderer:
             mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights),
             inner_gap(self._track.canonical[i]),
         )
-        ex = Exemplar(
-            ex.index,
-            ex.image,
-            ex.origin,
-            np.concatenate([ex.points, jaw_ring(lm) - np.array(ex.origin, np.float32)]),
-            ex.feature,
-            ex.opening,
-            ex.sharpness,
+        ex = dataclasses.replace(
+            ex, points=np.concatenate([ex.points, jaw_ring(lm) - np.array(ex.origin, np.float32)])
         )
         self._captured.setdefault(slot, []).append(ex)
         self._chooser = None
@@ -349,7 +344,7 @@ class MouthRenderer:
         look: tuple[np.ndarray, np.ndarray] | None = None
         ex_open = 0.0
         if chooser.bank:
-            cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights), t_open)
+            cur_k, prev_k, fade = chooser.choose(mouth_feature(target, self._weights), t_open, iod)
             mouth = self._warp_exemplar(pm, chooser.bank[cur_k], mbox)
             ex_open = chooser.bank[cur_k].opening
             if prev_k is not None:
