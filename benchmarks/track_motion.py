@@ -49,7 +49,7 @@ SETTINGS = {
 
 
 def eye_distance(track: FaceTrack) -> float:
-    return float(np.nanmedian(np.linalg.norm(track.transform[:, :, 0], axis=1)))
+    return float(np.nanmedian(track.interocular))
 
 
 def nose_shift_errors(track: FaceTrack, greys: list[np.ndarray]) -> np.ndarray:

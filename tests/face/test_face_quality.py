@@ -79,7 +79,7 @@ def test_redrawn_face_follows_camera_shake(
     assert both.mean() > 0.95
     expected = _lower_face_px(steady) - shifts[:, None, :]  # content at p shows at p - shift
     error = np.linalg.norm(_lower_face_px(moved) - expected, axis=2).mean(axis=1)[both]
-    iod = np.nanmedian(np.linalg.norm(steady.transform[:, :, 0], axis=1))
+    iod = np.nanmedian(steady.interocular)
     assert np.median(error) < 0.03 * iod, (np.median(error), iod)
 
 
@@ -98,7 +98,7 @@ def test_still_face_stays_still_in_pixels(dev_dir: Path, tmp_path: Path) -> None
         path, settings=FaceSettings(pose_follow_from_iod=10.0, pose_follow_fully_iod=11.0)
     )
     assert track.present.all()
-    iod = np.nanmedian(np.linalg.norm(track.transform[:, :, 0], axis=1))
+    iod = np.nanmedian(track.interocular)
 
     def steps(t) -> np.ndarray:
         return np.linalg.norm(np.diff(_lower_face_px(t), axis=0), axis=2).mean(axis=1) / iod

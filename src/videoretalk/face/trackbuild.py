@@ -113,8 +113,8 @@ def _smooth_segment(
     smooth_log_scale = gaussian(log_scale, t, settings.smooth_pose_sigma_s)
     smooth_trans = gaussian(trans, t, settings.smooth_pose_sigma_s)
     follow = _raw_pose_share(
-        (smooth_rot, np.exp(smooth_log_scale), smooth_trans),
-        (rot, np.exp(log_scale), trans),
+        _transforms(smooth_rot, np.exp(smooth_log_scale), smooth_trans),
+        _transforms(rot, np.exp(log_scale), trans),
         canonical.points[_LOWER_FACE],
         settings.pose_follow_from_iod,
         settings.pose_follow_fully_iod,
@@ -129,18 +129,23 @@ def _smooth_segment(
     smoothed[:, ~rigid] = gaussian(shape[:, ~rigid], t, settings.smooth_mouth_sigma_s)
 
     shape_out[rows] = smoothed
-    transform_out[rows, :, :3] = scale[:, None, None] * rot
-    transform_out[rows, :, 3] = trans
+    transform_out[rows] = _transforms(rot, scale, trans)
+
+
+def _transforms(rot: np.ndarray, scale: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """(T, 3, 4) canonical -> image maps [scale * R | t] from their parts."""
+    return np.concatenate([scale[:, None, None] * rot, trans[:, :, None]], axis=2)
 
 
 def _raw_pose_share(
-    smoothed: tuple[np.ndarray, np.ndarray, np.ndarray],
-    raw: tuple[np.ndarray, np.ndarray, np.ndarray],
+    smoothed: np.ndarray,
+    raw: np.ndarray,
     points: np.ndarray,
     follow_from: float,
     follow_fully: float,
 ) -> np.ndarray:
-    """Per frame, how far to trust the frame's own pose over the smoothed one (0..1).
+    """Per frame, how far to trust the frame's own pose (`raw`, (T, 3, 4) transforms)
+    over the smoothed one (0..1).
 
     Smoothing is there to remove the mesh's jitter, which moves the lower face by a few
     thousandths of the eye distance; a head jerk, a jump between frames or camera shake
@@ -149,10 +154,9 @@ def _raw_pose_share(
     canonical) further apart than `follow_from` (in eye distances) the frame's own pose
     takes over, wholly beyond `follow_fully`.
     """
-    (s_rot, s_scale, s_trans), (r_rot, r_scale, r_trans) = smoothed, raw
-    at_smoothed = s_scale[:, None, None] * np.einsum("tij,pj->tpi", s_rot, points)
-    at_raw = r_scale[:, None, None] * np.einsum("tij,pj->tpi", r_rot, points)
-    apart = at_smoothed + s_trans[:, None] - at_raw - r_trans[:, None]
-    distance = np.linalg.norm(apart[..., :2], axis=2).mean(axis=1) / r_scale
+    each = np.broadcast_to(points, (len(raw),) + points.shape)
+    apart = project(each, smoothed) - project(each, raw)
+    eye_distance = np.linalg.norm(raw[:, :, 0], axis=1)
+    distance = np.linalg.norm(apart[..., :2], axis=2).mean(axis=1) / eye_distance
     span = max(follow_fully - follow_from, 1e-9)
     return np.clip((distance - follow_from) / span, 0.0, 1.0)
