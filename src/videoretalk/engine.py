@@ -103,8 +103,14 @@ class RetalkEngine:
         #    over just the chosen frames.
         renderer = MouthRenderer(self.settings.render, mouth_indices=self.motion.point_indices)
         renderer.prepare(track, exemplar_frames=np.unique(timeline.source_index))
-        for frame in reader.frames_at(renderer.wanted_frames):
-            renderer.observe(frame)
+        if renderer.wants_every_frame:  # its grey levels too, for captions over the face
+            for index, grey, frame in reader.scan(renderer.wanted_frames):
+                renderer.observe_grey(index, grey)
+                if frame is not None:
+                    renderer.observe(frame)
+        else:
+            for frame in reader.frames_at(renderer.wanted_frames):
+                renderer.observe(frame)
         renderer.reset()
         self._renderer = renderer
 

@@ -38,6 +38,10 @@ MAX_AAC_PADDING_SAMPLES = 4096
 # Decoded lossy audio overshoots full scale by a few per cent; only peaks past this are
 # taken for a broken level and the track scaled down to 1.0.
 OVERSHOOT_PEAK = 2.0
+# Decoder pixel formats whose first plane is the 8-bit luma, read as the frame's grey.
+EIGHT_BIT_LUMA = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,20 @@ class VideoReader:
                 if target < 0:
                     return
 
+    def scan(self, indices: Iterable[int]) -> Iterator[tuple[int, np.ndarray, DecodedFrame | None]]:
+        """Every frame in order: its grey levels (the decoder's own luma plane, upright,
+        with no colour conversion) and, at `indices`, the RGB frame as well."""
+        wanted = set(indices)
+        pts = self._known_pts()
+        self._container.seek(pts[0], stream=self._stream, backward=True)
+        for frame in self._decode():
+            index = self._index_of(frame)
+            if index is None:
+                continue
+            full = self._to_decoded(index, pts[index], frame, pts[0]) if index in wanted else None
+            self._check_size(index, frame)
+            yield index, self._luma(frame), full
+
     # -- backward -----------------------------------------------------------
     def frames_backward(self, first: int, last: int) -> Iterator[DecodedFrame]:
         """Frames `last, last-1, …, first` (inclusive), decoded chunk by chunk."""
@@ -197,9 +215,7 @@ class VideoReader:
                 continue
             yield from frames
 
-    def _to_decoded(
-        self, index: int, pts: int, frame: av.VideoFrame, first_pts: int
-    ) -> DecodedFrame:
+    def _check_size(self, index: int, frame: av.VideoFrame) -> None:
         # Validation read the size of the first frame only. A stream that switches to
         # another size later (legal in H.264, and a way to smuggle 8K frames past the
         # limit) would be cropped or scaled by later stages: refuse it, before the
@@ -214,6 +230,23 @@ class VideoReader:
             )
         if self._rotation is None:
             self._rotation = upright_rotation(frame)
+
+    def _luma(self, frame: av.VideoFrame) -> np.ndarray:
+        """Grey levels of a frame: its Y plane as decoded where that is 8-bit."""
+        if frame.format.name in EIGHT_BIT_LUMA:
+            plane = frame.planes[0]
+            rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+            grey = np.array(rows[: frame.height, : frame.width])
+        else:
+            grey = frame.to_ndarray(format="gray")
+        if self._rotation:
+            grey = np.ascontiguousarray(np.rot90(grey, k=self._rotation // 90))
+        return grey
+
+    def _to_decoded(
+        self, index: int, pts: int, frame: av.VideoFrame, first_pts: int
+    ) -> DecodedFrame:
+        self._check_size(index, frame)
         image: np.ndarray = frame.to_ndarray(format="rgb24")
         if self._rotation:
             # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.

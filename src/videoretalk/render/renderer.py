@@ -2,8 +2,10 @@
 
     renderer = MouthRenderer(settings.render)
     renderer.prepare(track)                  # 1. choose exemplar frames from mouth shapes
-    for frame in reader.frames():            # 2. analysis pass (or a pass of its own):
-        renderer.observe(frame)              #    keeps lips-sized crops of chosen frames
+    for index, grey, frame in reader.scan(renderer.wanted_frames):  # 2. a pass of its own:
+        renderer.observe_grey(index, grey)   #    every frame, for captions over the face
+        if frame is not None:                #    (if `wants_every_frame`), and lips-sized
+            renderer.observe(frame)          #    crops of the chosen frames
     for t, (frame, i) in enumerate(plan):    # 3. render pass, output frames in order
         out = renderer.render(frame, face_index=i, target_shape=motion.shapes[t])
 
@@ -17,6 +19,8 @@ Per frame (all in a box around the lower face, at full resolution):
                  where it shuts lips no exemplar shows shut, paint the closed seam;
   e. composite — under a feathered lower-face mask, with the camera grain the re-drawing
                  smoothed away added back (`grain`); every pixel outside it is untouched.
+A caption or logo burned in over the lower face (`overlay`) is painted out of the frame
+before a-e and put back, unmoved, after them.
 A frame whose face is not tracked, or whose geometry is degenerate, comes back unchanged.
 """
 
@@ -32,7 +36,7 @@ import numpy as np
 from scipy.spatial import QhullError
 
 from ..media.decode import DecodedFrame
-from . import composite, grain, interior, lips, occlusion
+from . import composite, grain, interior, lips, occlusion, overlay
 from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
 from .settings import RenderSettings
 from .topology import (
@@ -166,6 +170,8 @@ class MouthRenderer:
         self._covered = 0.0  # 1 while the mouth is covered, fading to 0 over crossfade_frames
         self._grain = grain.GrainMatcher()
         self._strength = np.ones(0, np.float32)  # per source frame: how much of the edit shows
+        self._overlays: overlay.OverlayFinder | None = None
+        self._overlays_done = False
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -181,6 +187,10 @@ class MouthRenderer:
         self._keep = _control_points(track, tracked, set(self.mouth_indices.tolist()))
         self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
         self._strength = edit_strength(tracked, track.shot_start, self.settings.appear_frames)
+        self._overlays = (
+            overlay.OverlayFinder(track.landmarks, tracked) if self.settings.keep_overlays else None
+        )
+        self._overlays_done = False
         present = tracked
         if exemplar_frames is not None:
             allowed = np.zeros_like(tracked)
@@ -207,6 +217,17 @@ class MouthRenderer:
         """Source frames `observe` needs to see; others may be skipped."""
         return frozenset(self._wanted)
 
+    @property
+    def wants_every_frame(self) -> bool:
+        """Whether `observe_grey` should see every source frame, in order."""
+        return self._overlays is not None
+
+    def observe_grey(self, index: int, grey: np.ndarray) -> None:
+        """Offer every source frame's grey levels, in order (finds burned-in captions)."""
+        if self._overlays is not None and not self._overlays_done:
+            self._overlays.add(index, grey)
+            self._chooser = None
+
     def observe(self, frame: DecodedFrame) -> None:
         """Offer a source frame; crops of the chosen exemplar frames are kept, others ignored."""
         slot = self._wanted.get(frame.index)
@@ -229,6 +250,7 @@ class MouthRenderer:
 
     def _bank(self) -> ExemplarChooser:
         if self._chooser is None:
+            self._finish_overlays()
             bank = lips.consistent_bank([c for _, c in sorted(self._captured.items())])
             self._chooser = ExemplarChooser(
                 bank, self.settings.switch_cost, self.settings.crossfade_frames
@@ -251,6 +273,23 @@ class MouthRenderer:
                 self._blur_px = float(np.median([interior.edge_blur_px(e.image) for e in bank]))
             log.debug("mouth exemplar bank: %d frames %s", len(bank), [e.index for e in bank])
         return self._chooser
+
+    def _finish_overlays(self) -> None:
+        """End the caption search and paint captions out of the exemplars' mouths, so a
+        pasted mouth carries no piece of the caption shown in its own frame."""
+        if self._overlays is None or self._overlays_done:
+            return
+        segments = self._overlays.finish()
+        self._overlays_done = True
+        if segments:
+            log.info("%d burned-in overlay segments over the lower face kept", len(segments))
+        for found in self._captured.values():
+            for k, ex in enumerate(found):
+                h, w = ex.image.shape[:2]
+                crop = Box(ex.origin[0], ex.origin[1], ex.origin[0] + w, ex.origin[1] + h)
+                mask = self._overlays.mask(ex.index, crop)
+                if mask is not None:
+                    found[k] = dataclasses.replace(ex, image=overlay.paint_out(ex.image, mask))
 
     def reset(self) -> None:
         """Forget temporal state (exemplar choice, cross-fade) before rendering a new sequence."""
@@ -294,12 +333,18 @@ class MouthRenderer:
         face_poly = lower_face_polygon(cur, ring)
         box = lower_face_box([face_poly], image.shape, margin=2)
         chooser = self._bank()
+        # A caption over the lower face: re-draw the face without it, put it back after.
+        source = image
+        caption = self._overlays.mask(i, box) if self._overlays is not None else None
+        if caption is not None:
+            image = image.copy()
+            image[box.slice()] = overlay.paint_out(image[box.slice()], caption)
         # 0. a hand or a microphone in front of the mouth stays in front
         hidden: tuple[Box, np.ndarray] | None = None
         if s.keep_occluders and chooser.bank:
             hidden = self._occluder(image, i, cur, moved, iod, box)
             if self._covered >= 1.0:
-                return image
+                return source
         full = np.array(track.canonical[i], np.float32, copy=True)
         full[self.mouth_indices] = target
         t_open = inner_gap(full)
@@ -404,8 +449,12 @@ class MouthRenderer:
             part *= 1 - kept
         if i < len(self._strength):
             face_alpha *= self._strength[i]
-        result = image.copy()
+        result = source.copy()
         result[box.slice()] = composite.blend(image[box.slice()], out, face_alpha)
+        if caption is not None:
+            result[box.slice()] = overlay.put_back(
+                result[box.slice()], source[box.slice()], caption
+            )
         return result
 
     def _paint(

@@ -36,6 +36,8 @@ class RenderSettings:
     colour_match: bool = True
     # Leave a hand or microphone in front of the mouth untouched (`render/occlusion.py`).
     keep_occluders: bool = True
+    # Leave captions and logos burned in over the lower face unmoved (`render/overlay.py`).
+    keep_overlays: bool = True
     synthesise_interior: bool = True
     # Add back the camera noise the re-drawing smooths away (`render/grain.py`).
     match_grain: bool = True
