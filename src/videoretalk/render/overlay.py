@@ -35,9 +35,11 @@ from .warp import Box, jaw_ring, lower_face_box, lower_face_polygon
 # Grey levels a pixel may drift from the value its run began with and still count as
 # unchanged: compression redraws a static caption over a moving face by a few levels.
 STILL_LEVELS = 12
-# Edge strength (grey levels per pixel, Sobel / 8) of a pixel whose stillness is evidence.
-# A caption's outline runs at 40-120; skin texture and a soft jaw line stay under 15, a
-# lip line reaches 20-35.
+# Edge strength (grey levels per pixel, Sobel / 8) of a pixel whose stillness is evidence:
+# a white letter's black outline is far above it. The face has such edges too (measured on
+# talk1-5, hill and congressman: 99 % of the lower face away from the lips under 4-33,
+# the lip line's 95th percentile 8-44, maxima 44-89), so an edge alone proves nothing:
+# the motion test below does.
 EDGE_LEVELS = 40
 # Net motion of the face across the edge since the run began (inter-ocular units, and at
 # least `MOVED_MIN_PX`) that makes a still edge pixel an overlay's. The smoothed track's
