@@ -33,7 +33,8 @@ from .topology import JAW, LIPS_OUTER
 from .warp import Box, jaw_ring, lower_face_box, lower_face_polygon
 
 # Grey levels a pixel may drift from the value its run began with and still count as
-# unchanged: compression redraws a static caption over a moving face by a few levels.
+# unchanged: compression redraws a static caption over a moving face (a caption's white
+# strokes on talk4, H.264 CRF 18: 90 / 99 % of them within 3 / 6 levels over 85 frames).
 STILL_LEVELS = 12
 # Edge strength (grey levels per pixel, Sobel / 8) of a pixel whose stillness is evidence:
 # a white letter's black outline is far above it. The face has such edges too (measured on
