@@ -157,8 +157,8 @@ class VideoReader:
             index = self._index_of(frame)
             if index is None:
                 continue
-            full = self._to_decoded(index, pts[index], frame, pts[0]) if index in wanted else None
             self._check_size(index, frame)
+            full = self._to_decoded(index, pts[index], frame, pts[0]) if index in wanted else None
             yield index, self._luma(frame), full
 
     # -- backward -----------------------------------------------------------

@@ -171,7 +171,7 @@ class OverlayFinder:
         candidates = still & (strength >= EDGE_LEVELS)
         self._edge[box.slice()] |= candidates
         points = self._landmarks[index, :, :2]
-        iod = float(np.linalg.norm(points[263] - points[33]))
+        iod = _outer_eye_distance(points)
         origin = (box.x0, box.y0)
         inside = np.zeros(box.shape, np.uint8)
         cv2.fillPoly(inside, [np.round(face - origin).astype(np.int32)], 1)
@@ -206,7 +206,7 @@ class OverlayFinder:
         if evidence.sum() < MIN_EVIDENCE_PIXELS:
             return
         starts = self._start[ys, xs]
-        iod = float(np.linalg.norm(self._landmarks[last, 263, :2] - self._landmarks[last, 33, :2]))
+        iod = _outer_eye_distance(self._landmarks[last])
         join = _disc(JOIN_IOD * iod)
         for first in np.unique(starts[evidence]):
             group = starts == first
@@ -230,6 +230,12 @@ class OverlayFinder:
                 Segment(int(first), last, gy[joined].astype(np.int32), gx[joined].astype(np.int32))
             )
         self._moved[ys, xs] = 0.0
+
+
+def _outer_eye_distance(points: np.ndarray) -> float:
+    """The unit of this module's `*_IOD` bounds: outer eye corner to outer eye corner (the
+    benchmark's inter-ocular distance; `warp.face_axes` measures between eye centres)."""
+    return float(np.linalg.norm(points[263, :2] - points[33, :2]))
 
 
 def _disc(radius: float) -> np.ndarray:

@@ -226,7 +226,6 @@ class MouthRenderer:
         """Offer every source frame's grey levels, in order (finds burned-in captions)."""
         if self._overlays is not None and not self._overlays_done:
             self._overlays.add(index, grey)
-            self._chooser = None
 
     def observe(self, frame: DecodedFrame) -> None:
         """Offer a source frame; crops of the chosen exemplar frames are kept, others ignored."""
