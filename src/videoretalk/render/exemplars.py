@@ -115,10 +115,15 @@ def capture(
     x1, y1 = min(w, hi[0] + 1), min(h, hi[1] + 1)
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
     pts: np.ndarray = mesh_points(landmarks) - np.array([x0, y0], np.float32)
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    # Sharpness per unit of face size, so slots compare like with like.
-    sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var()) * (100.0 / iod) ** 2
+    sharp = crop_sharpness(crop, float(iod))
     return Exemplar(index, crop, (x0, y0), pts, feature, opening, sharp, float(iod))
+
+
+def crop_sharpness(crop: np.ndarray, iod: float) -> float:
+    """Variance of the crop's Laplacian per unit of face size, so slots compare like with
+    like."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var()) * (100.0 / max(iod, 1.0)) ** 2
 
 
 class ExemplarChooser:

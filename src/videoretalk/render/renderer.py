@@ -37,7 +37,15 @@ from scipy.spatial import QhullError
 
 from ..media.decode import DecodedFrame
 from . import composite, grain, interior, lips, occlusion, overlay
-from .exemplars import Exemplar, ExemplarChooser, capture, inner_gap, mouth_feature, select_frames
+from .exemplars import (
+    Exemplar,
+    ExemplarChooser,
+    capture,
+    crop_sharpness,
+    inner_gap,
+    mouth_feature,
+    select_frames,
+)
 from .settings import RenderSettings
 from .topology import (
     INNER_LOWER,
@@ -288,7 +296,13 @@ class MouthRenderer:
                 crop = Box(ex.origin[0], ex.origin[1], ex.origin[0] + w, ex.origin[1] + h)
                 mask = self._overlays.mask(ex.index, crop)
                 if mask is not None:
-                    found[k] = dataclasses.replace(ex, image=overlay.paint_out(ex.image, mask))
+                    # Sharpness again without the caption: its hard edges made a captioned
+                    # crop look 20-50x sharper than its uncaptioned neighbour (talk4), and
+                    # the slot kept the one with the most caption to paint out.
+                    painted = overlay.paint_out(ex.image, mask)
+                    found[k] = dataclasses.replace(
+                        ex, image=painted, sharpness=crop_sharpness(painted, ex.scale)
+                    )
 
     def reset(self) -> None:
         """Forget temporal state (exemplar choice, cross-fade) before rendering a new sequence."""
