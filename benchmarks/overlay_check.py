@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from videoretalk import Settings
-from videoretalk.engine import RetalkEngine
+from videoretalk.face import analyse_video
 from videoretalk.face.landmarks import CHIN
 from videoretalk.media.decode import VideoReader
 from videoretalk.render.overlay import OverlayFinder
@@ -48,13 +48,10 @@ def _caption(points: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np
 
 
 def check(path: Path) -> str:
-    engine = RetalkEngine(Settings.from_env())
+    track = analyse_video(path, settings=Settings.from_env().face)
+    if not track.present.any():
+        return f"{path.stem:30s} no face"
     with VideoReader(path) as reader:
-        for frame in reader.frames():
-            engine.observe(frame)
-        track = engine._analyser.finish()
-        if not track.present.any():
-            return f"{path.stem:30s} no face"
         first = int(np.argmax(track.present))
         plain = OverlayFinder(track.landmarks, track.present)
         captioned = OverlayFinder(track.landmarks, track.present)
