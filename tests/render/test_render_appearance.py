@@ -71,7 +71,7 @@ def test_frames_of_a_fade_are_not_kept_as_exemplars(talk1: Clip) -> None:
     renderer.prepare(talk1.track)
     for frame in talk1.frames:
         renderer.observe(frame)
-    bank = renderer._bank().bank
+    bank = renderer.bank
     normal = bank[0]
     faded = dataclasses.replace(
         normal,

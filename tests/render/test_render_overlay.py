@@ -142,7 +142,7 @@ def test_a_caption_does_not_decide_which_exemplars_are_kept(
     for f in captioned[0]:
         r.observe_grey(f.index, _grey(f))
         r.observe(f)
-    bank = r._bank().bank
+    bank = r.bank
     assert bank
     for e in bank:
         h, w = e.image.shape[:2]

@@ -26,7 +26,6 @@ A frame whose face is not tracked, or whose geometry is degenerate, comes back u
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -37,15 +36,8 @@ from scipy.spatial import QhullError
 
 from ..media.decode import DecodedFrame
 from . import composite, grain, interior, lips, occlusion, overlay
-from .exemplars import (
-    Exemplar,
-    ExemplarChooser,
-    capture,
-    crop_sharpness,
-    inner_gap,
-    mouth_feature,
-    select_frames,
-)
+from .bank import MouthBank
+from .exemplars import Exemplar, inner_gap, mouth_feature
 from .settings import RenderSettings
 from .topology import (
     INNER_LOWER,
@@ -166,20 +158,12 @@ class MouthRenderer:
             None  # down, thickness lo, hi
         )
         self._track: FaceTrackLike | None = None
-        self._slots: list[list[int]] = []
-        self._wanted: dict[int, int] = {}  # frame index -> slot
-        self._captured: dict[int, list[Exemplar]] = {}
-        self._chooser: ExemplarChooser | None = None
-        self._teeth = interior.DEFAULT_TEETH_RGB
-        self._lips = np.array([0.6, 0.35, 0.35], np.float32)
-        self._blur_px = 0.0  # how soft the person's exemplars are (painted teeth match it)
+        self._exemplars = MouthBank(self.settings, self.mouth_indices, self._weights)
         self._keep = np.arange(NUM_POINTS)
         self._topology = MeshTopology()
         self._covered = 0.0  # 1 while the mouth is covered, fading to 0 over crossfade_frames
         self._grain = grain.GrainMatcher()
         self._strength = np.ones(0, np.float32)  # per source frame: how much of the edit shows
-        self._overlays: overlay.OverlayFinder | None = None
-        self._overlays_done = False
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -189,125 +173,39 @@ class MouthRenderer:
         by default every frame with a tracked face is a candidate.
         """
         self._track = track
-        self._captured, self._chooser = {}, None
         tracked = np.asarray(track.present, bool)
         # Warp points and lip limits come from every tracked frame, exemplars from the allowed.
         self._keep = _control_points(track, tracked, set(self.mouth_indices.tolist()))
         self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
         self._strength = edit_strength(tracked, track.shot_start, self.settings.appear_frames)
-        self._overlays = (
-            overlay.OverlayFinder(track.landmarks, tracked) if self.settings.keep_overlays else None
-        )
-        self._overlays_done = False
-        present = tracked
-        if exemplar_frames is not None:
-            allowed = np.zeros_like(tracked)
-            allowed[np.asarray(list(exemplar_frames), np.int64)] = True
-            present = tracked & allowed
-        candidates = np.flatnonzero(present)
-        if len(candidates) == 0:
-            self._slots, self._wanted = [], {}
-            return
-        feats = np.stack(
-            [
-                mouth_feature(track.canonical[i][self.mouth_indices], self._weights)
-                for i in candidates
-            ]
-        )
-        gaps = np.array([inner_gap(track.canonical[i]) for i in candidates])
-        self._slots = select_frames(
-            feats, candidates, self.settings.bank_size, int(np.argmin(gaps))
-        )
-        self._wanted = {i: s for s, slot in enumerate(self._slots) for i in slot}
+        self._exemplars.prepare(track, tracked, exemplar_frames)
 
     @property
     def wanted_frames(self) -> frozenset[int]:
         """Source frames `observe` needs to see; others may be skipped."""
-        return frozenset(self._wanted)
+        return self._exemplars.wanted_frames
 
     @property
     def wants_every_frame(self) -> bool:
         """Whether `observe_grey` should see every source frame, in order."""
-        return self._overlays is not None
+        return self._exemplars.wants_every_frame
 
     def observe_grey(self, index: int, grey: np.ndarray) -> None:
         """Offer every source frame's grey levels, in order (finds burned-in captions)."""
-        if self._overlays is not None and not self._overlays_done:
-            self._overlays.add(index, grey)
+        self._exemplars.observe_grey(index, grey)
 
     def observe(self, frame: DecodedFrame) -> None:
         """Offer a source frame; crops of the chosen exemplar frames are kept, others ignored."""
-        slot = self._wanted.get(frame.index)
-        if slot is None or self._track is None:
-            return
-        i = frame.index
-        lm = self._track.landmarks[i]
-        ex = capture(
-            i,
-            frame.image,
-            lm,
-            mouth_feature(self._track.canonical[i][self.mouth_indices], self._weights),
-            inner_gap(self._track.canonical[i]),
-        )
-        ex = dataclasses.replace(
-            ex, points=np.concatenate([ex.points, jaw_ring(lm) - np.array(ex.origin, np.float32)])
-        )
-        self._captured.setdefault(slot, []).append(ex)
-        self._chooser = None
+        self._exemplars.observe(frame)
 
-    def _bank(self) -> ExemplarChooser:
-        if self._chooser is None:
-            self._finish_overlays()
-            bank = lips.consistent_bank([c for _, c in sorted(self._captured.items())])
-            self._chooser = ExemplarChooser(
-                bank, self.settings.switch_cost, self.settings.crossfade_frames
-            )
-            if bank:
-                self._lips = np.median(
-                    [lips.lip_colour(e.image, e.points) for e in bank], axis=0
-                ).astype(np.float32)
-                # Teeth from the widest exemplar that shows them, else matched to the lighting.
-                found = (
-                    interior.teeth_colour(e.image, e.points)
-                    for e in sorted(bank, key=lambda e: -e.opening)
-                )
-                teeth = next((t for t in found if t is not None), None)
-                skins = [c for e in bank if (c := lips.skin_colour(e.image, e.points)) is not None]
-                skin = np.median(skins, axis=0) if skins else None
-                self._teeth = (
-                    teeth if teeth is not None else interior.fallback_teeth(self._lips, skin)
-                )
-                self._blur_px = float(np.median([interior.edge_blur_px(e.image) for e in bank]))
-            log.debug("mouth exemplar bank: %d frames %s", len(bank), [e.index for e in bank])
-        return self._chooser
-
-    def _finish_overlays(self) -> None:
-        """End the caption search and paint captions out of the exemplars' mouths, so a
-        pasted mouth carries no piece of the caption shown in its own frame."""
-        if self._overlays is None or self._overlays_done:
-            return
-        segments = self._overlays.finish()
-        self._overlays_done = True
-        if segments:
-            log.info("%d burned-in overlay segments over the lower face kept", len(segments))
-        for found in self._captured.values():
-            for k, ex in enumerate(found):
-                h, w = ex.image.shape[:2]
-                crop = Box(ex.origin[0], ex.origin[1], ex.origin[0] + w, ex.origin[1] + h)
-                mask = self._overlays.mask(ex.index, crop)
-                if mask is not None:
-                    # Sharpness again without the caption: its hard edges made a captioned
-                    # crop look 20-50x sharper than its uncaptioned neighbour (talk4), and
-                    # the slot kept the one with the most caption to paint out.
-                    painted = overlay.paint_out(ex.image, mask)
-                    found[k] = dataclasses.replace(
-                        ex, image=painted, sharpness=crop_sharpness(painted, ex.scale)
-                    )
+    @property
+    def bank(self) -> list[Exemplar]:
+        """The exemplars kept, once the source has been observed."""
+        return self._exemplars.chooser().bank
 
     def reset(self) -> None:
         """Forget temporal state (exemplar choice, cross-fade) before rendering a new sequence."""
-        if self._chooser is not None:
-            self._chooser.reset()
+        self._exemplars.reset()
         self._covered = 0.0
         self._grain.reset()
 
@@ -345,10 +243,11 @@ class MouthRenderer:
         targets = np.concatenate([mesh_points(moved), ring])[keep]
         face_poly = lower_face_polygon(cur, ring)
         box = lower_face_box([face_poly], image.shape, margin=2)
-        chooser = self._bank()
+        chooser = self._exemplars.chooser()
         # A caption over the lower face: re-draw the face without it, put it back after.
         source = image
-        caption = self._overlays.mask(i, box) if self._overlays is not None else None
+        overlays = self._exemplars.overlays
+        caption = overlays.mask(i, box) if overlays is not None else None
         if caption is not None:
             image = image.copy()
             image[box.slice()] = overlay.paint_out(image[box.slice()], caption)
@@ -426,19 +325,20 @@ class MouthRenderer:
         # d. painted interior where no exemplar opens wide enough (only inside the inner
         # lips), or a closed seam where the target shuts lips no exemplar shows shut
         if s.synthesise_interior:
+            looks = self._exemplars
             for weight, contour, painter in (
                 (
                     _interior_weight(ex_open, t_open),
                     LIPS_INNER,
                     lambda shape, at, _: interior.paint_interior(
-                        moved, shape, self._teeth, self._lips, at, self._blur_px
+                        moved, shape, looks.teeth, looks.lips, at, looks.blur_px
                     ),
                 ),
                 (
                     _seam_weight(ex_open, t_open),
                     LIPS_OUTER,
                     lambda shape, at, under: interior.paint_seam(
-                        moved, shape, self._lips, at, under
+                        moved, shape, looks.lips, at, under
                     ),
                 ),
             ):
@@ -494,8 +394,8 @@ class MouthRenderer:
         self, image: np.ndarray, i: int, cur: np.ndarray, moved: np.ndarray, iod: float, box: Box
     ) -> tuple[Box, np.ndarray] | None:
         """Where the source pixels must stay (weights over a box), updating the covered fade."""
-        assert self._track is not None and self._chooser is not None
-        chooser = self._chooser
+        assert self._track is not None
+        chooser = self._exemplars.chooser()
         near = [
             chooser.bank[k]
             for k in chooser.nearest(
