@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from videoretalk.render import MouthRenderer, lips
-from videoretalk.render.renderer import edit_strength
+from videoretalk.render.composite import edit_strength
 
 from .conftest import Clip
 

@@ -174,13 +174,13 @@ def test_lips_barely_parted_from_a_shut_exemplar_are_painted_apart() -> None:
 
     (Stretched, the shut lip line showed as a dark vertical crease and read as closed.)
     """
-    from videoretalk.render.renderer import _interior_weight
+    from videoretalk.render.interior import interior_weight
 
-    assert _interior_weight(exemplar_opening=0.002, target_opening=0.04) == 1.0
-    assert _interior_weight(exemplar_opening=0.002, target_opening=0.025) > 0.3
+    assert interior_weight(exemplar_opening=0.002, target_opening=0.04) == 1.0
+    assert interior_weight(exemplar_opening=0.002, target_opening=0.025) > 0.3
     # Lips still shut, or an exemplar nearly as open as the target: nothing painted.
-    assert _interior_weight(exemplar_opening=0.002, target_opening=0.01) == 0.0
-    assert _interior_weight(exemplar_opening=0.03, target_opening=0.045) == 0.0
+    assert interior_weight(exemplar_opening=0.002, target_opening=0.01) == 0.0
+    assert interior_weight(exemplar_opening=0.03, target_opening=0.045) == 0.0
 
 
 def test_a_thin_painted_gap_is_shadow_a_wide_one_shows_teeth(talk1: Clip) -> None:

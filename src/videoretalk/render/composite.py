@@ -69,6 +69,35 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
+def ramp(x: float, lo: float, hi: float) -> float:
+    """0 at or below `lo`, 1 at or above `hi`, a smoothstep between (one number)."""
+    t = min(1.0, max(0.0, (x - lo) / (hi - lo)))
+    return t * t * (3 - 2 * t)
+
+
+def edit_strength(present: np.ndarray, shot_start: np.ndarray, appear_frames: int) -> np.ndarray:
+    """Per frame, the share of the edit shown: ramps over `appear_frames` where the face
+    comes into view or leaves it within a shot, 1 elsewhere.
+
+    A run of frames with the face that starts at the video's first frame or on a cut needs
+    no fade in (nothing unedited of it was just on screen); likewise at its end.
+    """
+    present = np.asarray(present, bool)
+    n = len(present)
+    cuts = np.append(np.asarray(shot_start, bool), True)
+    strength = np.ones(n, np.float32)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):  # frames start..stop-1
+        k = np.arange(stop - start, dtype=np.float32)
+        ramp = np.ones_like(k)
+        if start > 0 and not cuts[start]:
+            ramp = np.minimum(ramp, (k + 1) / (appear_frames + 1))
+        if stop < n and not cuts[stop]:
+            ramp = np.minimum(ramp, (stop - start - k) / (appear_frames + 1))
+        strength[start:stop] = ramp
+    return strength
+
+
 def colour_transfer(
     reference: np.ndarray, patch: np.ndarray, ring: np.ndarray, sigma_px: float
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .composite import ramp
 from .topology import INNER_CORNERS, INNER_LOWER, INNER_UPPER, LIPS_INNER, LIPS_OUTER
 
 # Teeth colour when the source never shows teeth: off-white, slightly warm (RGB 0..1),
@@ -53,6 +54,44 @@ THIN_GAP = (0.05, 0.15)
 THIN_GAP_TEETH = 0.1
 # Local gap (px) below which no interior is painted / above which it is painted in full.
 HAIRLINE_GAP_PX = (1.0, 3.0)
+# Target/exemplar opening ratio where painted interior starts / fully replaces stretching.
+SYNTH_RATIO = (1.6, 3.0)
+# Target openings (inter-ocular units) over which the painted interior fades in: a lip gap
+# below them is the exemplar's own, stretched.
+SYNTH_MIN_OPENING = (0.04, 0.08)
+# ...unless the exemplar is shut (opening below the first, fully below the second): its
+# stretched lip line shows as a dark vertical crease and reads as shut, so a thin painted
+# gap, mostly shadow, takes over from these target openings. (talk1 driven from its shut
+# frames only: FaceMesh on the output measured a central lip gap of 0.006 where 0.045 was
+# driven, 0.025 painted; mouth PSNR against the real frames fell 1.1 dB, as smooth shut
+# lips differ less from a real thin gap than a gap drawn 1-2 px off.)
+SHUT_EXEMPLAR = (0.005, 0.015)
+SHUT_SYNTH_MIN_OPENING = (0.015, 0.04)
+# Exemplar opening minus target opening (inter-ocular units) where a painted closed seam
+# starts / fully covers the squeezed exemplar, and target openings over which it fades
+# out again (lips that part show the exemplar's own gap). A source that never shows the
+# mouth closed gets it on every closed frame; others only on a quick closure while the
+# chosen exemplar is still an open one (talk4 + speech2: 17 of 151 frames).
+SEAM_CLOSING = (0.03, 0.06)
+SEAM_MAX_OPENING = (0.015, 0.03)
+
+
+def interior_weight(exemplar_opening: float, target_opening: float) -> float:
+    """How much painted interior a target gets from an exemplar this open."""
+    ratio = target_opening / max(exemplar_opening, 1e-3)
+    shut = 1 - ramp(exemplar_opening, *SHUT_EXEMPLAR)
+    big_enough = max(
+        ramp(target_opening, *SYNTH_MIN_OPENING),
+        shut * ramp(target_opening, *SHUT_SYNTH_MIN_OPENING),
+    )
+    return ramp(ratio, *SYNTH_RATIO) * big_enough
+
+
+def seam_weight(exemplar_opening: float, target_opening: float) -> float:
+    """How much of a painted closed seam a target gets from an exemplar this open."""
+    return ramp(exemplar_opening - target_opening, *SEAM_CLOSING) * (
+        1 - ramp(target_opening, *SEAM_MAX_OPENING)
+    )
 
 
 def _curve(u_pts: np.ndarray, v_pts: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -44,7 +44,6 @@ from .topology import (
     INNER_UPPER,
     LIPS_INNER,
     LIPS_OUTER,
-    NOSE_BOTTOM,
     NUM_POINTS,
     OUTER_LOWER,
     OUTER_UPPER,
@@ -54,6 +53,7 @@ from .warp import (
     Box,
     MeshTopology,
     PiecewiseMap,
+    control_points,
     face_axes,
     jaw_ring,
     lower_face_box,
@@ -66,47 +66,9 @@ log = logging.getLogger(__name__)
 
 # Skin ring for colour matching, beyond the pasted mouth's feather (inter-ocular units).
 COLOUR_RING_IOD = 0.12
-# Target/exemplar opening ratio where painted interior starts / fully replaces stretching.
-SYNTH_RATIO = (1.6, 3.0)
 # Source opening minus target opening (inter-ocular units) over which the exemplar's paste
 # margin grows from none (opening a mouth) to the full `mouth_margin_iod` (closing one).
 CLOSING_SPAN = 0.05
-# Target openings (inter-ocular units) over which the painted interior fades in: a lip gap
-# below them is the exemplar's own, stretched.
-SYNTH_MIN_OPENING = (0.04, 0.08)
-# ...unless the exemplar is shut (opening below the first, fully below the second): its
-# stretched lip line shows as a dark vertical crease and reads as shut, so a thin painted
-# gap, mostly shadow, takes over from these target openings. (talk1 driven from its shut
-# frames only: FaceMesh on the output measured a central lip gap of 0.006 where 0.045 was
-# driven, 0.025 painted; mouth PSNR against the real frames fell 1.1 dB, as smooth shut
-# lips differ less from a real thin gap than a gap drawn 1-2 px off.)
-SHUT_EXEMPLAR = (0.005, 0.015)
-SHUT_SYNTH_MIN_OPENING = (0.015, 0.04)
-# Exemplar opening minus target opening (inter-ocular units) where a painted closed seam
-# starts / fully covers the squeezed exemplar, and target openings over which it fades
-# out again (lips that part show the exemplar's own gap). A source that never shows the
-# mouth closed gets it on every closed frame; others only on a quick closure while the
-# chosen exemplar is still an open one (talk4 + speech2: 17 of 151 frames).
-SEAM_CLOSING = (0.03, 0.06)
-SEAM_MAX_OPENING = (0.015, 0.03)
-
-
-def _interior_weight(exemplar_opening: float, target_opening: float) -> float:
-    """How much painted interior a target gets from an exemplar this open."""
-    ratio = target_opening / max(exemplar_opening, 1e-3)
-    shut = 1 - _smoothstep(exemplar_opening, *SHUT_EXEMPLAR)
-    big_enough = max(
-        _smoothstep(target_opening, *SYNTH_MIN_OPENING),
-        shut * _smoothstep(target_opening, *SHUT_SYNTH_MIN_OPENING),
-    )
-    return _smoothstep(ratio, *SYNTH_RATIO) * big_enough
-
-
-def _seam_weight(exemplar_opening: float, target_opening: float) -> float:
-    """How much of a painted closed seam a target gets from an exemplar this open."""
-    return _smoothstep(exemplar_opening - target_opening, *SEAM_CLOSING) * (
-        1 - _smoothstep(target_opening, *SEAM_MAX_OPENING)
-    )
 
 
 class FaceTrackLike(Protocol):
@@ -122,11 +84,6 @@ class FaceTrackLike(Protocol):
     def shot_start(self) -> np.ndarray: ...  # bool[N] a shot cut lands on this frame
 
     def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray: ...
-
-
-def _smoothstep(x: float, lo: float, hi: float) -> float:
-    t = min(1.0, max(0.0, (x - lo) / (hi - lo)))
-    return t * t * (3 - 2 * t)
 
 
 class MouthRenderer:
@@ -175,9 +132,13 @@ class MouthRenderer:
         self._track = track
         tracked = np.asarray(track.present, bool)
         # Warp points and lip limits come from every tracked frame, exemplars from the allowed.
-        self._keep = _control_points(track, tracked, set(self.mouth_indices.tolist()))
+        self._keep = control_points(
+            track.landmarks, track.canonical, tracked, set(self.mouth_indices.tolist())
+        )
         self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
-        self._strength = edit_strength(tracked, track.shot_start, self.settings.appear_frames)
+        self._strength = composite.edit_strength(
+            tracked, track.shot_start, self.settings.appear_frames
+        )
         self._exemplars.prepare(track, tracked, exemplar_frames)
 
     @property
@@ -267,7 +228,7 @@ class MouthRenderer:
         # (lit or stretched differently in its own frame) would show as a pale arc: there the
         # exemplar stops at the lip line and fades out over the feather.
         closing_by = inner_gap(track.canonical[i]) - t_open
-        closing = _smoothstep(closing_by, 0.0, CLOSING_SPAN)
+        closing = composite.ramp(closing_by, 0.0, CLOSING_SPAN)
         feather_px = max(s.mouth_feather_iod * iod, 1e-3)
         reach = closing * s.mouth_margin_iod * iod + feather_px
         # The map is sampled finely only in a box just around the lips (their feather and
@@ -328,14 +289,14 @@ class MouthRenderer:
             looks = self._exemplars
             for weight, contour, painter in (
                 (
-                    _interior_weight(ex_open, t_open),
+                    interior.interior_weight(ex_open, t_open),
                     LIPS_INNER,
                     lambda shape, at, _: interior.paint_interior(
                         moved, shape, looks.teeth, looks.lips, at, looks.blur_px
                     ),
                 ),
                 (
-                    _seam_weight(ex_open, t_open),
+                    interior.seam_weight(ex_open, t_open),
                     LIPS_OUTER,
                     lambda shape, at, under: interior.paint_seam(
                         moved, shape, looks.lips, at, under
@@ -440,71 +401,6 @@ class MouthRenderer:
 OCCLUSION_EXEMPLARS = 3
 # Feather (inter-ocular units) between kept occluder pixels and the re-drawn mouth.
 OCCLUDER_FEATHER_IOD = 0.05
-
-
-# Undriven mesh points closer than this to the lips (inter-ocular units) are left out of
-# the warp: they sit in the lip body, and interpolating them from a closed mouth onto an
-# open one (or the reverse) puts them on the wrong side of a lip line — the mapping folds
-# and teeth and lips come out zig-zagged.
-LIP_BODY_MARGIN_IOD = 0.04
-
-
-# Points this far above the nose bottom (inter-ocular units) are left out too: they never
-# move, lie outside the lower-face mask (whose top is the nose bottom), and blinking eyelids
-# and irises would otherwise fold the kept triangulation and force a new one every few frames.
-ABOVE_NOSE_IOD = 0.35
-
-
-def edit_strength(present: np.ndarray, shot_start: np.ndarray, appear_frames: int) -> np.ndarray:
-    """Per frame, the share of the edit shown: ramps over `appear_frames` where the face
-    comes into view or leaves it within a shot, 1 elsewhere.
-
-    A run of frames with the face that starts at the video's first frame or on a cut needs
-    no fade in (nothing unedited of it was just on screen); likewise at its end.
-    """
-    present = np.asarray(present, bool)
-    n = len(present)
-    cuts = np.append(np.asarray(shot_start, bool), True)
-    strength = np.ones(n, np.float32)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2], strict=True):  # frames start..stop-1
-        k = np.arange(stop - start, dtype=np.float32)
-        ramp = np.ones_like(k)
-        if start > 0 and not cuts[start]:
-            ramp = np.minimum(ramp, (k + 1) / (appear_frames + 1))
-        if stop < n and not cuts[stop]:
-            ramp = np.minimum(ramp, (stop - start - k) / (appear_frames + 1))
-        strength[start:stop] = ramp
-    return strength
-
-
-def _control_points(track: FaceTrackLike, present: np.ndarray, driven: set[int]) -> np.ndarray:
-    """Indices into mesh_points()+ring that steer the warp: all but undriven lip-body points."""
-    n_extra = len(mesh_points(np.zeros((NUM_POINTS, 2), np.float32))) - NUM_POINTS
-    n_extra += (
-        len(jaw_ring(np.asarray(track.landmarks[int(np.argmax(present))], np.float32)))
-        if present.any()
-        else 0
-    )
-    if not present.any():
-        return np.arange(NUM_POINTS + n_extra)
-    mean = np.asarray(track.canonical, np.float32)[present].mean(0)[:, :2]
-    outer_lips = mean[LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
-    iod = float(np.linalg.norm(mean[263] - mean[33]))
-    down, _ = face_axes(mean)
-    level = (mean - mean[NOSE_BOTTOM]) @ down
-    drop = [
-        p
-        for p in range(NUM_POINTS)
-        if p not in driven
-        and (
-            cv2.pointPolygonTest(outer_lips, (float(mean[p, 0]), float(mean[p, 1])), True)
-            > -LIP_BODY_MARGIN_IOD * iod
-            or level[p] < -ABOVE_NOSE_IOD * iod
-        )
-    ]
-    keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
-    return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
 
 
 __all__ = ["FaceTrackLike", "MouthRenderer"]

@@ -22,7 +22,17 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from .topology import CHIN, EYE_CORNERS, INNER_LOWER, INNER_UPPER, JAW, LOWER_LIP_MID, NOSE_BOTTOM
+from .topology import (
+    CHIN,
+    EYE_CORNERS,
+    INNER_LOWER,
+    INNER_UPPER,
+    JAW,
+    LIPS_OUTER,
+    LOWER_LIP_MID,
+    NOSE_BOTTOM,
+    NUM_POINTS,
+)
 
 # Jaw ring (zero displacement) distance below/outside the jaw line, in inter-ocular units:
 # must exceed the largest chin drop (below) so the neck band never folds.
@@ -346,3 +356,48 @@ def _locate(
     inside = np.minimum(np.minimum(b0, b1), b2) >= -1e-6
     node = (cy * nx + cx)[inside]
     return node, tri[inside], np.stack([b0, b1, b2], 1)[inside].astype(np.float32)
+
+
+# Undriven mesh points closer than this to the lips (inter-ocular units) are left out of
+# the warp: they sit in the lip body, and interpolating them from a closed mouth onto an
+# open one (or the reverse) puts them on the wrong side of a lip line — the mapping folds
+# and teeth and lips come out zig-zagged.
+LIP_BODY_MARGIN_IOD = 0.04
+
+
+# Points this far above the nose bottom (inter-ocular units) are left out too: they never
+# move, lie outside the lower-face mask (whose top is the nose bottom), and blinking eyelids
+# and irises would otherwise fold the kept triangulation and force a new one every few frames.
+ABOVE_NOSE_IOD = 0.35
+
+
+def control_points(
+    landmarks: np.ndarray, canonical: np.ndarray, present: np.ndarray, driven: set[int]
+) -> np.ndarray:
+    """Indices into mesh_points()+ring that steer the warp: all but undriven lip-body points
+    (and points well above the nose), judged on the track's mean canonical face."""
+    n_extra = len(mesh_points(np.zeros((NUM_POINTS, 2), np.float32))) - NUM_POINTS
+    n_extra += (
+        len(jaw_ring(np.asarray(landmarks[int(np.argmax(present))], np.float32)))
+        if present.any()
+        else 0
+    )
+    if not present.any():
+        return np.arange(NUM_POINTS + n_extra)
+    mean = np.asarray(canonical, np.float32)[present].mean(0)[:, :2]
+    outer_lips = mean[LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
+    iod = float(np.linalg.norm(mean[263] - mean[33]))
+    down, _ = face_axes(mean)
+    level = (mean - mean[NOSE_BOTTOM]) @ down
+    drop = [
+        p
+        for p in range(NUM_POINTS)
+        if p not in driven
+        and (
+            cv2.pointPolygonTest(outer_lips, (float(mean[p, 0]), float(mean[p, 1])), True)
+            > -LIP_BODY_MARGIN_IOD * iod
+            or level[p] < -ABOVE_NOSE_IOD * iod
+        )
+    ]
+    keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
+    return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
