@@ -64,15 +64,9 @@ from videoretalk.audio.features import (
 from videoretalk.audio.settings import VadSettings
 from videoretalk.errors import VideoRetalkError
 from videoretalk.media.decode import AudioTrack
-from videoretalk.motion.predict import (
-    MotionSettings,
-    analyse_for_model,
-    best_lag,
-    generic_opening_grid,
-    load_model,
-    pearson,
-    predict_mouth_motion,
-)
+from videoretalk.motion.adapt import best_lag, generic_opening_grid, pearson
+from videoretalk.motion.model import analyse_for_model
+from videoretalk.motion.predict import MotionSettings, load_model, predict_mouth_motion
 from videoretalk.motion.shape import (
     LIPS,
     canonicalise,

@@ -13,7 +13,8 @@ import webrtcvad
 
 from videoretalk.audio.features import HOP, SAMPLE_RATE, STEP_SECONDS, n_steps, step_energy_db
 from videoretalk.audio.vad import widen
-from videoretalk.motion.predict import MouthMotion, pearson
+from videoretalk.motion.adapt import pearson
+from videoretalk.motion.predict import MouthMotion
 from videoretalk.motion.shape import CLOSED_SHARE_OF_RANGE
 
 MAX_LAG_FRAMES = 4  # the data README scores at the best lag within ±4 frames

@@ -75,7 +75,7 @@ from mouth_training.net import Net, predict_opening_coefs, train
 
 from videoretalk.audio.features import sample_at
 from videoretalk.audio.phones import PHONES
-from videoretalk.motion.predict import best_lag, pearson
+from videoretalk.motion.adapt import best_lag, pearson
 from videoretalk.motion.shape import (
     INNER_GAP_PAIRS,
     JAW,

@@ -18,13 +18,9 @@ from videoretalk.motion import (
     mouth_opening,
     predict_mouth_motion,
 )
-from videoretalk.motion.predict import (
-    adapt_to_speaker,
-    analyse_for_model,
-    best_lag,
-    closed_rest,
-    speech_gate,
-)
+from videoretalk.motion.adapt import adapt_to_speaker, best_lag
+from videoretalk.motion.model import analyse_for_model
+from videoretalk.motion.predict import closed_rest, speech_gate
 from videoretalk.motion.shape import INNER_GAP_PAIRS, JAW_FOLLOWS, UPPER_LIP_SHARE
 
 CLOSED_TOL = 1e-5

@@ -28,8 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.analyse import analyse_audio
 from ..audio.features import N_MELS, AudioFeatures
 from ..audio.speech_embedding import EMBEDDING_DIM, FIRST_LAYERS
+from ..media.decode import AudioTrack
+from .settings import MotionSettings
 from .shape import INNER_GAP_PAIRS, down_sign
 
 WEIGHTS_FILE = "mouth_model.npz"
@@ -231,7 +234,7 @@ class MouthModel:
         return np.hstack([trunk, embedding_context(embedding, self.embedding_taps)])
 
     def hidden_for(self, features: AudioFeatures) -> np.ndarray:
-        """`hidden` over an analysed track (see `motion.predict.analyse_for_model`)."""
+        """`hidden` over an analysed track (see `analyse_for_model`)."""
         log_mel = np.stack(features.log_mel_copies) if features.log_mel_copies else features.log_mel
         return self.hidden(log_mel, features.phones, features.embedding)
 
@@ -348,3 +351,17 @@ def adapt_readout(
     gram = x.T @ x + np.diag(pull)
     w = np.linalg.solve(gram, x.T @ target.astype(np.float64) + pull[:, None] * w0)
     return w[:-1].astype(np.float32), w[-1].astype(np.float32)
+
+
+def analyse_for_model(
+    model: MouthModel, audio: AudioTrack, settings: MotionSettings
+) -> AudioFeatures:
+    """A track's features, with the extra inputs this model reads (phones, embeddings)."""
+    return analyse_audio(
+        audio,
+        settings.vad,
+        model.uses_phones and settings.phones,
+        settings.normalise_voice,
+        embedding_layers=model.embedding_layers if model.uses_embedding else (),
+        warp_copies=settings.warp_copies,
+    )
