@@ -61,10 +61,13 @@ class RetalkEngine:
         settings: Settings,
         ref_image: str | os.PathLike[str] | None = None,
         query_face_threshold: int | None = None,
+        analyse_until_s: float | None = None,
     ) -> None:
         from .face import FaceAnalyser
 
         self.settings = settings
+        # Source frames later than this are recorded but not analysed (see `analysis_horizon`).
+        self._analyse_until_s = analyse_until_s
         # Built before any frame is read: a bad reference image fails the job at once.
         self._analyser = FaceAnalyser(
             settings.face,
@@ -77,7 +80,10 @@ class RetalkEngine:
         self._timeline: Timeline | None = None
 
     def observe(self, frame: DecodedFrame) -> None:
-        self._analyser.add(frame)
+        if self._analyse_until_s is not None and frame.time > self._analyse_until_s:
+            self._analyser.skip(frame)
+        else:
+            self._analyser.add(frame)
 
     def plan(self, timeline: Timeline, audio: AudioTrack, reader: VideoReader) -> None:
         from .motion import predict_mouth_motion
@@ -104,7 +110,10 @@ class RetalkEngine:
         renderer = MouthRenderer(self.settings.render, mouth_indices=self.motion.point_indices)
         renderer.prepare(track, exemplar_frames=np.unique(timeline.source_index))
         if renderer.wants_every_frame:  # its grey levels too, for captions over the face
+            last = _last_frame_for_captions(track, timeline)
             for index, grey, frame in reader.scan(renderer.wanted_frames):
+                if index > last:
+                    break
                 renderer.observe_grey(index, grey)
                 if frame is not None:
                     renderer.observe(frame)
@@ -120,6 +129,21 @@ class RetalkEngine:
         return self._renderer.render(frame, frame.index, self.motion.shapes[output_index])
 
 
+def _last_frame_for_captions(track: FaceTrack, timeline: Timeline) -> int:
+    """The last source frame the caption search needs: the last with the face, and at most
+    `CAPTION_LOOKAHEAD_S` past the last frame shown. A caption still on screen when the
+    output ends is found from the face moving under it, shown or not; further on, a long
+    source dubbed with a short line would be decoded for nothing (a 60 s source dubbed
+    with 5 s of speech: the job took 17.0 s scanning to the last frame with the face,
+    12.2-14.0 s with this bound; 2-core CPU)."""
+    times = np.asarray(track.frame_times)
+    shown_until = times[int(timeline.source_index.max())] + CAPTION_LOOKAHEAD_S
+    return int(np.flatnonzero(track.present & (times <= shown_until))[-1])
+
+
+CAPTION_LOOKAHEAD_S = 2.0
+
+
 def _own_speech(reader: VideoReader) -> AudioTrack | None:
     """The source video's own audio track, if it has one (for speaker adaptation)."""
     try:
@@ -128,12 +152,36 @@ def _own_speech(reader: VideoReader) -> AudioTrack | None:
         return None
 
 
+def analysis_horizon(audio_duration: float, settings: Settings) -> float:
+    """How far into the source the face must be analysed for this driving audio.
+
+    The output never shows a source frame later than the audio's length (a longer audio
+    with `video_extension` plays the whole video, so every frame is within the horizon
+    then), and speaker adaptation reads at most the source's first
+    `motion.adapt_max_source_s`. A margin beyond both keeps the track's smoothing and
+    the edit's fade-out (`render.appear_frames`) off the last frames shown: a 60 s
+    source dubbed with 5 s of speech is analysed for 31 s, not 60.
+    """
+    return max(audio_duration, settings.motion.adapt_max_source_s) + ANALYSIS_MARGIN_S
+
+
+# Beyond the last frame the horizon must cover: more than the face track's smoothing
+# window and the fade over `render.appear_frames` at any frame rate the limits allow.
+ANALYSIS_MARGIN_S = 1.0
+
+
 def load_engine(
     settings: Settings,
     ref_image: str | os.PathLike[str] | None = None,
     query_face_threshold: int | None = None,
+    analyse_until_s: float | None = None,
 ) -> LipSyncEngine:
     """The one place that chooses the engine implementation (`VIDEORETALK_ENGINE`)."""
     if settings.engine == "passthrough":
         return PassthroughEngine()
-    return RetalkEngine(settings, ref_image=ref_image, query_face_threshold=query_face_threshold)
+    return RetalkEngine(
+        settings,
+        ref_image=ref_image,
+        query_face_threshold=query_face_threshold,
+        analyse_until_s=analyse_until_s,
+    )

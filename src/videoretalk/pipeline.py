@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
-from .engine import LipSyncEngine, load_engine
+from .engine import LipSyncEngine, analysis_horizon, load_engine
 from .errors import InvalidParameter
 from .face.settings import check_query_face_threshold
 from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio
@@ -71,7 +71,12 @@ def retalk(
     if ref_image is not None:
         validate_image(ref_image, settings.limits)
     driving_audio = read_audio(audio)
-    engine = load_engine(settings, ref_image=ref_image, query_face_threshold=query_face_threshold)
+    engine = load_engine(
+        settings,
+        ref_image=ref_image,
+        query_face_threshold=query_face_threshold,
+        analyse_until_s=analysis_horizon(driving_audio.duration, settings),
+    )
 
     with VideoReader(video) as reader:
         # 2. First pass: exact frame times, and whatever the engine learns from the source.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import av
 import numpy as np
@@ -12,7 +12,9 @@ import pytest
 from mediafactory import make_audio
 
 from videoretalk import Settings, retalk
+from videoretalk import engine as engine_module
 from videoretalk import pipeline as pipeline_module
+from videoretalk.engine import RetalkEngine, analysis_horizon
 from videoretalk.face import analyse_video
 from videoretalk.face.landmarks import JAW, LIPS_INNER, LIPS_OUTER
 from videoretalk.media.decode import VideoReader, read_audio
@@ -129,3 +131,50 @@ def test_speech_opens_the_mouth_and_extension_covers_the_audio(
     assert np.nanmax(opening) > 0.08  # the mouth opens with the speech
     lips = analyse_video(result.output).landmarks[:, np.r_[LIPS_INNER], 1]
     assert np.isfinite(lips).mean() > 0.98  # the output still reads as a face on every frame
+
+
+def test_frames_the_output_never_shows_are_not_analysed(
+    dev_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """talk2 runs 5 s; dubbed with 2.5 s of speech, and adaptation reading only its first
+    0.5 s, the face is analysed up to 3.5 s (2.5 s + the 1 s margin) and no further,
+    every frame shown is still edited, and the caption search decodes no further than
+    it needs."""
+    engines: list[RetalkEngine] = []
+
+    def keep(*args: Any, **kwargs: Any) -> RetalkEngine:
+        engines.append(RetalkEngine(*args, **kwargs))
+        return engines[-1]
+
+    monkeypatch.setattr(pipeline_module, "load_engine", keep)
+    scanned: list[int] = []
+    scan = VideoReader.scan
+
+    def counted(self: VideoReader, indices: Any) -> Any:
+        for item in scan(self, indices):
+            scanned.append(item[0])
+            yield item
+
+    monkeypatch.setattr(VideoReader, "scan", counted)
+    monkeypatch.setattr(engine_module, "CAPTION_LOOKAHEAD_S", 0.5)
+    speech = read_audio(dev_dir / "speech1.wav")
+    short = make_audio(
+        tmp_path / "short.wav",
+        2.5,
+        rate=speech.sample_rate,
+        samples=speech.mono()[: int(2.5 * speech.sample_rate)],
+    )
+    settings = Settings.from_env(environ={"VIDEORETALK_MOTION_ADAPT_MAX_SOURCE_S": "0.5"})
+    assert analysis_horizon(2.5, settings) == pytest.approx(3.5)
+    result = retalk(dev_dir / "talk2.mp4", short, tmp_path / "o.mp4", settings=settings)
+    track = engines[0].track
+    assert track is not None
+    times = np.asarray(track.frame_times)
+    assert len(times) == 125  # every frame is still recorded, with its time
+    assert not track.present[times > 3.5].any()
+    assert track.present[times <= 3.5].mean() > 0.95
+    assert track.info["frames"] == (times <= 3.5).sum()
+    assert result.frames == 63 and result.frames_edited == result.frames
+    # The caption search's pass over every frame stops 0.5 s (as set here) after the last
+    # frame shown, frame 62 at 2.48 s.
+    assert scanned == list(range(76))

@@ -10,6 +10,7 @@ from face_clips import frames, side_by_side
 
 from videoretalk.errors import FaceNotMatch, InvalidFileContent, InvalidParameter
 from videoretalk.face import FaceAnalyser, analyse_video, max_distance
+from videoretalk.media.decode import DecodedFrame
 
 
 def _centre_x(track) -> np.ndarray:
@@ -38,6 +39,20 @@ def test_reference_of_someone_else_is_face_not_match(two_person, refs) -> None:
     with pytest.raises(FaceNotMatch) as err:
         analyse_video(two_person["talk4"], ref_image=refs["talk3"])
     assert err.value.code == "InvalidFile.FaceNotMach"
+
+
+def test_reference_seen_only_in_frames_not_analysed_says_so(dev_dir: Path, refs) -> None:
+    """Frames the output never shows are skipped, not analysed: a reference face that
+    appears only there is not found, and the message names the part that was searched."""
+    analyser = FaceAnalyser(ref_image=refs["talk4"])
+    clip = frames(dev_dir, "talk4", 6, 400)
+    blank = np.zeros_like(clip[0])
+    for index, image in enumerate(clip):
+        frame = DecodedFrame(index, index / 25, blank if index < 3 else image)
+        (analyser.add if index < 3 else analyser.skip)(frame)
+    with pytest.raises(FaceNotMatch) as err:
+        analyser.finish()
+    assert "the part of the video the output uses (its first 0.1 s)" in str(err.value)
 
 
 def test_reference_with_two_faces_or_none_is_invalid_content(dev_dir: Path) -> None:

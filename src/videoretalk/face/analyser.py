@@ -144,6 +144,7 @@ class FaceAnalyser:
         self._tracklet_of: list[int] = []
         self._cut: list[bool] = []
         self._size: tuple[int, int] | None = None
+        self._skipped_from: float | None = None  # time of the first frame `skip`ped
         self.stats = {"frames": 0, "detections": 0, "identity_checks": 0, "mesh_runs": 0}
 
     # -- per frame -----------------------------------------------------------------------
@@ -175,6 +176,19 @@ class FaceAnalyser:
         self._roi = roi_from_landmarks(points) if points is not None else None
         if points is None:
             self._tracklet = None
+
+    def skip(self, frame: DecodedFrame) -> None:
+        """Record a frame without looking at it (one the output never shows): no face."""
+        if self._size is None:
+            self._size = (frame.image.shape[1], frame.image.shape[0])
+        if self._skipped_from is None:
+            self._skipped_from = frame.time
+        self._times.append(frame.time)
+        self._cut.append(False)
+        self._points.append(None)
+        self._presence.append(0.0)
+        self._tracklet_of.append(-1)
+        self._roi, self._tracklet = None, None
 
     def _follow(
         self, image: np.ndarray, now: float, is_cut: bool
@@ -347,6 +361,11 @@ class FaceAnalyser:
             [tid >= 0 and identities[tid] == "unknown" for tid in self._tracklet_of], bool
         )
         if self._has_reference and not target.any():
+            if self._skipped_from is not None:
+                raise FaceNotMatch(
+                    "The face in the reference image does not appear in the part of the "
+                    f"video the output uses (its first {self._skipped_from:.1f} s)."
+                )
             raise FaceNotMatch(FACE_NOT_MATCH)
         track = build_track(
             times=np.array(self._times, np.float64),
