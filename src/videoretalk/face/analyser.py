@@ -363,8 +363,9 @@ class FaceAnalyser:
         if self._has_reference and not target.any():
             if self._skipped_from is not None:
                 raise FaceNotMatch(
-                    "The face in the reference image does not appear in the part of the "
-                    f"video the output uses (its first {self._skipped_from:.1f} s)."
+                    "The face in the reference image does not appear in the first "
+                    f"{self._skipped_from:.1f} s of the video, which hold every frame the "
+                    "output shows."
                 )
             raise FaceNotMatch(FACE_NOT_MATCH)
         track = build_track(
