@@ -61,13 +61,10 @@ class RetalkEngine:
         settings: Settings,
         ref_image: str | os.PathLike[str] | None = None,
         query_face_threshold: int | None = None,
-        analyse_until_s: float | None = None,
     ) -> None:
         from .face import FaceAnalyser
 
         self.settings = settings
-        # Source frames later than this are recorded but not analysed (see `analysis_horizon`).
-        self._analyse_until_s = analyse_until_s
         # Built before any frame is read: a bad reference image fails the job at once.
         self._analyser = FaceAnalyser(
             settings.face,
@@ -80,7 +77,7 @@ class RetalkEngine:
         self._timeline: Timeline | None = None
 
     def observe(self, frame: DecodedFrame) -> None:
-        if self._analyse_until_s is not None and frame.time > self._analyse_until_s:
+        if frame.image.size == 0:  # past the pipeline's analysis horizon: time only
             self._analyser.skip(frame)
         else:
             self._analyser.add(frame)
@@ -152,36 +149,12 @@ def _own_speech(reader: VideoReader) -> AudioTrack | None:
         return None
 
 
-def analysis_horizon(audio_duration: float, settings: Settings) -> float:
-    """How far into the source the face must be analysed for this driving audio.
-
-    The output never shows a source frame later than the audio's length (a longer audio
-    with `video_extension` plays the whole video, so every frame is within the horizon
-    then), and speaker adaptation reads at most the source's first
-    `motion.adapt_max_source_s`. A margin beyond both keeps the track's smoothing and
-    the edit's fade-out (`render.appear_frames`) off the last frames shown: a 60 s
-    source dubbed with 5 s of speech is analysed for 31 s, not 60.
-    """
-    return max(audio_duration, settings.motion.adapt_max_source_s) + ANALYSIS_MARGIN_S
-
-
-# Beyond the last frame the horizon must cover: more than the face track's smoothing
-# window and the fade over `render.appear_frames` at any frame rate the limits allow.
-ANALYSIS_MARGIN_S = 1.0
-
-
 def load_engine(
     settings: Settings,
     ref_image: str | os.PathLike[str] | None = None,
     query_face_threshold: int | None = None,
-    analyse_until_s: float | None = None,
 ) -> LipSyncEngine:
     """The one place that chooses the engine implementation (`VIDEORETALK_ENGINE`)."""
     if settings.engine == "passthrough":
         return PassthroughEngine()
-    return RetalkEngine(
-        settings,
-        ref_image=ref_image,
-        query_face_threshold=query_face_threshold,
-        analyse_until_s=analyse_until_s,
-    )
+    return RetalkEngine(settings, ref_image=ref_image, query_face_threshold=query_face_threshold)

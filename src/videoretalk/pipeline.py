@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
-from .engine import LipSyncEngine, analysis_horizon, load_engine
+from .engine import LipSyncEngine, load_engine
 from .errors import InvalidParameter
 from .face.settings import check_query_face_threshold
 from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio
@@ -71,16 +71,13 @@ def retalk(
     if ref_image is not None:
         validate_image(ref_image, settings.limits)
     driving_audio = read_audio(audio)
-    engine = load_engine(
-        settings,
-        ref_image=ref_image,
-        query_face_threshold=query_face_threshold,
-        analyse_until_s=analysis_horizon(driving_audio.duration, settings),
-    )
+    engine = load_engine(settings, ref_image=ref_image, query_face_threshold=query_face_threshold)
 
     with VideoReader(video) as reader:
-        # 2. First pass: exact frame times, and whatever the engine learns from the source.
-        for frame in prefetch(reader.frames()):
+        # 2. First pass: exact frame times, and whatever the engine learns from the source
+        #    (frames past the analysis horizon come without pixels, and are not analysed).
+        horizon = analysis_horizon(driving_audio.duration, settings)
+        for frame in prefetch(reader.frames(rgb_until_s=horizon)):
             engine.observe(frame)
             report("analyse", (frame.index + 1) / max(video_info.frame_count, 1))
         frame_times = reader.frame_times
@@ -116,6 +113,24 @@ def retalk(
         height=height,
         usage=Usage(video_duration=round(timeline.duration, 3)),
     )
+
+
+def analysis_horizon(audio_duration: float, settings: Settings) -> float:
+    """How far into the source the face must be analysed for this driving audio.
+
+    The output never shows a source frame later than the audio's length (a longer audio
+    with `video_extension` plays the whole video, so every frame is within the horizon
+    then), and speaker adaptation reads at most the source's first
+    `motion.adapt_max_source_s`. A margin beyond both keeps the track's smoothing and
+    the edit's fade-out (`render.appear_frames`) off the last frames shown: a 60 s
+    source dubbed with 5 s of speech is analysed for 31 s, not 60.
+    """
+    return max(audio_duration, settings.motion.adapt_max_source_s) + ANALYSIS_MARGIN_S
+
+
+# Beyond the last frame the horizon must cover: more than the face track's smoothing
+# window and the fade over `render.appear_frames` at any frame rate the limits allow.
+ANALYSIS_MARGIN_S = 1.0
 
 
 def _check_options(video_extension: object, query_face_threshold: object) -> None:

@@ -14,7 +14,7 @@ from mediafactory import make_audio
 from videoretalk import Settings, retalk
 from videoretalk import engine as engine_module
 from videoretalk import pipeline as pipeline_module
-from videoretalk.engine import RetalkEngine, analysis_horizon
+from videoretalk.engine import RetalkEngine
 from videoretalk.face import analyse_video
 from videoretalk.face.landmarks import JAW, LIPS_INNER, LIPS_OUTER
 from videoretalk.media.decode import VideoReader, read_audio
@@ -165,7 +165,7 @@ def test_frames_the_output_never_shows_are_not_analysed(
         samples=speech.mono()[: int(2.5 * speech.sample_rate)],
     )
     settings = Settings.from_env(environ={"VIDEORETALK_MOTION_ADAPT_MAX_SOURCE_S": "0.5"})
-    assert analysis_horizon(2.5, settings) == pytest.approx(3.5)
+    assert pipeline_module.analysis_horizon(2.5, settings) == pytest.approx(3.5)
     result = retalk(dev_dir / "talk2.mp4", short, tmp_path / "o.mp4", settings=settings)
     track = engines[0].track
     assert track is not None

@@ -40,3 +40,20 @@ def test_scan_gives_every_frames_grey_and_the_asked_rgb(
         rgb_grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
         assert np.corrcoef(grey.ravel(), rgb_grey.ravel())[0, 1] > 0.99
         assert np.abs(grey.astype(np.float32) - rgb_grey).mean() < 12
+
+
+def test_frames_past_rgb_until_come_with_their_time_only(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "v.mp4", width=200, height=160, fps=25, seconds=1.2)
+    with VideoReader(video) as reader:
+        full = list(reader.frames())
+        cut = list(reader.frames(rgb_until_s=0.5))
+        times = reader.frame_times
+    assert [(f.index, f.time) for f in cut] == [(f.index, f.time) for f in full]
+    for before, after in zip(full, cut, strict=True):
+        if before.time <= 0.5:
+            assert np.array_equal(after.image, before.image)
+        else:
+            assert after.image.size == 0
+    assert sum(f.image.size > 0 for f in cut) == 13  # 0.00 ... 0.48 s at 25 fps
+    with VideoReader(video) as fresh:  # times alone, from a pass that converts no frame
+        assert np.array_equal(fresh.frame_times, times)
