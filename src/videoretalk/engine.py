@@ -21,7 +21,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import VideoRetalkError
-from .media.decode import AudioTrack, DecodedFrame, VideoReader, read_audio
+from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio
 from .media.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -108,14 +108,15 @@ class RetalkEngine:
         renderer.prepare(track, exemplar_frames=np.unique(timeline.source_index))
         if renderer.wants_every_frame:  # its grey levels too, for captions over the face
             last = _last_frame_for_captions(track, timeline)
-            for index, grey, frame in reader.scan(renderer.wanted_frames):
+            # Decoding runs ahead on a helper thread while the caption search works.
+            for index, grey, frame in prefetch(reader.scan(renderer.wanted_frames)):
                 if index > last:
                     break
                 renderer.observe_grey(index, grey)
                 if frame is not None:
                     renderer.observe(frame)
         else:
-            for frame in reader.frames_at(renderer.wanted_frames):
+            for frame in prefetch(reader.frames_at(renderer.wanted_frames)):
                 renderer.observe(frame)
         renderer.reset()
         self._renderer = renderer

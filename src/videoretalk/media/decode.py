@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 import av
 import av.error
@@ -366,8 +366,11 @@ def _full_scale(samples: np.ndarray) -> np.ndarray:
 _DONE = object()
 
 
-def prefetch(frames: Iterator[DecodedFrame], depth: int = 4) -> Iterator[DecodedFrame]:
-    """Decode up to `depth` frames ahead on a helper thread.
+Item = TypeVar("Item")
+
+
+def prefetch(frames: Iterator[Item], depth: int = 4) -> Iterator[Item]:
+    """Decode up to `depth` frames (or `scan` items) ahead on a helper thread.
 
     FFmpeg decodes and converts pixels without holding the GIL, so decoding the next
     frames overlaps the face model, the renderer and x264 working on this one. The
