@@ -79,6 +79,7 @@ def detect(
     src = cv2.GaussianBlur(src, (0, 0), sigma).astype(np.int16)
     dist = _outside_distance(local[LIPS_OUTER], (h, w))
     beyond = dist > (TEST_REACH_IOD + 0.05) * iod
+    reach = dist <= TEST_REACH_IOD * iod
     best: np.ndarray | None = None
     valid = np.full((h, w), 255, np.uint8)
     for exemplar in exemplars:
@@ -88,6 +89,11 @@ def detect(
         d, v = _disagreement(src, exemplar.image, m, sigma, beyond)
         best = d if best is None else np.minimum(best, d)
         valid &= v
+        # Most frames: fewer pixels disagree with this exemplar than the smallest cover
+        # has, so with every exemplar (their minimum, on fewer valid pixels) too. The
+        # answer is already "nothing", and the other exemplars need not be laid on.
+        if ((best > DIFF_LEVELS) & reach & (valid > 0)).sum() < (MIN_COVER_IOD * iod) ** 2:
+            return Occlusion(np.zeros((h, w), np.uint8), 0.0, box, scale)
     assert best is not None
     mask, fraction = _decide(best, valid > 0, dist, local, iod)
     return Occlusion(mask, fraction, box, scale)
