@@ -19,6 +19,7 @@ from videoretalk.face import analyse_video
 from videoretalk.face.landmarks import JAW, LIPS_INNER, LIPS_OUTER
 from videoretalk.media.decode import VideoReader, read_audio
 from videoretalk.motion import mouth_opening
+from videoretalk.render import MouthRenderer
 
 BLACK = range(40, 50)  # source frames replaced by black: no face there
 
@@ -147,15 +148,21 @@ def test_frames_the_output_never_shows_are_not_analysed(
         return engines[-1]
 
     monkeypatch.setattr(pipeline_module, "load_engine", keep)
-    scanned: list[int] = []
-    scan = VideoReader.scan
+    scanned: list[int] = []  # decoded by the caption search's pass (which runs ahead)
+    searched: list[int] = []  # handed to the search
+    scan, observe_grey = VideoReader.scan, MouthRenderer.observe_grey
 
     def counted(self: VideoReader, indices: Any) -> Any:
         for item in scan(self, indices):
             scanned.append(item[0])
             yield item
 
+    def seen(self: MouthRenderer, index: int, grey: np.ndarray) -> None:
+        searched.append(index)
+        observe_grey(self, index, grey)
+
     monkeypatch.setattr(VideoReader, "scan", counted)
+    monkeypatch.setattr(MouthRenderer, "observe_grey", seen)
     monkeypatch.setattr(engine_module, "CAPTION_LOOKAHEAD_S", 0.5)
     speech = read_audio(dev_dir / "speech1.wav")
     short = make_audio(
@@ -176,5 +183,6 @@ def test_frames_the_output_never_shows_are_not_analysed(
     assert track.info["frames"] == (times <= 3.5).sum()
     assert result.frames == 63 and result.frames_edited == result.frames
     # The caption search's pass over every frame stops 0.5 s (as set here) after the last
-    # frame shown, frame 62 at 2.48 s.
-    assert scanned == list(range(76))
+    # frame shown, frame 62 at 2.48 s; its decoding runs at most a few frames ahead.
+    assert searched == list(range(75))
+    assert max(scanned) <= 80
