@@ -160,7 +160,7 @@ class MouthBank:
                 mask = self.overlays.mask(ex.index, crop)
                 if mask is not None:
                     # Sharpness again without the caption: its hard edges made a captioned
-                    # crop look 20-50x sharper than its uncaptioned neighbour (talk4), and
+                    # crop look 20-100x sharper than its uncaptioned self (talk4), and
                     # the slot kept the one with the most caption to paint out.
                     painted = overlay.paint_out(ex.image, mask)
                     found[k] = dataclasses.replace(
