@@ -1,8 +1,9 @@
 """The lip-sync engine seen by the pipeline: observe source frames, plan, render.
 
 The pipeline does not know how lips are re-drawn; it hands the engine each source
-frame once (`observe`), then the timeline and audio (`plan`), then asks for each
-output frame (`render`). A frame the engine does not edit is returned as the very
+frame once (`observe`; frames past `pipeline.analysis_horizon` come without pixels,
+`image.size == 0`), then the timeline and audio (`plan`), then asks for each output
+frame (`render`). A frame the engine does not edit is returned as the very
 same array, which the pipeline counts as untouched.
 
 `RetalkEngine` chains the three stages:
