@@ -7,7 +7,7 @@ import numpy as np
 
 from videoretalk.media.decode import DecodedFrame
 from videoretalk.render import MouthRenderer, RenderSettings
-from videoretalk.render.grain import GrainMatcher
+from videoretalk.render.grain import CLEAN_RECHECK, GrainMatcher
 from videoretalk.render.topology import LIPS_OUTER
 from videoretalk.render.warp import Box
 
@@ -79,6 +79,19 @@ def test_clean_footage_is_left_as_drawn() -> None:
     rng = np.random.default_rng(3)
     _, drawn, outs = _run([_skin(rng, 1.5) for _ in range(4)])
     assert all(np.array_equal(o, d) for o, d in zip(outs, drawn))
+
+
+def test_grain_that_appears_after_long_clean_footage_is_restored_soon() -> None:
+    """Long clean footage is measured only now and then; grain that appears then (a cut
+    to a dark shot) is restored within `CLEAN_RECHECK` frames, and kept up after."""
+    rng = np.random.default_rng(6)
+    frames = [_skin(rng, 1.0) for _ in range(20)] + [_skin(rng, 10.0) for _ in range(12)]
+    _, drawn, outs = _run(frames)
+    assert all(np.array_equal(o, d) for o, d in zip(outs[:20], drawn[:20]))
+    have = _detail_sd(frames[-1][BOX.slice()])
+    restored = [0.85 * have < _detail_sd(o) for o in outs[20:]]
+    assert not all(restored)  # the first grainy frames pass unmeasured ...
+    assert all(restored[CLEAN_RECHECK + 1 :])  # ... and no more than CLEAN_RECHECK of them
 
 
 def test_grey_noise_comes_back_grey() -> None:
