@@ -121,10 +121,12 @@ def colour_transfer(
     if total < 1:
         return np.ones(3, np.float32), np.zeros((h, w, 3), np.float32)
     ref, pat = reference.astype(np.float32), patch.astype(np.float32)
-    weights = (ring / total)[..., None]
-    ref_mean, pat_mean = (ref * weights).sum((0, 1)), (pat * weights).sum((0, 1))
-    ref_spread = np.sqrt((((ref - ref_mean) ** 2) * weights).sum((0, 1)))
-    pat_spread = np.sqrt((((pat - pat_mean) ** 2) * weights).sum((0, 1)))
+    on = ring > 0  # the statistics need only the ring's pixels, a band of the box
+    weights = (ring[on] / total)[:, None]
+    ref_on, pat_on = ref[on], pat[on]
+    ref_mean, pat_mean = (ref_on * weights).sum(0), (pat_on * weights).sum(0)
+    ref_spread = np.sqrt((((ref_on - ref_mean) ** 2) * weights).sum(0))
+    pat_spread = np.sqrt((((pat_on - pat_mean) ** 2) * weights).sum(0))
     spread = np.log((ref_spread + LEVEL_FLOOR) / (pat_spread + LEVEL_FLOOR))
     towards_black = np.log((ref_mean + LEVEL_FLOOR) / (pat_mean + LEVEL_FLOOR))
     towards_white = np.log((255 - ref_mean + LEVEL_FLOOR) / (255 - pat_mean + LEVEL_FLOOR))
