@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -11,8 +14,10 @@ from pathlib import Path
 import httpx
 from servicekit import MediaServer, Service
 
+from videoretalk.config import Settings
 from videoretalk.tasks.records import TaskStatus
 from videoretalk.tasks.store import SQLiteTaskStore
+from videoretalk.tasks.worker import worker_main
 
 SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis"
 
@@ -89,3 +94,25 @@ def test_restart_of_the_whole_service_loses_nothing(
         assert not store.running() and not store.pending()
     finally:
         service.stop()
+
+
+def test_a_worker_whose_spawner_is_already_gone_exits(tmp_path: Path) -> None:
+    """A worker the pool spawns just as `serve` stops may start after its parent has
+    exited: it must still notice (and exit), not serve the queue as an orphan."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that is no one's parent any more
+    settings = Settings.from_env(
+        environ={
+            "VIDEORETALK_DATA_DIR": str(tmp_path),
+            "VIDEORETALK_SERVICE_ENGINE": "fake_engine:retalk",
+        }
+    )
+    worker = multiprocessing.get_context("spawn").Process(
+        target=worker_main, args=(settings, 0, "test", gone.pid), daemon=True
+    )
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():
+        worker.kill()
+        worker.join()
+    assert worker.exitcode == 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import secrets
 import threading
 from multiprocessing.process import BaseProcess
@@ -94,7 +95,7 @@ class WorkerPool:
         proc = self._ctx.Process(
             target=worker_main,
             name=f"videoretalk-worker-{slot}",
-            args=(self.backends.settings, slot, self.boot_id),
+            args=(self.backends.settings, slot, self.boot_id, os.getpid()),
             daemon=True,
         )
         proc.start()

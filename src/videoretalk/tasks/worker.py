@@ -168,10 +168,16 @@ def _watch_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
-def worker_main(settings: Settings, slot: int, boot_id: str) -> None:
-    """Entry point of a worker process (started by `WorkerPool`)."""
+def worker_main(settings: Settings, slot: int, boot_id: str, parent: int) -> None:
+    """Entry point of a worker process (started by `WorkerPool` in process `parent`).
+
+    `parent` comes from the spawner, not from `os.getppid()` here: a worker spawned as
+    `serve` stops takes a second to start, and by then its parent may be gone, its
+    parent pid already 1; watching that, it never noticed and ran on as an orphan
+    (seen after `test_worker_killed_mid_task_is_retried_once_then_failed`).
+    """
     setup_logging(settings.log_level, settings.log_format)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     stopping = threading.Event()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
