@@ -134,10 +134,12 @@ def _last_frame_for_captions(track: FaceTrack, timeline: Timeline) -> int:
     output ends is found from the face moving under it, shown or not; further on, a long
     source dubbed with a short line would be decoded for nothing (a 60 s source dubbed
     with 5 s of speech: the job took 17.0 s scanning to the last frame with the face,
-    12.2-14.0 s with this bound; 2-core CPU)."""
+    12.2-14.0 s with this bound; 2-core CPU). -1 when the face comes into view only later
+    (it was tracked for speaker adaptation): no frame needs searching."""
     times = np.asarray(track.frame_times)
     shown_until = times[int(timeline.source_index.max())] + CAPTION_LOOKAHEAD_S
-    return int(np.flatnonzero(track.present & (times <= shown_until))[-1])
+    needed = np.flatnonzero(track.present & (times <= shown_until))
+    return int(needed[-1]) if needed.size else -1
 
 
 CAPTION_LOOKAHEAD_S = 2.0

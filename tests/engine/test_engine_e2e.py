@@ -186,3 +186,33 @@ def test_frames_the_output_never_shows_are_not_analysed(
     # frame shown, frame 62 at 2.48 s; its decoding runs at most a few frames ahead.
     assert searched == list(range(75))
     assert max(scanned) <= 80
+
+
+def test_a_face_that_appears_only_after_the_frames_shown_leaves_them_as_they_are(
+    dev_dir: Path, tmp_path: Path
+) -> None:
+    """talk2 black for its first 4.4 s, dubbed with 2 s of speech: the face is tracked
+    (it is within the analysis horizon) but never shown, so nothing is edited and the
+    caption search, which looks 2 s past the last frame shown, has no frame to search."""
+    late = tmp_path / "late.mp4"
+    with av.open(str(late), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width = stream.height = 844
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.options = {"crf": "16", "preset": "ultrafast"}
+        for frame in VideoReader(dev_dir / "talk2.mp4").frames():
+            image = np.zeros_like(frame.image) if frame.index < 110 else frame.image
+            encoded = av.VideoFrame.from_ndarray(image, format="rgb24")
+            encoded.pts, encoded.time_base = frame.index, Fraction(1, 25)
+            out.mux(stream.encode(encoded))
+        out.mux(stream.encode(None))
+    speech = read_audio(dev_dir / "speech1.wav")
+    short = make_audio(
+        tmp_path / "short.wav",
+        2.0,
+        rate=speech.sample_rate,
+        samples=speech.mono()[: 2 * speech.sample_rate],
+    )
+    assert analyse_video(late).present[110:].mean() > 0.95  # the face is there, later
+    result = retalk(late, short, tmp_path / "o.mp4")
+    assert result.frames == 50 and result.frames_edited == 0
