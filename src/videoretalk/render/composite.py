@@ -89,12 +89,12 @@ def edit_strength(present: np.ndarray, shot_start: np.ndarray, appear_frames: in
     edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):  # frames start..stop-1
         k = np.arange(stop - start, dtype=np.float32)
-        ramp = np.ones_like(k)
+        shown = np.ones_like(k)
         if start > 0 and not cuts[start]:
-            ramp = np.minimum(ramp, (k + 1) / (appear_frames + 1))
+            shown = np.minimum(shown, (k + 1) / (appear_frames + 1))
         if stop < n and not cuts[stop]:
-            ramp = np.minimum(ramp, (stop - start - k) / (appear_frames + 1))
-        strength[start:stop] = ramp
+            shown = np.minimum(shown, (stop - start - k) / (appear_frames + 1))
+        strength[start:stop] = shown
     return strength
 
 

@@ -376,14 +376,10 @@ def control_points(
 ) -> np.ndarray:
     """Indices into mesh_points()+ring that steer the warp: all but undriven lip-body points
     (and points well above the nose), judged on the track's mean canonical face."""
-    n_extra = len(mesh_points(np.zeros((NUM_POINTS, 2), np.float32))) - NUM_POINTS
-    n_extra += (
-        len(jaw_ring(np.asarray(landmarks[int(np.argmax(present))], np.float32)))
-        if present.any()
-        else 0
-    )
+    n_mesh = len(mesh_points(np.zeros((NUM_POINTS, 2), np.float32)))  # with virtual points
     if not present.any():
-        return np.arange(NUM_POINTS + n_extra)
+        return np.arange(n_mesh)
+    n_ring = len(jaw_ring(np.asarray(landmarks[int(np.argmax(present))], np.float32)))
     mean = np.asarray(canonical, np.float32)[present].mean(0)[:, :2]
     outer_lips = mean[LIPS_OUTER].astype(np.float32).reshape(-1, 1, 2)
     iod = float(np.linalg.norm(mean[263] - mean[33]))
@@ -400,4 +396,4 @@ def control_points(
         )
     ]
     keep = np.setdiff1d(np.arange(NUM_POINTS), drop)
-    return np.concatenate([keep, NUM_POINTS + np.arange(n_extra)])
+    return np.concatenate([keep, np.arange(NUM_POINTS, n_mesh + n_ring)])
