@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -24,22 +25,26 @@ from videoretalk.render import MouthRenderer
 BLACK = range(40, 50)  # source frames replaced by black: no face there
 
 
-@pytest.fixture(scope="module")
-def clip_with_gap(dev_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """talk2 (844×844, 25 fps) with ten black frames in the middle, its own speech kept."""
-    path = tmp_path_factory.mktemp("engine") / "gap.mp4"
+def _talk2_blacked(dev_dir: Path, path: Path, black: Container[int]) -> Path:
+    """talk2 (844×844, 25 fps, no audio) with the frames in `black` replaced by black."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=25)
         stream.width = stream.height = 844
         stream.pix_fmt = "yuv420p"
         stream.codec_context.options = {"crf": "16", "preset": "ultrafast"}
         for frame in VideoReader(dev_dir / "talk2.mp4").frames():
-            image = np.zeros_like(frame.image) if frame.index in BLACK else frame.image
+            image = np.zeros_like(frame.image) if frame.index in black else frame.image
             encoded = av.VideoFrame.from_ndarray(image, format="rgb24")
             encoded.pts, encoded.time_base = frame.index, Fraction(1, 25)
             out.mux(stream.encode(encoded))
         out.mux(stream.encode(None))
     return path
+
+
+@pytest.fixture(scope="module")
+def clip_with_gap(dev_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """talk2 with ten black frames in the middle."""
+    return _talk2_blacked(dev_dir, tmp_path_factory.mktemp("engine") / "gap.mp4", BLACK)
 
 
 class _Recorder:
@@ -194,18 +199,7 @@ def test_a_face_that_appears_only_after_the_frames_shown_leaves_them_as_they_are
     """talk2 black for its first 4.4 s, dubbed with 2 s of speech: the face is tracked
     (it is within the analysis horizon) but never shown, so nothing is edited and the
     caption search, which looks 2 s past the last frame shown, has no frame to search."""
-    late = tmp_path / "late.mp4"
-    with av.open(str(late), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width = stream.height = 844
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.options = {"crf": "16", "preset": "ultrafast"}
-        for frame in VideoReader(dev_dir / "talk2.mp4").frames():
-            image = np.zeros_like(frame.image) if frame.index < 110 else frame.image
-            encoded = av.VideoFrame.from_ndarray(image, format="rgb24")
-            encoded.pts, encoded.time_base = frame.index, Fraction(1, 25)
-            out.mux(stream.encode(encoded))
-        out.mux(stream.encode(None))
+    late = _talk2_blacked(dev_dir, tmp_path / "late.mp4", range(110))
     speech = read_audio(dev_dir / "speech1.wav")
     short = make_audio(
         tmp_path / "short.wav",
