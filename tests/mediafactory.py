@@ -53,8 +53,16 @@ def make_video(
     container: str | None = None,
     rotation: int = 0,
     audio_tone_hz: float | None = 440.0,
+    b_frames: int = 0,
+    keyframe_every: int | None = None,
 ) -> Path:
-    """Write a synthetic video; `times` (seconds) gives variable frame timing."""
+    """Write a synthetic video; `times` (seconds) gives variable frame timing.
+
+    `b_frames` > 0 lets x264 code that many frames in a row as B-frames, stored after
+    the frame they refer to (decoding order differs from presentation order), as most
+    encoders' defaults do; without it frames are stored in the order they are shown.
+    `keyframe_every` fixes x264's keyframe interval (frames), for tests that seek.
+    """
     if times is None:
         times = [i / fps for i in range(round(seconds * fps))]
     time_base = Fraction(1, 30000)  # mpeg4 refuses time bases finer than 1/65535
@@ -66,6 +74,11 @@ def make_video(
         stream.codec_context.time_base = time_base
         if codec in ("libx264", "libx265"):
             stream.codec_context.options = {"crf": "16", "preset": "ultrafast"}
+            params = [f"bframes={b_frames}"] if b_frames else []
+            if keyframe_every:
+                params += [f"keyint={keyframe_every}", f"min-keyint={keyframe_every}", "scenecut=0"]
+            if params:
+                stream.codec_context.options |= {"x264-params": ":".join(params)}
         if rotation:
             stream.set_display_rotation(rotation)
         audio_stream = None

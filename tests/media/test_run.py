@@ -95,6 +95,17 @@ def test_variable_frame_rate_keeps_its_timing(tmp_path: Path) -> None:
     np.testing.assert_allclose(out_times, times - times[0], atol=1e-3)
 
 
+def test_avi_with_b_frames_comes_out_whole_and_in_order(tmp_path: Path) -> None:
+    # The shape of an AVI from `ffmpeg -i in.mp4 out.avi` (x264 with B-frames): its
+    # frames once came out halved and jumping, their stored numbers read as times.
+    video = make_video(tmp_path / "v.avi", fps=25, seconds=2.4, container="avi", b_frames=3)
+    result = retalk(video, make_audio(tmp_path / "a.wav", 2.4), tmp_path / "out.mp4")
+    decoded = decoded_frames(result.output)
+    assert [read_code(image) for _, image in decoded] == list(range(60))
+    times = np.array([t for t, _ in decoded])
+    np.testing.assert_allclose(times - times[0], np.arange(60) / 25, atol=1e-3)
+
+
 def test_audio_stays_in_sync_with_video(tmp_path: Path) -> None:
     """A click at 1.20 s in the audio must land on the output frame shown at 1.20 s."""
     video = make_video(tmp_path / "v.mp4", fps=25, seconds=3.0, audio_tone_hz=None)

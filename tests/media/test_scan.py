@@ -57,3 +57,40 @@ def test_frames_past_rgb_until_come_with_their_time_only(tmp_path: Path) -> None
     assert sum(f.image.size > 0 for f in cut) == 13  # 0.00 ... 0.48 s at 25 fps
     with VideoReader(video) as fresh:  # times alone, from a pass that converts no frame
         assert np.array_equal(fresh.frame_times, times)
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4", ".mov"])
+def test_b_frames_keep_every_frame_in_order_on_every_pass(tmp_path: Path, suffix: str) -> None:
+    # AVI stores no presentation times: FFmpeg numbers its chunks in storage order, so
+    # B-frames come back from the decoder carrying numbers out of order (1, 4, 3, 5, 2,
+    # ...). Read as times, they once dropped every frame whose number went back (about
+    # half of the video), and a seek to the last B-frame stored before a keyframe landed
+    # past it. Keyframes every 10 frames, so the passes that seek land mid-stream.
+    video = make_video(
+        tmp_path / f"v{suffix}",
+        width=192,  # the index code's 12 blocks
+        height=128,
+        fps=25,
+        seconds=2.0,
+        container=suffix[1:],
+        b_frames=3,
+        keyframe_every=10,
+        audio_tone_hz=None,
+    )
+    with VideoReader(video) as reader:
+        frames = list(reader.frames())
+        assert [read_code(f.image) for f in frames] == list(range(50))
+        assert np.allclose([f.time for f in frames], np.arange(50) / 25)
+        assert np.allclose(reader.frame_times, np.arange(50) / 25)
+        # Later passes seek, and find each frame again by its number.
+        for index in range(50):
+            (alone,) = reader.frames_at([index])
+            assert (alone.index, read_code(alone.image)) == (index, index)
+            assert alone.time == pytest.approx(index / 25)
+            assert [read_code(f.image) for f in reader.frames_forward(index, index + 1)] == list(
+                range(index, min(index + 2, 50))
+            )
+        backward = reader.frames_backward(3, 49)
+        assert [read_code(f.image) for f in backward] == list(range(49, 2, -1))
+        scanned = [(i, read_code(f.image)) for i, _, f in reader.scan([5, 39]) if f is not None]
+        assert scanned == [(5, 5), (39, 39)]

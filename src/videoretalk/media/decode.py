@@ -8,7 +8,6 @@ keyframe and reverses each, so memory stays bounded by the chunk size.
 
 from __future__ import annotations
 
-import bisect
 import os
 import queue
 import threading
@@ -28,7 +27,7 @@ from ..errors import (
     InvalidFileOpenError,
     InvalidFileResolution,
 )
-from .probe import upright_rotation
+from .probe import is_avi, packet_stamps, upright_rotation
 
 # Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
 REVERSE_CHUNK_FRAMES = 48
@@ -78,7 +77,12 @@ class VideoReader:
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self._time_base = self._stream.time_base or Fraction(1, 90000)
-        self._pts: list[int] | None = None
+        # After one forward pass: each frame's timestamp as decoded (its identity when a
+        # later pass seeks), in presentation order, and its time in seconds.
+        self._labels: list[int] | None = None
+        self._index: dict[int, int] = {}
+        self._times: np.ndarray | None = None
+        self._avi_slots: list[int] | None = None  # see `_avi_clock`
         self._rotation: int | None = None
         self._size: tuple[int, int] | None = None  # coded (width, height) of the first frame
 
@@ -98,41 +102,52 @@ class VideoReader:
         Frames later than `rgb_until_s` come with `NO_IMAGE`: only their index and time,
         without the colour conversion (half a 1080p frame's decoding cost).
         """
+        clock = self._avi_clock()
         self._container.seek(0, stream=self._stream, backward=True)
-        seen: list[int] = []
+        labels: list[int] = []
+        seen: set[int] = set()
+        times: list[float] = []
         for frame in self._decode():
-            pts = frame.pts if frame.pts is not None else (seen[-1] + 1 if seen else 0)
-            if seen and pts <= seen[-1]:
-                continue  # duplicated timestamp from a broken muxer: keep the first
-            seen.append(pts)
-            time = float((pts - seen[0]) * self._time_base)
-            if rgb_until_s is not None and time > rgb_until_s:
-                self._check_size(len(seen) - 1, frame)
-                yield DecodedFrame(len(seen) - 1, time, NO_IMAGE)
+            label = frame.pts if frame.pts is not None else (labels[-1] + 1 if labels else 0)
+            # A duplicated timestamp from a broken muxer: keep the first. (Elsewhere than
+            # in AVI a timestamp going back is a broken one too.)
+            if label in seen or (clock is None and labels and label < labels[-1]):
+                continue
+            labels.append(label)
+            seen.add(label)
+            if clock is None:
+                time = float((label - labels[0]) * self._time_base)
             else:
-                yield self._to_decoded(len(seen) - 1, pts, frame, seen[0])
-        self._pts = seen
+                time = _clock_time(clock, len(labels) - 1, self._time_base)
+            times.append(time)
+            if rgb_until_s is not None and time > rgb_until_s:
+                self._check_size(len(labels) - 1, frame)
+                yield DecodedFrame(len(labels) - 1, time, NO_IMAGE)
+            else:
+                yield self._to_decoded(len(labels) - 1, time, frame)
+        self._labels, self._times = labels, np.array(times, np.float64)
+        self._index = {label: index for index, label in enumerate(labels)}
+        self._avi_slots = clock
 
     @property
     def frame_times(self) -> np.ndarray:
         """Seconds since the first frame for every frame, after one full `frames()` pass."""
-        if self._pts is None:
+        if self._times is None:
             for _ in self.frames(rgb_until_s=-1.0):  # times only: no pixels needed
                 pass
-        assert self._pts is not None
-        return np.array([float((p - self._pts[0]) * self._time_base) for p in self._pts])
+        assert self._times is not None
+        return self._times.copy()
 
     def frames_forward(self, first: int, last: int) -> Iterator[DecodedFrame]:
         """Frames `first … last` (inclusive) in order, seeking to the nearest keyframe."""
-        pts = self._known_pts()
-        self._container.seek(pts[first], stream=self._stream, backward=True)
+        self._seek_before(first)
         for frame in self._decode():
             index = self._index_of(frame)
             if index is None or index < first:
                 continue
             if index > last:
                 break
-            yield self._to_decoded(index, pts[index], frame, pts[0])
+            yield self._to_decoded(index, self._time_of(index), frame)
 
     def frames_at(self, indices: Iterable[int]) -> Iterator[DecodedFrame]:
         """Only the frames at `indices`, in order, from one forward decode.
@@ -143,10 +158,9 @@ class VideoReader:
         wanted = sorted(set(indices))
         if not wanted:
             return
-        pts = self._known_pts()
         pending = iter(wanted)
         target = next(pending)
-        self._container.seek(pts[target], stream=self._stream, backward=True)
+        self._seek_before(target)
         for frame in self._decode():
             index = self._index_of(frame)
             if index is None or index < target:
@@ -156,7 +170,7 @@ class VideoReader:
                 if target < 0:
                     return
             if index == target:
-                yield self._to_decoded(index, pts[index], frame, pts[0])
+                yield self._to_decoded(index, self._time_of(index), frame)
                 target = next(pending, -1)
                 if target < 0:
                     return
@@ -165,49 +179,74 @@ class VideoReader:
         """Every frame in order: its grey levels (the decoder's own luma plane, upright,
         with no colour conversion) and, at `indices`, the RGB frame as well."""
         wanted = set(indices)
-        pts = self._known_pts()
-        self._container.seek(pts[0], stream=self._stream, backward=True)
+        self._seek_before(0)
         for frame in self._decode():
             index = self._index_of(frame)
             if index is None:
                 continue
             self._check_size(index, frame)
-            full = self._to_decoded(index, pts[index], frame, pts[0]) if index in wanted else None
+            full = self._to_decoded(index, self._time_of(index), frame) if index in wanted else None
             yield index, self._luma(frame), full
 
     # -- backward -----------------------------------------------------------
     def frames_backward(self, first: int, last: int) -> Iterator[DecodedFrame]:
         """Frames `last, last-1, …, first` (inclusive), decoded chunk by chunk."""
-        pts = self._known_pts()
         end = last
         while end >= first:
             start = max(first, end - REVERSE_CHUNK_FRAMES + 1)
             chunk: list[DecodedFrame] = []
-            self._container.seek(pts[start], stream=self._stream, backward=True)
+            self._seek_before(start)
             for frame in self._decode():
                 index = self._index_of(frame)
                 if index is None or index < start:
                     continue
                 if index > end:
                     break
-                chunk.append(self._to_decoded(index, pts[index], frame, pts[0]))
+                chunk.append(self._to_decoded(index, self._time_of(index), frame))
             yield from reversed(chunk)
             end = start - 1
 
     # -- helpers ------------------------------------------------------------
-    def _known_pts(self) -> list[int]:
-        if self._pts is None:
+    def _known_labels(self) -> list[int]:
+        if self._labels is None:
             _ = self.frame_times
-        assert self._pts is not None
-        return self._pts
+        assert self._labels is not None
+        return self._labels
+
+    def _seek_before(self, index: int) -> None:
+        """Seek to the keyframe that frame `index` (presentation order) is decoded from.
+
+        FFmpeg seeks by decoding stamps. In AVI a frame's number is its storage slot plus
+        one, so the last B-frame stored before a keyframe carries that keyframe's stamp
+        and a seek to it lands past it: there the frame's presentation slot is sought.
+        """
+        labels = self._known_labels()
+        slots = self._avi_slots
+        stamp = slots[index] if slots is not None and index < len(slots) else labels[index]
+        self._container.seek(stamp, stream=self._stream, backward=True)
+
+    def _time_of(self, index: int) -> float:
+        assert self._times is not None
+        return float(self._times[index])
 
     def _index_of(self, frame: av.VideoFrame) -> int | None:
         """Source index of a decoded frame, matched by its timestamp to the forward pass."""
-        pts = self._known_pts()
-        if frame.pts is None:
+        self._known_labels()
+        return None if frame.pts is None else self._index.get(frame.pts)
+
+    def _avi_clock(self) -> list[int] | None:
+        """For AVI, its frames' slots on the stream's constant-rate grid; None otherwise.
+
+        AVI stores no presentation times: FFmpeg numbers its chunks in the order they are
+        stored, which is decoding order. With B-frames the decoder hands back frames in
+        presentation order carrying those numbers scrambled (1, 4, 3, 5, 2, ...); read as
+        times, they put frames out of order, and a strictly rising clock dropped half of
+        them. The numbers still name each frame uniquely, so they stay its identity, and
+        the n-th frame shown takes the n-th slot (`probe.packet_stamps`) as its time.
+        """
+        if not is_avi(self._container):
             return None
-        index = bisect.bisect_left(pts, frame.pts)
-        return index if index < len(pts) and pts[index] == frame.pts else None
+        return packet_stamps(self._container, self._stream) or None
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Decoded frames, packet by packet: a damaged packet is skipped, as players do.
@@ -257,17 +296,22 @@ class VideoReader:
             grey = np.ascontiguousarray(np.rot90(grey, k=self._rotation // 90))
         return grey
 
-    def _to_decoded(
-        self, index: int, pts: int, frame: av.VideoFrame, first_pts: int
-    ) -> DecodedFrame:
+    def _to_decoded(self, index: int, time: float, frame: av.VideoFrame) -> DecodedFrame:
         self._check_size(index, frame)
         image: np.ndarray = frame.to_ndarray(format="rgb24")
         if self._rotation:
             # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.
             image = np.ascontiguousarray(np.rot90(image, k=self._rotation // 90))
-        return DecodedFrame(
-            index=index, time=float((pts - first_pts) * self._time_base), image=image
-        )
+        return DecodedFrame(index=index, time=time, image=image)
+
+
+def _clock_time(clock: list[int], index: int, time_base: Fraction) -> float:
+    """Seconds from the first entry of `clock` to its `index`-th, extended at its last
+    step past its end (a stream that decodes more frames than it has chunks)."""
+    if index < len(clock):
+        return float((clock[index] - clock[0]) * time_base)
+    step = clock[-1] - clock[-2] if len(clock) > 1 else 1
+    return float((clock[-1] - clock[0] + (index - len(clock) + 1) * step) * time_base)
 
 
 def _open_video(path: Path) -> av.container.InputContainer:

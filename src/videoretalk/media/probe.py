@@ -163,18 +163,35 @@ def _first_video_frame(
 def _demux_video_times(
     container: av.container.InputContainer, stream: av.VideoStream
 ) -> list[float]:
-    """Presentation times of every video packet, sorted: cheap, no decoding."""
-    container.seek(0, stream=stream, backward=True, any_frame=False)
+    """Times of every video frame from its packets, sorted: cheap, no decoding."""
     time_base = stream.time_base or Fraction(1, 90000)
-    times: list[float] = []
+    return [float(stamp * time_base) for stamp in packet_stamps(container, stream)]
+
+
+def is_avi(container: av.container.InputContainer) -> bool:
+    return "avi" in container.format.name.split(",")
+
+
+def packet_stamps(container: av.container.InputContainer, stream: av.VideoStream) -> list[int]:
+    """Sorted timestamps (in `stream`'s time base) of its non-empty packets.
+
+    Their presentation times, except in AVI, which stores none: FFmpeg numbers its
+    chunks one frame duration apart in the order they are stored (decoding order), and
+    makes up presentation stamps from those, off by a tick at the end. There the
+    decoding stamps are taken: the chunks' slots on the stream's constant-rate grid.
+    """
+    decoding_order = is_avi(container)
+    container.seek(0, stream=stream, backward=True, any_frame=False)
+    stamps: list[int] = []
     try:
         for packet in container.demux(stream):
-            if packet.pts is not None and packet.size > 0:
-                times.append(float(packet.pts * time_base))
+            stamp = packet.dts if decoding_order and packet.dts is not None else packet.pts
+            if stamp is not None and packet.size > 0:
+                stamps.append(stamp)
     except (av.error.FFmpegError, ValueError):
         pass  # a truncated tail: keep what was readable
-    times.sort()
-    return times
+    stamps.sort()
+    return stamps
 
 
 def upright_rotation(frame: av.VideoFrame) -> int:
