@@ -106,6 +106,27 @@ def test_avi_with_b_frames_comes_out_whole_and_in_order(tmp_path: Path) -> None:
     np.testing.assert_allclose(times - times[0], np.arange(60) / 25, atol=1e-3)
 
 
+def test_a_cover_picture_stored_first_is_not_taken_for_the_video(tmp_path: Path) -> None:
+    # Downloaders embed a thumbnail as a one-frame MJPEG video stream; when it came first,
+    # the file was refused as an MJPEG video.
+    path = tmp_path / "with_cover.mp4"
+    with av.open(str(path), "w") as out:
+        cover = out.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 320, 320, "yuvj420p"
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 640, 640, "yuv420p"
+        still = av.VideoFrame.from_ndarray(np.full((320, 320, 3), 90, np.uint8), format="rgb24")
+        out.mux(cover.encode(still.reformat(format="yuvj420p")))
+        out.mux(cover.encode(None))
+        for i in range(60):
+            frame = av.VideoFrame.from_ndarray(frame_image(i, 640, 640), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    result = retalk(path, make_audio(tmp_path / "a.wav", 2.4), tmp_path / "out.mp4")
+    assert [read_code(image) for _, image in decoded_frames(result.output)] == list(range(60))
+
+
 def test_audio_stays_in_sync_with_video(tmp_path: Path) -> None:
     """A click at 1.20 s in the audio must land on the output frame shown at 1.20 s."""
     video = make_video(tmp_path / "v.mp4", fps=25, seconds=3.0, audio_tone_hz=None)

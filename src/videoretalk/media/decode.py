@@ -27,7 +27,7 @@ from ..errors import (
     InvalidFileOpenError,
     InvalidFileResolution,
 )
-from .probe import is_avi, packet_stamps, upright_rotation
+from .probe import is_avi, main_video_stream, packet_stamps, upright_rotation
 
 # Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
 REVERSE_CHUNK_FRAMES = 48
@@ -74,7 +74,7 @@ class VideoReader:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._container = _open_video(self.path)
-        self._stream = self._container.streams.video[0]
+        self._stream = main_video_stream(self._container)
         self._stream.thread_type = "AUTO"
         self._time_base = self._stream.time_base or Fraction(1, 90000)
         # After one forward pass: each frame's timestamp as decoded (its identity when a

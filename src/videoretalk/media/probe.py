@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 import av.error
+from av.stream import Disposition
 from PIL import Image
 
 from ..errors import InvalidFileImageSize, InvalidFileOpenError, InvalidFileResolution
@@ -102,7 +103,7 @@ def probe_video(path: str | os.PathLike[str], max_side_px: int = DEFAULT_MAX_SID
         demuxer = container.format.name
         if not container.streams.video or any(m in demuxer for m in _IMAGE_DEMUXERS):
             raise InvalidFileOpenError("The video file has no video stream: it is not a video.")
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         _refuse_huge_frames(stream, max_side_px)
         first = _first_video_frame(container, stream)
@@ -166,6 +167,29 @@ def _demux_video_times(
     """Times of every video frame from its packets, sorted: cheap, no decoding."""
     time_base = stream.time_base or Fraction(1, 90000)
     return [float(stamp * time_base) for stamp in packet_stamps(container, stream)]
+
+
+# Codecs the service edits (`limits`); a file with several video streams is read from the
+# first of these it holds.
+_EDITED_CODECS = ("h264", "hevc")
+# Stream dispositions of pictures that are not the video: cover art, thumbnails.
+_STILLS = Disposition.attached_pic | Disposition.timed_thumbnails | Disposition.still_image
+
+
+def main_video_stream(container: av.container.InputContainer) -> av.VideoStream:
+    """The video stream to edit: the first H.264 or H.265 one that is not a still picture.
+
+    An MP4 with embedded cover art (as downloaders write it) shows the art to FFmpeg as
+    a one-frame video stream, which can come first; taking it refused the file as MJPEG.
+    Failing that, the first moving stream, or the first of all, whose codec the checks
+    then name.
+    """
+    streams = list(container.streams.video)
+    moving = [s for s in streams if not s.disposition & _STILLS]
+    for stream in moving:
+        if stream.codec_context.name in _EDITED_CODECS:
+            return stream
+    return (moving or streams)[0]
 
 
 def is_avi(container: av.container.InputContainer) -> bool:
