@@ -55,6 +55,7 @@ def make_video(
     audio_tone_hz: float | None = 440.0,
     b_frames: int = 0,
     keyframe_every: int | None = None,
+    fragmented: bool = False,
 ) -> Path:
     """Write a synthetic video; `times` (seconds) gives variable frame timing.
 
@@ -62,11 +63,13 @@ def make_video(
     the frame they refer to (decoding order differs from presentation order), as most
     encoders' defaults do; without it frames are stored in the order they are shown.
     `keyframe_every` fixes x264's keyframe interval (frames), for tests that seek.
+    `fragmented` writes MP4/MOV as fragments (as screen recorders and streams do).
     """
     if times is None:
         times = [i / fps for i in range(round(seconds * fps))]
     time_base = Fraction(1, 30000)  # mpeg4 refuses time bases finer than 1/65535
-    with av.open(str(path), mode="w", format=container) as out:
+    options = {"movflags": "frag_keyframe+empty_moov"} if fragmented else {}
+    with av.open(str(path), mode="w", format=container, options=options) as out:
         stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"

@@ -59,13 +59,18 @@ def test_frames_past_rgb_until_come_with_their_time_only(tmp_path: Path) -> None
         assert np.array_equal(fresh.frame_times, times)
 
 
-@pytest.mark.parametrize("suffix", [".avi", ".mp4", ".mov"])
-def test_b_frames_keep_every_frame_in_order_on_every_pass(tmp_path: Path, suffix: str) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "fragmented"), [(".avi", False), (".mp4", False), (".mov", False), (".mp4", True)]
+)
+def test_b_frames_keep_every_frame_in_order_on_every_pass(
+    tmp_path: Path, suffix: str, fragmented: bool
+) -> None:
     # AVI stores no presentation times: FFmpeg numbers its chunks in storage order, so
     # B-frames come back from the decoder carrying numbers out of order (1, 4, 3, 5, 2,
     # ...). Read as times, they once dropped every frame whose number went back (about
-    # half of the video), and a seek to the last B-frame stored before a keyframe landed
-    # past it. Keyframes every 10 frames, so the passes that seek land mid-stream.
+    # half of the video). And in AVI and fragmented MP4 a seek to one of the last
+    # B-frames before a keyframe landed past it, so that frame was never found again.
+    # Keyframes every 10 frames, so the passes that seek land mid-stream.
     video = make_video(
         tmp_path / f"v{suffix}",
         width=192,  # the index code's 12 blocks
@@ -75,6 +80,7 @@ def test_b_frames_keep_every_frame_in_order_on_every_pass(tmp_path: Path, suffix
         container=suffix[1:],
         b_frames=3,
         keyframe_every=10,
+        fragmented=fragmented,
         audio_tone_hz=None,
     )
     with VideoReader(video) as reader:

@@ -29,6 +29,9 @@ from ..errors import (
 )
 from .probe import is_avi, main_video_stream, packet_stamps, upright_rotation
 
+# How far back (frames) a seek that landed past the frame it wanted tries again; doubled
+# on each further try (`VideoReader._decode_from`).
+SEEK_RETRY_FRAMES = 16
 # Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
 REVERSE_CHUNK_FRAMES = 48
 # AAC's encoder delay (priming, 1024-2112 samples) plus the last frame's padding (< 1024),
@@ -82,7 +85,6 @@ class VideoReader:
         self._labels: list[int] | None = None
         self._index: dict[int, int] = {}
         self._times: np.ndarray | None = None
-        self._avi_slots: list[int] | None = None  # see `_avi_clock`
         self._rotation: int | None = None
         self._size: tuple[int, int] | None = None  # coded (width, height) of the first frame
 
@@ -127,7 +129,6 @@ class VideoReader:
                 yield self._to_decoded(len(labels) - 1, time, frame)
         self._labels, self._times = labels, np.array(times, np.float64)
         self._index = {label: index for index, label in enumerate(labels)}
-        self._avi_slots = clock
 
     @property
     def frame_times(self) -> np.ndarray:
@@ -140,8 +141,7 @@ class VideoReader:
 
     def frames_forward(self, first: int, last: int) -> Iterator[DecodedFrame]:
         """Frames `first … last` (inclusive) in order, seeking to the nearest keyframe."""
-        self._seek_before(first)
-        for frame in self._decode():
+        for frame in self._decode_from(first):
             index = self._index_of(frame)
             if index is None or index < first:
                 continue
@@ -160,8 +160,7 @@ class VideoReader:
             return
         pending = iter(wanted)
         target = next(pending)
-        self._seek_before(target)
-        for frame in self._decode():
+        for frame in self._decode_from(target):
             index = self._index_of(frame)
             if index is None or index < target:
                 continue
@@ -179,8 +178,7 @@ class VideoReader:
         """Every frame in order: its grey levels (the decoder's own luma plane, upright,
         with no colour conversion) and, at `indices`, the RGB frame as well."""
         wanted = set(indices)
-        self._seek_before(0)
-        for frame in self._decode():
+        for frame in self._decode_from(0):
             index = self._index_of(frame)
             if index is None:
                 continue
@@ -195,8 +193,7 @@ class VideoReader:
         while end >= first:
             start = max(first, end - REVERSE_CHUNK_FRAMES + 1)
             chunk: list[DecodedFrame] = []
-            self._seek_before(start)
-            for frame in self._decode():
+            for frame in self._decode_from(start):
                 index = self._index_of(frame)
                 if index is None or index < start:
                     continue
@@ -213,17 +210,30 @@ class VideoReader:
         assert self._labels is not None
         return self._labels
 
-    def _seek_before(self, index: int) -> None:
-        """Seek to the keyframe that frame `index` (presentation order) is decoded from.
+    def _decode_from(self, index: int) -> Iterator[av.VideoFrame]:
+        """Decoded frames from a keyframe at or before frame `index` (presentation order).
 
-        FFmpeg seeks by decoding stamps. In AVI a frame's number is its storage slot plus
-        one, so the last B-frame stored before a keyframe carries that keyframe's stamp
-        and a seek to it lands past it: there the frame's presentation slot is sought.
+        A seek to a frame's timestamp lands on the keyframe at or before it, but by which
+        clock differs by container: seeking to one of the last B-frames before a keyframe
+        lands past it in fragmented MP4, and in AVI, whose frame numbers are storage slots
+        plus one. Where the first frame decoded is already past `index`, seek again from
+        further back, then from the start.
         """
         labels = self._known_labels()
-        slots = self._avi_slots
-        stamp = slots[index] if slots is not None and index < len(slots) else labels[index]
-        self._container.seek(stamp, stream=self._stream, backward=True)
+        back = 0
+        while True:
+            start = max(index - back, 0)
+            self._container.seek(labels[start], stream=self._stream, backward=True)
+            frames = self._decode()
+            first = next((f for f in frames if self._index_of(f) is not None), None)
+            if first is None:
+                return
+            landed = self._index_of(first)
+            if start == 0 or (landed is not None and landed <= index):
+                yield first
+                yield from frames
+                return
+            back = max(2 * back, SEEK_RETRY_FRAMES)
 
     def _time_of(self, index: int) -> float:
         assert self._times is not None
