@@ -56,6 +56,7 @@ def make_video(
     b_frames: int = 0,
     keyframe_every: int | None = None,
     fragmented: bool = False,
+    pixel_aspect: Fraction | None = None,
 ) -> Path:
     """Write a synthetic video; `times` (seconds) gives variable frame timing.
 
@@ -64,6 +65,7 @@ def make_video(
     encoders' defaults do; without it frames are stored in the order they are shown.
     `keyframe_every` fixes x264's keyframe interval (frames), for tests that seek.
     `fragmented` writes MP4/MOV as fragments (as screen recorders and streams do).
+    `pixel_aspect` stores non-square pixels (a sample aspect ratio), as anamorphic footage.
     """
     if times is None:
         times = [i / fps for i in range(round(seconds * fps))]
@@ -84,6 +86,8 @@ def make_video(
                 stream.codec_context.options |= {"x264-params": ":".join(params)}
         if rotation:
             stream.set_display_rotation(rotation)
+        if pixel_aspect is not None:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
         audio_stream = None
         if audio_tone_hz is not None:
             audio_stream = out.add_stream("aac", rate=44100)

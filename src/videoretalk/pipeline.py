@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from .config import Settings
@@ -99,6 +100,7 @@ def retalk(
             width,
             height,
             video_info.fps,
+            video_info.pixel_aspect,
             driving_audio,
             settings,
             report,
@@ -166,6 +168,7 @@ def _render_and_encode(
     width: int,
     height: int,
     fps: float,
+    pixel_aspect: Fraction,
     audio: AudioTrack,
     settings: Settings,
     report: ProgressCallback,
@@ -179,7 +182,14 @@ def _render_and_encode(
     try:
         with (
             VideoWriter(
-                partial, width, height, fps, audio, timeline.duration, settings.encode
+                partial,
+                width,
+                height,
+                fps,
+                audio,
+                timeline.duration,
+                settings.encode,
+                pixel_aspect,
             ) as encoder,
             WriteBehind(encoder) as writer,
         ):

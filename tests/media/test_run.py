@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -14,6 +15,7 @@ from mediafactory import decoded_frames, frame_image, make_audio, make_video, re
 
 from videoretalk import Settings, retalk
 from videoretalk.media.decode import VideoReader, read_audio
+from videoretalk.media.probe import probe_video
 
 
 def _streams(path: Path) -> dict:
@@ -125,6 +127,26 @@ def test_a_cover_picture_stored_first_is_not_taken_for_the_video(tmp_path: Path)
         out.mux(video.encode(None))
     result = retalk(path, make_audio(tmp_path / "a.wav", 2.4), tmp_path / "out.mp4")
     assert [read_code(image) for _, image in decoded_frames(result.output)] == list(range(60))
+
+
+@pytest.mark.parametrize(("rotation", "shown"), [(0, Fraction(4, 3)), (90, Fraction(3, 4))])
+def test_anamorphic_video_keeps_its_pixel_shape(
+    tmp_path: Path, rotation: int, shown: Fraction
+) -> None:
+    # 1440×1080 broadcast footage shown 16:9 stores 4:3-wide pixels: without the ratio
+    # the output played squeezed to 4:3. A quarter turn makes the pixels tall instead.
+    video = make_video(
+        tmp_path / "v.mp4", fps=25, seconds=2.0, rotation=rotation, pixel_aspect=Fraction(4, 3)
+    )
+    assert probe_video(video).pixel_aspect == shown
+    result = retalk(video, make_audio(tmp_path / "a.wav", 2.0), tmp_path / "out.mp4")
+    with av.open(str(result.output)) as container:
+        assert container.streams.video[0].sample_aspect_ratio == shown
+    square = make_video(tmp_path / "square.mp4", fps=25, seconds=2.0)
+    assert probe_video(square).pixel_aspect == 1
+    result = retalk(square, make_audio(tmp_path / "a.wav", 2.0), tmp_path / "square_out.mp4")
+    with av.open(str(result.output)) as container:
+        assert container.streams.video[0].sample_aspect_ratio in (None, 0, 1)
 
 
 def test_audio_stays_in_sync_with_video(tmp_path: Path) -> None:

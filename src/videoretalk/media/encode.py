@@ -30,7 +30,10 @@ _AUDIO_FRAME_SAMPLES = 1024  # one AAC frame
 
 
 class VideoWriter:
-    """Write upright RGB frames at given times, plus the audio trimmed to `duration`."""
+    """Write upright RGB frames at given times, plus the audio trimmed to `duration`.
+
+    Pixels are square unless `pixel_aspect` (width over height of one pixel) says not.
+    """
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class VideoWriter:
         audio: AudioTrack,
         duration: float,
         settings: EncodeSettings,
+        pixel_aspect: Fraction = Fraction(1),
     ) -> None:
         self.path = Path(path)
         self.duration = duration
@@ -54,6 +58,8 @@ class VideoWriter:
         self._video.time_base = OUTPUT_TIME_BASE
         self._video.codec_context.time_base = OUTPUT_TIME_BASE
         self._video.codec_context.options = {"crf": str(settings.crf), "preset": settings.preset}
+        if pixel_aspect != 1:  # the source's non-square pixels (`VideoInfo.pixel_aspect`)
+            self._video.codec_context.sample_aspect_ratio = pixel_aspect
         if settings.threads:
             self._video.codec_context.thread_count = settings.threads
         self._audio_samples = self._prepare_audio(audio, duration)

@@ -43,6 +43,9 @@ class VideoInfo:
     fps: float  # average frames per second (variable-rate video included)
     frame_count: int  # frames counted by demuxing, not the header's estimate
     has_audio: bool
+    # Width over height of one pixel as displayed upright (the sample aspect ratio): 1 for
+    # square pixels, e.g. 64/45 for 16:9 PAL stored at 720×576. Output keeps it.
+    pixel_aspect: Fraction = Fraction(1)
 
     @property
     def width(self) -> int:
@@ -110,6 +113,8 @@ def probe_video(path: str | os.PathLike[str], max_side_px: int = DEFAULT_MAX_SID
         times = _demux_video_times(container, stream)
         codec = stream.codec_context.name
         width, height = stream.codec_context.width, stream.codec_context.height
+        rotation = upright_rotation(first)
+        pixel_aspect = _pixel_aspect(stream, rotation)
         has_audio = bool(container.streams.audio)
         header_duration = container.duration / av.time_base if container.duration else 0.0
     if not times:
@@ -128,12 +133,30 @@ def probe_video(path: str | os.PathLike[str], max_side_px: int = DEFAULT_MAX_SID
         codec=codec,
         coded_width=width,
         coded_height=height,
-        rotation=upright_rotation(first),
+        rotation=rotation,
         duration=duration,
         fps=fps,
         frame_count=count,
         has_audio=has_audio,
+        pixel_aspect=pixel_aspect,
     )
+
+
+# Pixel shapes past these are taken for a broken header, and the pixels for square.
+_PIXEL_ASPECT_RANGE = (Fraction(1, 4), Fraction(4))
+
+
+def _pixel_aspect(stream: av.VideoStream, rotation: int) -> Fraction:
+    """The stream's sample aspect ratio, upright (a quarter turn swaps a pixel's sides).
+
+    Anamorphic footage (broadcast 720×576 or 1440×1080 shown 16:9) is stored with
+    non-square pixels; an output without the ratio plays squeezed.
+    """
+    ratio = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    if not ratio or not _PIXEL_ASPECT_RANGE[0] <= ratio <= _PIXEL_ASPECT_RANGE[1]:
+        return Fraction(1)
+    ratio = Fraction(ratio).limit_denominator(1000)
+    return 1 / ratio if rotation in (90, 270) else ratio
 
 
 def _refuse_huge_frames(stream: av.VideoStream, max_side_px: int) -> None:
