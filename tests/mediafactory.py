@@ -57,6 +57,7 @@ def make_video(
     keyframe_every: int | None = None,
     fragmented: bool = False,
     pixel_aspect: Fraction | None = None,
+    colour_tag: int | None = None,
 ) -> Path:
     """Write a synthetic video; `times` (seconds) gives variable frame timing.
 
@@ -66,6 +67,8 @@ def make_video(
     `keyframe_every` fixes x264's keyframe interval (frames), for tests that seek.
     `fragmented` writes MP4/MOV as fragments (as screen recorders and streams do).
     `pixel_aspect` stores non-square pixels (a sample aspect ratio), as anamorphic footage.
+    `colour_tag` (an FFmpeg colour-space number, e.g. 1 for BT.709) encodes the colours
+    with that matrix and tags the stream's matrix, primaries and transfer with it.
     """
     if times is None:
         times = [i / fps for i in range(round(seconds * fps))]
@@ -88,12 +91,17 @@ def make_video(
             stream.set_display_rotation(rotation)
         if pixel_aspect is not None:
             stream.codec_context.sample_aspect_ratio = pixel_aspect
+        if colour_tag is not None:
+            context = stream.codec_context
+            context.colorspace = context.color_primaries = context.color_trc = colour_tag
         audio_stream = None
         if audio_tone_hz is not None:
             audio_stream = out.add_stream("aac", rate=44100)
             audio_stream.codec_context.layout = "mono"
         for i, t in enumerate(times):
             frame = av.VideoFrame.from_ndarray(frame_image(i, width, height), format="rgb24")
+            if colour_tag is not None:
+                frame = frame.reformat(format="yuv420p", dst_colorspace=colour_tag)
             frame.pts = round(t / time_base)
             frame.time_base = time_base
             out.mux(stream.encode(frame))

@@ -20,6 +20,7 @@ from .errors import InvalidParameter
 from .face.settings import check_query_face_threshold
 from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio
 from .media.encode import VideoWriter, WriteBehind
+from .media.probe import ColourTags
 from .media.timeline import Timeline, plan_timeline
 from .media.validate import validate_audio, validate_image, validate_video
 
@@ -101,6 +102,7 @@ def retalk(
             height,
             video_info.fps,
             video_info.pixel_aspect,
+            video_info.colour,
             driving_audio,
             settings,
             report,
@@ -169,6 +171,7 @@ def _render_and_encode(
     height: int,
     fps: float,
     pixel_aspect: Fraction,
+    colour: ColourTags,
     audio: AudioTrack,
     settings: Settings,
     report: ProgressCallback,
@@ -190,6 +193,7 @@ def _render_and_encode(
                 timeline.duration,
                 settings.encode,
                 pixel_aspect,
+                colour,
             ) as encoder,
             WriteBehind(encoder) as writer,
         ):

@@ -149,6 +149,29 @@ def test_anamorphic_video_keeps_its_pixel_shape(
         assert container.streams.video[0].sample_aspect_ratio in (None, 0, 1)
 
 
+def _first_frame(path: Path) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The first frame's luma plane as stored, and its colour tags (matrix, primaries,
+    transfer)."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        luma = frame.to_ndarray(format="yuv420p")[: frame.height]
+        return luma, (frame.colorspace, frame.color_primaries, frame.color_trc)
+
+
+@pytest.mark.parametrize("tag", [1, 6, None])  # BT.709, SMPTE 170M (BT.601), untagged
+def test_colours_are_stored_and_tagged_as_the_sources(tmp_path: Path, tag: int | None) -> None:
+    # A BT.709-tagged source came out encoded with BT.601 and untagged, so players, which
+    # take untagged HD video for BT.709, showed every colour shifted.
+    video = make_video(tmp_path / "v.mp4", fps=25, seconds=2.0, colour_tag=tag)
+    result = retalk(video, make_audio(tmp_path / "a.wav", 2.0), tmp_path / "out.mp4")
+    source_luma, source_tags = _first_frame(video)
+    output_luma, output_tags = _first_frame(result.output)
+    assert output_tags == source_tags == ((tag, tag, tag) if tag else (2, 2, 2))
+    # The stored values themselves come back (BT.709 against BT.601 moves this picture's
+    # luma by 9.2 levels on average; re-encoding alone, by about 1).
+    assert np.abs(output_luma.astype(int) - source_luma).mean() < 1.5
+
+
 def test_audio_stays_in_sync_with_video(tmp_path: Path) -> None:
     """A click at 1.20 s in the audio must land on the output frame shown at 1.20 s."""
     video = make_video(tmp_path / "v.mp4", fps=25, seconds=3.0, audio_tone_hz=None)

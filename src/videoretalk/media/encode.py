@@ -20,6 +20,7 @@ import numpy as np
 
 from ..config import EncodeSettings
 from .decode import AudioTrack
+from .probe import UNSPECIFIED, UNTAGGED, ColourTags
 
 # Output timestamps are kept in 1/90000 s ticks (the MPEG clock): fine enough for
 # any input timing while keeping integer pts.
@@ -27,12 +28,17 @@ OUTPUT_TIME_BASE = Fraction(1, 90000)
 # AAC encoders accept only these rates; anything else is resampled to 48 kHz.
 _AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
 _AUDIO_FRAME_SAMPLES = 1024  # one AAC frame
+# Matrices (AVColorSpace numbers) that FFmpeg's scaler converts RGB to YUV with: BT.709,
+# FCC, BT.601 (as BT.470BG and as SMPTE 170M), SMPTE 240M, BT.2020 (non-constant and
+# constant luminance). Others are encoded as BT.601 and left untagged.
+_CONVERTIBLE_MATRICES = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 
 
 class VideoWriter:
     """Write upright RGB frames at given times, plus the audio trimmed to `duration`.
 
-    Pixels are square unless `pixel_aspect` (width over height of one pixel) says not.
+    Pixels are square unless `pixel_aspect` (width over height of one pixel) says not;
+    colours are encoded and tagged as `colour` says (the source's: `ColourTags`).
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class VideoWriter:
         duration: float,
         settings: EncodeSettings,
         pixel_aspect: Fraction = Fraction(1),
+        colour: ColourTags = UNTAGGED,
     ) -> None:
         self.path = Path(path)
         self.duration = duration
@@ -60,6 +67,14 @@ class VideoWriter:
         self._video.codec_context.options = {"crf": str(settings.crf), "preset": settings.preset}
         if pixel_aspect != 1:  # the source's non-square pixels (`VideoInfo.pixel_aspect`)
             self._video.codec_context.sample_aspect_ratio = pixel_aspect
+        self._matrix = _CONVERTIBLE_MATRICES.get(colour.matrix)
+        context = self._video.codec_context
+        if self._matrix is not None:
+            context.colorspace = colour.matrix
+        if colour.primaries != UNSPECIFIED:
+            context.color_primaries = colour.primaries
+        if colour.transfer != UNSPECIFIED:
+            context.color_trc = colour.transfer
         if settings.threads:
             self._video.codec_context.thread_count = settings.threads
         self._audio_samples = self._prepare_audio(audio, duration)
@@ -84,6 +99,8 @@ class VideoWriter:
 
     def write(self, image: np.ndarray, time: float) -> None:
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        if self._matrix is not None:  # else the encoder converts, as BT.601
+            frame = frame.reformat(format="yuv420p", dst_colorspace=self._matrix)
         frame.pts = round(time / OUTPUT_TIME_BASE)
         frame.time_base = OUTPUT_TIME_BASE
         self._container.mux(self._video.encode(frame))

@@ -30,6 +30,32 @@ UNDECODED_BEYOND_LIMIT = 2
 DEFAULT_MAX_SIDE_PX = 2048  # the API's limit; `InputLimits.video_max_side_px` sets it
 
 
+UNSPECIFIED = 2  # FFmpeg's number for an unset colour tag
+
+
+@dataclass(frozen=True)
+class ColourTags:
+    """How a video's YUV values map to colour, as tagged in its stream (FFmpeg's
+    AVColorSpace, AVColorPrimaries and AVColorTransferCharacteristic numbers).
+
+    Decoding converts to RGB with the tagged matrix; the output is encoded with the same
+    matrix and carries the same tags, so players show its untouched pixels exactly as
+    the source's. An untagged output of a BT.709-tagged source was encoded with BT.601
+    and shifted every colour in players, which assume BT.709 for untagged HD video.
+    """
+
+    matrix: int = UNSPECIFIED
+    primaries: int = UNSPECIFIED
+    transfer: int = UNSPECIFIED
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> ColourTags:
+        return cls(int(frame.colorspace), int(frame.color_primaries), int(frame.color_trc))
+
+
+UNTAGGED = ColourTags()
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     path: Path
@@ -46,6 +72,7 @@ class VideoInfo:
     # Width over height of one pixel as displayed upright (the sample aspect ratio): 1 for
     # square pixels, e.g. 64/45 for 16:9 PAL stored at 720×576. Output keeps it.
     pixel_aspect: Fraction = Fraction(1)
+    colour: ColourTags = UNTAGGED
 
     @property
     def width(self) -> int:
@@ -115,6 +142,7 @@ def probe_video(path: str | os.PathLike[str], max_side_px: int = DEFAULT_MAX_SID
         width, height = stream.codec_context.width, stream.codec_context.height
         rotation = upright_rotation(first)
         pixel_aspect = _pixel_aspect(stream, rotation)
+        colour = ColourTags.of(first)
         has_audio = bool(container.streams.audio)
         header_duration = container.duration / av.time_base if container.duration else 0.0
     if not times:
@@ -139,6 +167,7 @@ def probe_video(path: str | os.PathLike[str], max_side_px: int = DEFAULT_MAX_SID
         frame_count=count,
         has_audio=has_audio,
         pixel_aspect=pixel_aspect,
+        colour=colour,
     )
 
 
