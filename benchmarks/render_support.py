@@ -33,6 +33,7 @@ class MeshTrack:
     scale: np.ndarray  # float32[N] image px per canonical unit
     rotation: np.ndarray  # float32[N,3,3] canonical -> image
     offset: np.ndarray  # float32[N,3]
+    frame_size: tuple[int, int]  # (width, height)
     shot_start: np.ndarray = field(init=False)  # bool[N]; a stand-in track sees no cuts
 
     def __post_init__(self) -> None:
@@ -43,10 +44,12 @@ class MeshTrack:
         return (self.scale[i] * pts @ self.rotation[i].T + self.offset[i]).astype(np.float32)
 
 
-def _landmarks(images: Iterable[np.ndarray]) -> list[np.ndarray | None]:
+def _landmarks(images: Iterable[np.ndarray]) -> tuple[list[np.ndarray | None], tuple[int, int]]:
+    """Each image's 478 landmarks (None where no face), and the images' (width, height)."""
     import mediapipe as mp
 
     out: list[np.ndarray | None] = []
+    size = (0, 0)
     with mp.solutions.face_mesh.FaceMesh(
         static_image_mode=False,
         max_num_faces=1,
@@ -56,13 +59,14 @@ def _landmarks(images: Iterable[np.ndarray]) -> list[np.ndarray | None]:
     ) as mesh:
         for image in images:
             h, w = image.shape[:2]
+            size = (w, h)
             result = mesh.process(image)
             if not result.multi_face_landmarks:
                 out.append(None)
                 continue
             lm = result.multi_face_landmarks[0].landmark
             out.append(np.array([[p.x * w, p.y * h, p.z * w] for p in lm], np.float32))
-    return out
+    return out, size
 
 
 def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -78,7 +82,7 @@ def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.nd
     return s, r, mu_d - s * r @ mu_s
 
 
-def track_from_landmarks(raw: list[np.ndarray | None]) -> MeshTrack:
+def track_from_landmarks(raw: list[np.ndarray | None], frame_size: tuple[int, int]) -> MeshTrack:
     n = len(raw)
     present = np.array([r is not None for r in raw])
     landmarks = np.zeros((n, 478, 3), np.float32)
@@ -94,6 +98,7 @@ def track_from_landmarks(raw: list[np.ndarray | None]) -> MeshTrack:
             z,
             np.tile(np.eye(3, dtype=np.float32), (n, 1, 1)),
             np.zeros((n, 3), np.float32),
+            frame_size,
         )
     first = landmarks[np.flatnonzero(present)[0]]
     eyes = [first[list(pair)].mean(0) for pair in _EYE_CENTRES]
@@ -107,17 +112,17 @@ def track_from_landmarks(raw: list[np.ndarray | None]) -> MeshTrack:
         s, r, t = _umeyama(ref[_STABLE], landmarks[i][_STABLE])
         scale[i], rot[i], off[i] = s, r, t
         canonical[i] = ((landmarks[i] - t) @ r) / s
-    return MeshTrack(present, landmarks, canonical, scale, rot, off)
+    return MeshTrack(present, landmarks, canonical, scale, rot, off, frame_size)
 
 
 def track_video(path: str | os.PathLike[str], max_frames: int | None = None) -> MeshTrack:
     with VideoReader(path) as reader:
         images = (f.image for f in reader.frames() if max_frames is None or f.index < max_frames)
-        return track_from_landmarks(_landmarks(images))
+        return track_from_landmarks(*_landmarks(images))
 
 
 def track_images(images: Iterable[np.ndarray]) -> MeshTrack:
-    return track_from_landmarks(_landmarks(images))
+    return track_from_landmarks(*_landmarks(images))
 
 
 def read_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> list[DecodedFrame]:

@@ -12,7 +12,13 @@ from videoretalk.media.decode import DecodedFrame
 from videoretalk.render import MouthRenderer, lips
 from videoretalk.render.exemplars import Exemplar, ExemplarChooser
 from videoretalk.render.topology import JAW
-from videoretalk.render.warp import MAX_CHIN_DROP_IOD, face_axes, jaw_ring, move_lower_face
+from videoretalk.render.warp import (
+    MAX_CHIN_DROP_IOD,
+    face_axes,
+    jaw_ring,
+    lips_in_frame,
+    move_lower_face,
+)
 
 from .conftest import Clip, track_images
 
@@ -235,3 +241,27 @@ def test_a_close_up_takes_its_mouths_from_frames_where_the_face_is_as_large(
     monkeypatch.setattr(lips, "lip_colour", lambda image, points: np.array([0.6, 0.35, 0.35]))
     sharper_small = dataclasses.replace(wide, sharpness=50.0)
     assert lips.consistent_bank([[sharper_small, close]]) == [close]
+
+
+def test_lips_cut_by_the_frame_edge_are_left_as_they_are(talk4: Clip) -> None:
+    """A close-up whose bottom edge crosses the lips in some frames: the lips beyond the
+    edge are not there to move, and re-drawing them (or lending such a frame's mouth as an
+    exemplar) repeated the edge row into vertical streaks across the mouth. Those frames
+    are left as they are; the others are still re-drawn, from exemplars whose lips the
+    frame holds whole."""
+    lower_lip = talk4.track.landmarks[:, LOWER_LIP_OUTER_MID, 1]
+    bottom = int(np.median(lower_lip))
+    cut = [
+        DecodedFrame(f.index, f.time, np.ascontiguousarray(f.image[:bottom])) for f in talk4.frames
+    ]
+    track = track_images(f.image for f in cut)
+    clip = Clip(cut, track, talk4.opening)
+    whole = lips_in_frame(track.landmarks, track.frame_size) & track.present
+    assert 10 <= whole.sum() <= len(cut) - 10  # the edge crosses the lips in some frames only
+    r = _renderer(clip)
+    assert r.bank and all(whole[ex.index] for ex in r.bank)
+    widest = int(np.argmax(talk4.opening))
+    target = track.canonical[widest][r.mouth_indices]
+    for i in np.flatnonzero(track.present):
+        out = r.render(cut[i], int(i), target)
+        assert (out is cut[i].image) == (not whole[i]), i

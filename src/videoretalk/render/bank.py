@@ -62,19 +62,21 @@ class MouthBank:
         track: FaceTrackLike,
         tracked: np.ndarray,
         exemplar_frames: Sequence[int] | None = None,
+        lendable: np.ndarray | None = None,
     ) -> None:
-        """Choose exemplar frames among the `tracked` ones (all, or `exemplar_frames`)."""
+        """Choose exemplar frames among the `lendable` ones (default: `tracked`), all or
+        those in `exemplar_frames`. Captions are looked for over every tracked frame."""
         self._track = track
         self._captured, self._chooser = {}, None
         self.overlays = (
             overlay.OverlayFinder(track.landmarks, tracked) if self.settings.keep_overlays else None
         )
         self._overlays_done = False
-        present = tracked
+        present = tracked if lendable is None else lendable
         if exemplar_frames is not None:
             allowed = np.zeros_like(tracked)
             allowed[np.asarray(list(exemplar_frames), np.int64)] = True
-            present = tracked & allowed
+            present = present & allowed
         candidates = np.flatnonzero(present)
         if len(candidates) == 0:
             self._wanted = {}

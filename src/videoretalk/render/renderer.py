@@ -56,6 +56,7 @@ from .warp import (
     control_points,
     face_axes,
     jaw_ring,
+    lips_in_frame,
     lower_face_box,
     lower_face_polygon,
     mesh_points,
@@ -82,6 +83,8 @@ class FaceTrackLike(Protocol):
     def canonical(self) -> np.ndarray: ...  # float32[N,478,3] pose-normalised
     @property
     def shot_start(self) -> np.ndarray: ...  # bool[N] a shot cut lands on this frame
+    @property
+    def frame_size(self) -> tuple[int, int]: ...  # (width, height) of the frames
 
     def to_image(self, i: int, canonical_points: np.ndarray) -> np.ndarray: ...
 
@@ -121,6 +124,7 @@ class MouthRenderer:
         self._covered = 0.0  # 1 while the mouth is covered, fading to 0 over crossfade_frames
         self._grain = grain.GrainMatcher()
         self._strength = np.ones(0, np.float32)  # per source frame: how much of the edit shows
+        self._editable = np.zeros(0, bool)  # per source frame: tracked, lips inside the frame
 
     # -- 1. preparation ------------------------------------------------------
     def prepare(self, track: FaceTrackLike, exemplar_frames: Sequence[int] | None = None) -> None:
@@ -136,10 +140,12 @@ class MouthRenderer:
             track.landmarks, track.canonical, tracked, set(self.mouth_indices.tolist())
         )
         self._lip_limits = lips.thickness_range(np.asarray(track.canonical)[tracked])
+        # Only mouths the frame holds whole are re-drawn or lent (`warp.lips_in_frame`).
+        self._editable = tracked & lips_in_frame(track.landmarks, track.frame_size)
         self._strength = composite.edit_strength(
-            tracked, track.shot_start, self.settings.appear_frames
+            self._editable, track.shot_start, self.settings.appear_frames
         )
-        self._exemplars.prepare(track, tracked, exemplar_frames)
+        self._exemplars.prepare(track, tracked, exemplar_frames, lendable=self._editable)
 
     @property
     def wanted_frames(self) -> frozenset[int]:
@@ -182,7 +188,7 @@ class MouthRenderer:
                 f"target_shape must be ({len(self.mouth_indices)}, 3) canonical points of "
                 f"the renderer's mouth_indices, got {target.shape}"
             )
-        if not bool(track.present[face_index]) or not np.isfinite(target).all():
+        if not bool(self._editable[face_index]) or not np.isfinite(target).all():
             return frame.image
         if self._lip_limits is not None:
             target = lips.plausible_lips(target, self._lip_rows, *self._lip_limits)

@@ -53,6 +53,29 @@ def face_axes(points: np.ndarray) -> tuple[np.ndarray, float]:
     return down / max(float(np.linalg.norm(down)), 1e-6), max(iod, 1e-6)
 
 
+# How far around the outer lips (inter-ocular units) a frame must hold pixels for its mouth
+# to be re-drawn or lent as an exemplar: the exemplar's paste reach (margin + feather).
+IN_FRAME_MARGIN_IOD = 0.1
+
+
+def lips_in_frame(landmarks: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """Per frame, whether the outer lips and `IN_FRAME_MARGIN_IOD` around them lie inside
+    a frame of `frame_size` (width, height).
+
+    Where the frame edge cuts the lips (a tight close-up, a face leaving the picture), the
+    lips beyond it are not there to move: the warp and the exemplar's crop repeated the
+    edge row into vertical streaks across the mouth.
+    """
+    points = np.asarray(landmarks, np.float64)[..., :2]
+    eyes = [points[:, list(pair)].mean(axis=1) for pair in EYE_CORNERS]
+    margin = IN_FRAME_MARGIN_IOD * np.linalg.norm(eyes[1] - eyes[0], axis=1)[:, None]
+    lips = points[:, LIPS_OUTER]
+    low, high = lips.min(axis=1) - margin, lips.max(axis=1) + margin
+    width, height = frame_size
+    with np.errstate(invalid="ignore"):  # frames without a face hold NaN: not inside
+        return (low >= 0).all(axis=1) & (high[:, 0] <= width - 1) & (high[:, 1] <= height - 1)
+
+
 def move_lower_face(
     current: np.ndarray, driven: np.ndarray, driven_target: np.ndarray
 ) -> np.ndarray:
