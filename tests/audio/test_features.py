@@ -26,8 +26,22 @@ def test_resample_any_rate_keeps_duration(rate: int) -> None:
 
 
 def test_stereo_mixdown_averages_channels() -> None:
-    samples = np.stack([np.ones(1600), -np.ones(1600)]).astype(np.float32)
-    assert np.allclose(to_mono_16k(AudioTrack(samples, 16_000)), 0.0)
+    samples = np.stack([np.ones(1600), 0.5 * np.ones(1600)]).astype(np.float32)
+    assert np.allclose(to_mono_16k(AudioTrack(samples, 16_000)), 0.75)
+    # A voice on one channel only is mixed too, at half its level.
+    voice = _burst(16_000, 2.0, 0.5, 1.5).samples[0]
+    one_sided = np.stack([voice, np.zeros_like(voice)])
+    assert np.allclose(to_mono_16k(AudioTrack(one_sided, 16_000)), voice / 2)
+
+
+def test_channels_in_opposite_phase_keep_their_voice() -> None:
+    # Averaged, they cancelled to silence: no speech found, the mouth closed throughout.
+    voice = _burst(16_000, 4.0, 1.5, 2.5).samples[0]
+    track = AudioTrack(np.stack([voice, -0.9 * voice]), 16_000)
+    assert np.allclose(to_mono_16k(track), voice)
+    speech = detect_speech(to_mono_16k(track))
+    times = np.arange(len(speech)) * 0.01
+    assert speech[(times > 1.7) & (times < 2.3)].all() and not speech[times < 1.2].any()
 
 
 def test_digital_silence_has_no_speech_and_finite_features() -> None:

@@ -1,7 +1,7 @@
 """Audio features on a fixed 10 ms grid, and sampling them at arbitrary video frame times.
 
 Everything downstream works at `SAMPLE_RATE` mono: any input rate is resampled with a
-polyphase filter and any channel count is averaged. Features are log-mel energies with
+polyphase filter and any channel count is averaged (`mix_down`). Features are log-mel energies with
 per-utterance mean/variance normalisation, so the absolute loudness of the recording
 (and microphone gain) does not reach the mouth model; only the spectral shape does.
 """
@@ -30,16 +30,36 @@ F_MIN, F_MAX = (
 POWER_FLOOR = 1e-10  # ~ -100 dB: keeps log finite on digital silence
 DYNAMIC_RANGE = 1e-8  # 80 dB: floor relative to the loudest step, so gain cancels
 MIN_SPEECH_STEPS_FOR_STATS = 50  # 0.5 s of speech before its own statistics are trusted
+# A mix keeping less than this share of its loudest channel's power has cancelled itself.
+# A voice on one channel only keeps a quarter; channels in opposite phase, next to none.
+CANCELLED_MIX_SHARE = 0.1
 
 
 def to_mono_16k(audio: AudioTrack) -> np.ndarray:
     """Mix down to mono and resample to `SAMPLE_RATE`; float32 samples."""
-    samples = np.asarray(audio.samples, dtype=np.float32)
-    mono = samples.mean(axis=0) if samples.ndim == 2 else samples
+    mono = mix_down(np.asarray(audio.samples, dtype=np.float32))
     if audio.sample_rate != SAMPLE_RATE and mono.size:
         g = gcd(int(audio.sample_rate), SAMPLE_RATE)
         mono = resample_poly(mono, SAMPLE_RATE // g, int(audio.sample_rate) // g)
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def mix_down(samples: np.ndarray) -> np.ndarray:
+    """The mean of (channels, n) samples, or the loudest channel where the mean cancels.
+
+    A stereo recording with one channel in opposite phase (a miswired microphone, a
+    "wide" effect) sounds like speech but averages to near silence, which closed the
+    mouth for the whole video.
+    """
+    if samples.ndim == 1:
+        return samples
+    mono = samples.mean(axis=0)
+    power = np.mean(np.square(samples, dtype=np.float64), axis=1)
+    if power.size > 1 and np.mean(np.square(mono, dtype=np.float64)) < (
+        CANCELLED_MIX_SHARE * power.max()
+    ):
+        return samples[int(np.argmax(power))]
+    return mono
 
 
 def n_steps(n_samples: int) -> int:
