@@ -58,6 +58,7 @@ def make_video(
     fragmented: bool = False,
     pixel_aspect: Fraction | None = None,
     colour_tag: int | None = None,
+    audio_delay_s: float = 0.0,
 ) -> Path:
     """Write a synthetic video; `times` (seconds) gives variable frame timing.
 
@@ -69,6 +70,7 @@ def make_video(
     `pixel_aspect` stores non-square pixels (a sample aspect ratio), as anamorphic footage.
     `colour_tag` (an FFmpeg colour-space number, e.g. 1 for BT.709) encodes the colours
     with that matrix and tags the stream's matrix, primaries and transfer with it.
+    `audio_delay_s` starts the audio stream that much after zero.
     """
     if times is None:
         times = [i / fps for i in range(round(seconds * fps))]
@@ -108,14 +110,23 @@ def make_video(
         out.mux(stream.encode(None))
         if audio_stream is not None:
             duration = times[-1] + (times[-1] - times[0]) / max(len(times) - 1, 1)
-            encode_audio(out, audio_stream, tone(duration, audio_tone_hz, 44100))
+            encode_audio(
+                out,
+                audio_stream,
+                tone(duration, audio_tone_hz, 44100),
+                first_sample=round(audio_delay_s * 44100),
+            )
     return path
 
 
 def encode_audio(
-    out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray
+    out: av.container.OutputContainer,
+    stream: av.AudioStream,
+    samples: np.ndarray,
+    first_sample: int = 0,
 ) -> None:
-    """Encode float samples ((n,) mono or (channels, n)) into `stream`, then flush it.
+    """Encode float samples ((n,) mono or (channels, n)) into `stream`, then flush it;
+    the first sample is stamped `first_sample` (samples since the stream's zero).
 
     Frames are built as float and FFmpeg converts them to whatever the encoder takes.
     """
@@ -129,7 +140,7 @@ def encode_audio(
             np.ascontiguousarray(planar[:, start : start + step]), format="fltp", layout=layout
         )
         frame.sample_rate = rate
-        frame.pts = start
+        frame.pts = first_sample + start
         frame.time_base = Fraction(1, rate)
         for converted in resampler.resample(frame):
             out.mux(stream.encode(converted))

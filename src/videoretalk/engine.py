@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import VideoRetalkError
-from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio
+from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio_on_video_clock
 from .media.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -146,9 +146,10 @@ CAPTION_LOOKAHEAD_S = 2.0
 
 
 def _own_speech(reader: VideoReader) -> AudioTrack | None:
-    """The source video's own audio track, if it has one (for speaker adaptation)."""
+    """The source video's own audio track, if it has one (for speaker adaptation), on
+    the video's clock."""
     try:
-        return read_audio(reader.path)
+        return read_audio_on_video_clock(reader.path)
     except VideoRetalkError:  # no audio stream, or an undecodable one: adapt without it
         return None
 

@@ -14,7 +14,7 @@ import pytest
 from mediafactory import decoded_frames, frame_image, make_audio, make_video, read_code
 
 from videoretalk import Settings, retalk
-from videoretalk.media.decode import VideoReader, read_audio
+from videoretalk.media.decode import VideoReader, read_audio, read_audio_on_video_clock
 from videoretalk.media.probe import probe_video
 
 
@@ -170,6 +170,26 @@ def test_colours_are_stored_and_tagged_as_the_sources(tmp_path: Path, tag: int |
     # The stored values themselves come back (BT.709 against BT.601 moves this picture's
     # luma by 9.2 levels on average; re-encoding alone, by about 1).
     assert np.abs(output_luma.astype(int) - source_luma).mean() < 1.5
+
+
+@pytest.mark.parametrize(("video_start", "audio_start"), [(0.0, 0.8), (0.5, 0.0)])
+def test_a_videos_own_audio_is_read_on_the_videos_clock(
+    tmp_path: Path, video_start: float, audio_start: float
+) -> None:
+    # Speaker adaptation pairs each frame with the sound heard with it. Read from its first
+    # sample, audio that starts 0.8 s after the video (or the video 0.5 s after the audio)
+    # paired frames with sound that far off.
+    times = [video_start + i / 25 for i in range(60)]
+    video = make_video(tmp_path / "v.mp4", times=times, fps=25, audio_delay_s=audio_start)
+    plain, aligned = read_audio(video), read_audio_on_video_clock(video)
+    rate = plain.sample_rate
+    if audio_start:  # silence until the audio starts (less the AAC encoder's priming)
+        lead = aligned.samples.shape[1] - plain.samples.shape[1]
+        assert (audio_start - 0.03) * rate < lead <= audio_start * rate
+        assert not aligned.samples[:, :lead].any()
+        assert np.array_equal(aligned.samples[:, lead:], plain.samples)
+    else:  # the sound before the first frame is dropped
+        assert np.array_equal(aligned.samples, plain.samples[:, round(video_start * rate) :])
 
 
 def test_audio_stays_in_sync_with_video(tmp_path: Path) -> None:

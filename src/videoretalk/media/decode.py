@@ -32,6 +32,8 @@ from .probe import is_avi, main_video_stream, packet_stamps, upright_rotation
 # How far back (frames) a seek that landed past the frame it wanted tries again; doubled
 # on each further try (`VideoReader._decode_from`).
 SEEK_RETRY_FRAMES = 16
+# Streams of one file starting further apart than this (s) are taken for a broken header.
+MAX_STREAM_OFFSET_S = 60.0
 # Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
 REVERSE_CHUNK_FRAMES = 48
 # AAC's encoder delay (priming, 1024-2112 samples) plus the last frame's padding (< 1024),
@@ -396,6 +398,38 @@ def read_audio(
         if samples.shape[1] - kept <= MAX_AAC_PADDING_SAMPLES * rate / native_rate:
             samples = samples[:, :kept]
     return AudioTrack(samples=_full_scale(samples.astype(np.float32, copy=False)), sample_rate=rate)
+
+
+def read_audio_on_video_clock(path: str | os.PathLike[str]) -> AudioTrack:
+    """A video file's own audio track with sample 0 at the video stream's start.
+
+    The two streams of a file may start apart: a cut copied without re-encoding starts
+    the video at the keyframe before the audio, and some recorders start the audio late.
+    `read_audio` starts at the first audio sample, so a frame and the sound heard with it
+    were paired that far apart. Leading silence is added or leading samples dropped; an
+    offset past `MAX_STREAM_OFFSET_S` is taken for a broken header and ignored.
+    """
+    track = read_audio(path)
+    offset = _audio_start_after_video(path)
+    if abs(offset) > MAX_STREAM_OFFSET_S:
+        return track
+    n = round(abs(offset) * track.sample_rate)
+    if offset > 0:
+        samples = np.pad(track.samples, ((0, 0), (n, 0)))
+    else:
+        samples = track.samples[:, n:]
+    return AudioTrack(np.ascontiguousarray(samples), track.sample_rate)
+
+
+def _audio_start_after_video(path: str | os.PathLike[str]) -> float:
+    """Seconds from the video stream's start to the audio stream's (negative: audio first)."""
+    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        video, audio = main_video_stream(container), container.streams.audio[0]
+        starts = [
+            float(s.start_time * s.time_base) if s.start_time is not None and s.time_base else 0.0
+            for s in (video, audio)
+        ]
+    return starts[1] - starts[0]
 
 
 def _full_scale(samples: np.ndarray) -> np.ndarray:
