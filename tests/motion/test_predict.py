@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from videoretalk.audio.features import sample_at
 from videoretalk.errors import InvalidParameter
 from videoretalk.face.landmarks import LOWER_LIP_RINGS, UPPER_LIP_RINGS
 from videoretalk.media.decode import AudioTrack, read_audio
@@ -18,7 +19,7 @@ from videoretalk.motion import (
     mouth_opening,
     predict_mouth_motion,
 )
-from videoretalk.motion.adapt import adapt_to_speaker, best_lag
+from videoretalk.motion.adapt import adapt_to_speaker, best_lag, generic_opening_grid
 from videoretalk.motion.model import analyse_for_model
 from videoretalk.motion.predict import closed_rest, speech_gate
 from videoretalk.motion.shape import INNER_GAP_PAIRS, JAW_FOLLOWS, UPPER_LIP_SHARE
@@ -244,23 +245,43 @@ def test_adaptation_to_own_speech_runs_and_stays_finite() -> None:
     assert mouth_opening(canon).max() > motion.opening.min()
 
 
-def test_adaptation_reads_the_source_up_to_its_limit() -> None:
+def speaking(audio: AudioTrack, times: np.ndarray) -> FakeTrack:
+    """A person whose lower lip opens as the generic model predicts for `audio`: a track of
+    someone saying it (adaptation takes such audio for the speaker's own)."""
+    model = load_model()
+    hidden = model.hidden_for(analyse_for_model(model, audio, MotionSettings()))
+    opening = sample_at(generic_opening_grid(model, hidden), times)
+    canon = np.broadcast_to(model.rest_shape, (times.size, 478, 3)).copy()
+    lower_inner = [lo for _, lo in INNER_GAP_PAIRS]
+    canon[:, lower_inner, 1] += (opening - opening.min())[:, None]
+    return FakeTrack(times, np.ones(times.size, bool), canon)
+
+
+def test_adaptation_reads_the_source_up_to_its_limit(dev_dir: Path) -> None:
     """A source past `adapt_max_source_s` adapts as its first that-many seconds do, so a
     long source video does not multiply the motion stage's time."""
     model = load_model()
     settings = MotionSettings(adapt_max_source_s=4.0)
-    audio = voiced(6.0, 0.3, 5.8)
-    times = np.arange(150) / 25.0
-    canon = np.broadcast_to(model.rest_shape, (150, 478, 3)).copy()
-    canon[:, 17, 1] += 0.05 * np.clip(np.sin(2 * np.pi * 4 * times), 0, None)
-    track = FakeTrack(times, np.ones(150, bool), canon)
+    audio = read_audio(dev_dir / "speech1.wav")
+    times = np.arange(125) / 25.0
+    track = speaking(audio, times)
     first = AudioTrack(audio.samples[:, : 4 * audio.sample_rate], audio.sample_rate)
     capped = adapt_to_speaker(model, track, audio, model.rest_shape, settings)
     trimmed = adapt_to_speaker(model, track, first, model.rest_shape, settings)
     whole = adapt_to_speaker(model, track, audio, model.rest_shape, MotionSettings())
     assert capped is not None and trimmed is not None and whole is not None
     assert np.array_equal(capped[0], trimmed[0]) and np.array_equal(capped[1], trimmed[1])
-    assert not np.allclose(capped[0], whole[0])  # the last 2 s did change the fit
+    assert not np.allclose(capped[0], whole[0])  # the last second did change the fit
+
+
+def test_a_source_track_in_another_voice_is_not_adapted_to(dev_dir: Path) -> None:
+    """The source video's audio is someone else (a voice-over, a dub, an interviewer):
+    pairing it with these lips taught the read-out that speech leaves them still."""
+    model = load_model()
+    own, other = (read_audio(dev_dir / name) for name in ("speech1.wav", "speech2.wav"))
+    track = speaking(own, np.arange(125) / 25.0)
+    assert adapt_to_speaker(model, track, own, model.rest_shape, MotionSettings()) is not None
+    assert adapt_to_speaker(model, track, other, model.rest_shape, MotionSettings()) is None
 
 
 def test_settings_are_validated() -> None:
