@@ -28,10 +28,10 @@ OUTPUT_TIME_BASE = Fraction(1, 90000)
 # AAC encoders accept only these rates; anything else is resampled to 48 kHz.
 _AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
 _AUDIO_FRAME_SAMPLES = 1024  # one AAC frame
-# Matrices (AVColorSpace numbers) that FFmpeg's scaler converts RGB to YUV with: BT.709,
-# FCC, BT.601 (as BT.470BG and as SMPTE 170M), SMPTE 240M, BT.2020 (non-constant and
-# constant luminance). Others are encoded as BT.601 and left untagged.
-_CONVERTIBLE_MATRICES = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+# Matrices (AVColorSpace numbers) that FFmpeg's scaler converts RGB to YUV with, and its
+# own number for each: BT.709, FCC, BT.601 (as BT.470BG and as SMPTE 170M), SMPTE 240M,
+# BT.2020 (non-constant luminance). Others are encoded as BT.601 and left untagged.
+_CONVERTIBLE_MATRICES = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9}
 
 
 class VideoWriter:
