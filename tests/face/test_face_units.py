@@ -60,3 +60,18 @@ def test_gaussian_is_zero_phase_on_irregular_times() -> None:
 
 def test_segments() -> None:
     assert segments(np.array([0, 0, 1, 0, 1, 1], bool)) == [(0, 2), (2, 4), (4, 5), (5, 6)]
+
+
+def test_a_track_takes_its_frame_size_from_frames_with_pixels() -> None:
+    # A frame decoded without pixels (past the analysis horizon) is 0x0: had it come
+    # first, the track would have claimed 0x0 frames, and no face would fit inside them.
+    from videoretalk.face.analyser import FaceAnalyser
+    from videoretalk.media.decode import NO_IMAGE, DecodedFrame
+
+    analyser = FaceAnalyser()
+    try:
+        analyser.skip(DecodedFrame(0, 0.0, NO_IMAGE))
+        analyser.add(DecodedFrame(1, 0.04, np.zeros((96, 160, 3), np.uint8)))
+        assert analyser.finish().frame_size == (160, 96)
+    finally:
+        analyser.close()

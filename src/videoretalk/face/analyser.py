@@ -179,7 +179,7 @@ class FaceAnalyser:
 
     def skip(self, frame: DecodedFrame) -> None:
         """Record a frame without looking at it (one the output never shows): no face."""
-        if self._size is None:
+        if self._size is None and frame.image.size:  # not a frame decoded without pixels
             self._size = (frame.image.shape[1], frame.image.shape[0])
         if self._skipped_from is None:
             self._skipped_from = frame.time
