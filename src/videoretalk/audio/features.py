@@ -1,9 +1,10 @@
 """Audio features on a fixed 10 ms grid, and sampling them at arbitrary video frame times.
 
 Everything downstream works at `SAMPLE_RATE` mono: any input rate is resampled with a
-polyphase filter and any channel count is averaged (`mix_down`). Features are log-mel energies with
-per-utterance mean/variance normalisation, so the absolute loudness of the recording
-(and microphone gain) does not reach the mouth model; only the spectral shape does.
+polyphase filter and any channel count is averaged (`mix_down`). Features are log-mel
+energies with per-utterance mean/variance normalisation, so the absolute loudness of the
+recording (and microphone gain) does not reach the mouth model; only the spectral shape
+does.
 """
 
 from __future__ import annotations
