@@ -65,7 +65,7 @@ def make_video(
     `b_frames` > 0 lets x264 code that many frames in a row as B-frames, stored after
     the frame they refer to (decoding order differs from presentation order), as most
     encoders' defaults do; without it frames are stored in the order they are shown.
-    `keyframe_every` fixes x264's keyframe interval (frames), for tests that seek.
+    `keyframe_every` fixes the encoder's keyframe interval (frames), for tests that seek.
     `fragmented` writes MP4/MOV as fragments (as screen recorders and streams do).
     `pixel_aspect` stores non-square pixels (a sample aspect ratio), as anamorphic footage.
     `colour_tag` (an FFmpeg colour-space number, e.g. 1 for BT.709) encodes the colours
@@ -87,8 +87,10 @@ def make_video(
             params = [f"bframes={b_frames}"] if b_frames else []
             if keyframe_every:
                 params += [f"keyint={keyframe_every}", f"min-keyint={keyframe_every}", "scenecut=0"]
+            if codec == "libx265":  # x265 leaves its GOPs open: leading frames refer back
+                params += ["log-level=error"]
             if params:
-                stream.codec_context.options |= {"x264-params": ":".join(params)}
+                stream.codec_context.options |= {f"{codec[3:]}-params": ":".join(params)}
         if rotation:
             stream.set_display_rotation(rotation)
         if pixel_aspect is not None:
