@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
-from mediafactory import make_video, read_code
+from mediafactory import frame_image, make_video, read_code
 
 from videoretalk.media.decode import VideoReader
+from videoretalk.media.probe import probe_video
 
 
 @pytest.mark.parametrize(("width", "rotation"), [(200, 0), (198, 90)])
@@ -109,3 +112,24 @@ def test_b_frames_keep_every_frame_in_order_on_every_pass(
         assert [read_code(f.image) for f in backward] == list(range(49, 2, -1))
         scanned = [(i, read_code(f.image)) for i, _, f in reader.scan([5, 39]) if f is not None]
         assert scanned == [(5, 5), (39, 39)]
+
+
+def test_frames_an_edit_list_cuts_away_are_neither_shown_nor_counted(tmp_path: Path) -> None:
+    # A video trimmed without re-encoding keeps the cut frames as references behind an
+    # edit list. The probe counted them: 2.4 s and 60 frames for a 2.0 s, 50-frame video.
+    path = tmp_path / "trimmed.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 192, 128, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 25)
+        for i in range(60):  # the first 10 before zero: the muxer writes them as cut
+            frame = av.VideoFrame.from_ndarray(frame_image(i, 192, 128), format="rgb24")
+            frame.pts, frame.time_base = i - 10, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    info = probe_video(path)
+    assert (info.frame_count, info.duration) == (50, pytest.approx(2.0))
+    with VideoReader(path) as reader:
+        frames = list(reader.frames())
+    assert [read_code(f.image) for f in frames] == list(range(10, 60))
+    assert frames[0].time == 0.0

@@ -255,6 +255,8 @@ def packet_stamps(container: av.container.InputContainer, stream: av.VideoStream
     chunks one frame duration apart in the order they are stored (decoding order), and
     makes up presentation stamps from those, off by a tick at the end. There the
     decoding stamps are taken: the chunks' slots on the stream's constant-rate grid.
+    Packets an edit list cuts away (a video trimmed without re-encoding) are decoded
+    only as references and never shown, so they are not counted.
     """
     decoding_order = is_avi(container)
     container.seek(0, stream=stream, backward=True, any_frame=False)
@@ -262,7 +264,7 @@ def packet_stamps(container: av.container.InputContainer, stream: av.VideoStream
     try:
         for packet in container.demux(stream):
             stamp = packet.dts if decoding_order and packet.dts is not None else packet.pts
-            if stamp is not None and packet.size > 0:
+            if stamp is not None and packet.size > 0 and not packet.is_discard:
                 stamps.append(stamp)
     except (av.error.FFmpegError, ValueError):
         pass  # a truncated tail: keep what was readable
