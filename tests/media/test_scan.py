@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from mediafactory import frame_image, make_video, read_code
 
+from videoretalk.media import decode
 from videoretalk.media.decode import VideoReader
 from videoretalk.media.probe import probe_video
 
@@ -133,3 +135,26 @@ def test_frames_an_edit_list_cuts_away_are_neither_shown_nor_counted(tmp_path: P
         frames = list(reader.frames())
     assert [read_code(f.image) for f in frames] == list(range(10, 60))
     assert frames[0].time == 0.0
+
+
+@pytest.mark.parametrize(("budget_frames", "held"), [(10, 10), (2, 8), (100, 48)])
+def test_backward_chunks_hold_about_a_fixed_number_of_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget_frames: int, held: int
+) -> None:
+    # 48 frames of 2048 x 2048 RGB are 600 MB; a chunk now holds what fits the byte
+    # budget (48 frames of 1080p), at least 8 frames and at most 48.
+    video = make_video(tmp_path / "v.mp4", width=192, height=128, fps=25, seconds=4.0)
+    monkeypatch.setattr(decode, "REVERSE_CHUNK_BYTES", budget_frames * 192 * 128 * 3)
+    with VideoReader(video) as reader:
+        n = len(list(reader.frames(rgb_until_s=-1.0)))
+        starts: list[int] = []
+        decode_from = reader._decode_from
+
+        def counted(index: int) -> Iterator[av.VideoFrame]:
+            starts.append(index)
+            return decode_from(index)
+
+        monkeypatch.setattr(reader, "_decode_from", counted)
+        backward = [read_code(f.image) for f in reader.frames_backward(0, n - 1)]
+    assert backward == list(range(n - 1, -1, -1))
+    assert len(starts) == -(-n // held)  # chunks of `held` frames

@@ -34,8 +34,12 @@ from .probe import is_avi, main_video_stream, packet_stamps, upright_rotation
 SEEK_RETRY_FRAMES = 16
 # Streams of one file starting further apart than this (s) are taken for a broken header.
 MAX_STREAM_OFFSET_S = 60.0
-# Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB.
+# Frames held at once when playing backwards: 48 frames of 1080p RGB are ~300 MB. Larger
+# frames are held fewer at a time, within about the same bytes (2048 x 2048: 25 frames),
+# but never fewer than 8, or a long keyframe interval is decoded over and over.
 REVERSE_CHUNK_FRAMES = 48
+REVERSE_CHUNK_BYTES = 300 * 2**20
+MIN_REVERSE_CHUNK_FRAMES = 8
 # AAC's encoder delay (priming, 1024-2112 samples) plus the last frame's padding (< 1024),
 # at most, in samples at the track's own rate.
 MAX_AAC_PADDING_SAMPLES = 4096
@@ -192,8 +196,12 @@ class VideoReader:
     def frames_backward(self, first: int, last: int) -> Iterator[DecodedFrame]:
         """Frames `last, last-1, …, first` (inclusive), decoded chunk by chunk."""
         end = last
+        frame_bytes = 3 * self._size[0] * self._size[1] if self._size else 0
+        held = REVERSE_CHUNK_FRAMES
+        if frame_bytes:
+            held = max(MIN_REVERSE_CHUNK_FRAMES, min(held, REVERSE_CHUNK_BYTES // frame_bytes))
         while end >= first:
-            start = max(first, end - REVERSE_CHUNK_FRAMES + 1)
+            start = max(first, end - held + 1)
             chunk: list[DecodedFrame] = []
             for frame in self._decode_from(start):
                 index = self._index_of(frame)
