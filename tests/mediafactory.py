@@ -62,7 +62,7 @@ def make_video(
 ) -> Path:
     """Write a synthetic video; `times` (seconds) gives variable frame timing.
 
-    `b_frames` > 0 lets x264 code that many frames in a row as B-frames, stored after
+    `b_frames` > 0 lets the encoder code that many frames in a row as B-frames, stored after
     the frame they refer to (decoding order differs from presentation order), as most
     encoders' defaults do; without it frames are stored in the order they are shown.
     `keyframe_every` fixes the encoder's keyframe interval (frames), for tests that seek.
@@ -87,7 +87,7 @@ def make_video(
             params = [f"bframes={b_frames}"] if b_frames else []
             if keyframe_every:
                 params += [f"keyint={keyframe_every}", f"min-keyint={keyframe_every}", "scenecut=0"]
-            if codec == "libx265":  # x265 leaves its GOPs open: leading frames refer back
+            if codec == "libx265":  # quiet; its GOPs stay open, as x265 makes them by default
                 params += ["log-level=error"]
             if params:
                 stream.codec_context.options |= {f"{codec[3:]}-params": ":".join(params)}
