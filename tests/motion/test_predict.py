@@ -274,14 +274,18 @@ def test_adaptation_reads_the_source_up_to_its_limit(dev_dir: Path) -> None:
     assert not np.allclose(capped[0], whole[0])  # the last second did change the fit
 
 
-def test_a_source_track_in_another_voice_is_not_adapted_to(dev_dir: Path) -> None:
+def test_a_source_track_in_another_voice_is_not_adapted_to(
+    dev_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The source video's audio is someone else (a voice-over, a dub, an interviewer):
     pairing it with these lips taught the read-out that speech leaves them still."""
     model = load_model()
     own, other = (read_audio(dev_dir / name) for name in ("speech1.wav", "speech2.wav"))
     track = speaking(own, np.arange(125) / 25.0)
     assert adapt_to_speaker(model, track, own, model.rest_shape, MotionSettings()) is not None
-    assert adapt_to_speaker(model, track, other, model.rest_shape, MotionSettings()) is None
+    with caplog.at_level("INFO", logger="videoretalk.motion.adapt"):
+        assert adapt_to_speaker(model, track, other, model.rest_shape, MotionSettings()) is None
+    assert "not adapting to the speaker" in caplog.text  # operators see why
 
 
 def test_settings_are_validated() -> None:

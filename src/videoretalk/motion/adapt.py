@@ -8,6 +8,7 @@ the generic one (`model.adapt_readout`), before the driving audio is predicted.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,8 @@ from ..media.decode import AudioTrack
 from .model import MouthModel, adapt_readout, analyse_for_model
 from .settings import MotionSettings
 from .shape import mouth_opening
+
+log = logging.getLogger(__name__)
 
 MIN_ADAPT_SECONDS = 2.0  # less own speech than this: adaptation would only add noise
 # The generic prediction must follow the source's real mouth at least this well (Pearson r
@@ -102,8 +105,15 @@ def adapt_to_speaker(
     # The source's own A/V offset: shift that best lines up the generic prediction.
     gap = generic_opening_grid(model, hidden)
     lag = best_lag(gap, times[keep], real_open, settings.adapt_max_lag_s)
-    if pearson(sample_at(gap, times[keep] + lag), real_open) < MIN_OWN_SPEECH_R:
-        return None  # the track is not this speaker's voice: adapting would learn noise
+    fit = pearson(sample_at(gap, times[keep] + lag), real_open)
+    if fit < MIN_OWN_SPEECH_R:  # the track is not this speaker's voice: it would teach noise
+        log.info(
+            "not adapting to the speaker: the source's audio follows its lips at r %.2f, "
+            "under %.2f (another voice, music or a dub?)",
+            fit,
+            MIN_OWN_SPEECH_R,
+        )
+        return None
     target = (canonical[keep][:, model.points] - rest[model.points]).reshape(
         keep.sum(), -1
     ) @ model.basis.T
