@@ -113,16 +113,16 @@ class VideoReader:
         clock = self._avi_clock()
         self._container.seek(0, stream=self._stream, backward=True)
         labels: list[int] = []
-        seen: set[int] = set()
+        index_of: dict[int, int] = {}
         times: list[float] = []
         for frame in self._decode():
             label = frame.pts if frame.pts is not None else (labels[-1] + 1 if labels else 0)
             # A duplicated timestamp from a broken muxer: keep the first. (Elsewhere than
             # in AVI a timestamp going back is a broken one too.)
-            if label in seen or (clock is None and labels and label < labels[-1]):
+            if label in index_of or (clock is None and labels and label < labels[-1]):
                 continue
+            index_of[label] = len(labels)
             labels.append(label)
-            seen.add(label)
             if clock is None:
                 time = float((label - labels[0]) * self._time_base)
             else:
@@ -133,8 +133,8 @@ class VideoReader:
                 yield DecodedFrame(len(labels) - 1, time, NO_IMAGE)
             else:
                 yield self._to_decoded(len(labels) - 1, time, frame)
-        self._labels, self._times = labels, np.array(times, np.float64)
-        self._index = {label: index for index, label in enumerate(labels)}
+        self._labels, self._index = labels, index_of
+        self._times = np.array(times, np.float64)
 
     @property
     def frame_times(self) -> np.ndarray:
