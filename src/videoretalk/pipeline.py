@@ -11,7 +11,6 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 from .config import Settings
@@ -20,7 +19,7 @@ from .errors import InvalidParameter
 from .face.settings import check_query_face_threshold
 from .media.decode import AudioTrack, DecodedFrame, VideoReader, prefetch, read_audio
 from .media.encode import VideoWriter, WriteBehind
-from .media.probe import ColourTags
+from .media.probe import VideoInfo
 from .media.timeline import Timeline, plan_timeline
 from .media.validate import validate_audio, validate_image, validate_video
 
@@ -89,25 +88,11 @@ def retalk(
         engine.plan(timeline, driving_audio, reader)
 
         # 4. Second pass: render each output frame and encode it with the audio.
-        width, height = (
-            video_info.width // 2 * 2,
-            video_info.height // 2 * 2,
-        )  # yuv420p needs even sides
         edited = _render_and_encode(
-            reader,
-            timeline,
-            engine,
-            output,
-            width,
-            height,
-            video_info.fps,
-            video_info.pixel_aspect,
-            video_info.colour,
-            driving_audio,
-            settings,
-            report,
+            reader, timeline, engine, output, video_info, driving_audio, settings, report
         )
     report("done", 1.0)
+    width, height = _output_size(video_info)
     return RetalkResult(
         output=output,
         duration=timeline.duration,
@@ -117,6 +102,11 @@ def retalk(
         height=height,
         usage=Usage(video_duration=round(timeline.duration, 3)),
     )
+
+
+def _output_size(source: VideoInfo) -> tuple[int, int]:
+    """The source's displayed size, odd sides trimmed by one pixel (yuv420p needs even)."""
+    return source.width // 2 * 2, source.height // 2 * 2
 
 
 def analysis_horizon(audio_duration: float, settings: Settings) -> float:
@@ -167,15 +157,16 @@ def _render_and_encode(
     timeline: Timeline,
     engine: LipSyncEngine,
     output: Path,
-    width: int,
-    height: int,
-    fps: float,
-    pixel_aspect: Fraction,
-    colour: ColourTags,
+    source: VideoInfo,
     audio: AudioTrack,
     settings: Settings,
     report: ProgressCallback,
 ) -> int:
+    """Render and encode every output frame; the number of frames edited.
+
+    The output keeps the source's size, frame rate, pixel shape and colour tags.
+    """
+    width, height = _output_size(source)
     # Write beside the target and rename at the end: a failed job never leaves a
     # half-written file under the requested name.
     fd, partial_name = tempfile.mkstemp(prefix=".partial-", suffix=".mp4", dir=output.parent)
@@ -188,12 +179,12 @@ def _render_and_encode(
                 partial,
                 width,
                 height,
-                fps,
+                source.fps,
                 audio,
                 timeline.duration,
                 settings.encode,
-                pixel_aspect,
-                colour,
+                source.pixel_aspect,
+                source.colour,
             ) as encoder,
             WriteBehind(encoder) as writer,
         ):
