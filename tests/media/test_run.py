@@ -169,7 +169,11 @@ def test_colours_are_stored_and_tagged_as_the_sources(tmp_path: Path, tag: int |
     assert output_tags == source_tags == ((tag, tag, tag) if tag else (2, 2, 2))
     # The stored values themselves come back (BT.709 against BT.601 moves this picture's
     # luma by 9.2 levels on average; re-encoding alone, by about 1).
-    assert np.abs(output_luma.astype(int) - source_luma).mean() < 1.5
+    change = output_luma.astype(int) - source_luma
+    assert np.abs(change).mean() < 1.5
+    # ... and not a shade darker: FFmpeg's fast YUV -> RGB left every decoded pixel about a
+    # level dark, and the output stored that (-1.0 to -1.1 levels on average).
+    assert abs(change.mean()) < 0.25
 
 
 @pytest.mark.parametrize(("video_start", "audio_start"), [(0.0, 0.8), (0.5, 0.0)])

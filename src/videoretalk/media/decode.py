@@ -27,6 +27,7 @@ from ..errors import (
     InvalidFileOpenError,
     InvalidFileResolution,
 )
+from .colour import frame_to_rgb
 from .probe import is_avi, main_video_stream, packet_stamps, upright_rotation
 
 # How far back (frames) a seek that landed past the frame it wanted tries again; doubled
@@ -318,7 +319,7 @@ class VideoReader:
 
     def _to_decoded(self, index: int, time: float, frame: av.VideoFrame) -> DecodedFrame:
         self._check_size(index, frame)
-        image: np.ndarray = frame.to_ndarray(format="rgb24")
+        image = frame_to_rgb(frame)
         if self._rotation:
             # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.
             image = np.ascontiguousarray(np.rot90(image, k=self._rotation // 90))
