@@ -11,6 +11,9 @@ conversion where that is the frame's (as fast as FFmpeg's), else one 3x4 matrix 
 planes (chroma repeated onto every pixel, as OpenCV and FFmpeg's fast path do: 2.3 ms a
 1080x1920 BT.709 frame, against FFmpeg's 0.8 ms fast and 5.8 ms exact). Other formats
 (10-bit, packed) go through FFmpeg's exact mode.
+
+The grey levels the caption search reads need no conversion at all: `frame_to_luma` copies
+the decoder's own 8-bit Y plane.
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ _PLANAR_8BIT = {
     "yuvj444p": (1, 1),
 }
 
+# Pixel formats whose first plane is the 8-bit luma, read as the frame's grey.
+EIGHT_BIT_LUMA = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
+)
+
+
+def frame_to_luma(frame: av.VideoFrame) -> np.ndarray:
+    """(H, W) uint8 grey levels of a decoded frame: its Y plane as decoded where that is
+    8-bit, else FFmpeg's grey conversion."""
+    if frame.format.name in EIGHT_BIT_LUMA:
+        return plane_pixels(frame, 0).copy()
+    return frame.to_ndarray(format="gray")
+
 
 def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
     """(H, W, 3) uint8 RGB of a decoded frame, as its matrix and range define it."""
@@ -56,7 +72,7 @@ def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
     if layout is None or weights is None:  # FFmpeg's own conversion, in its exact mode
         return frame.reformat(format="rgb24", interpolation=_EXACT_SCALER).to_ndarray()
     full = int(frame.color_range) == FULL_RANGE or frame.format.name.startswith("yuvj")
-    y, u, v = (_plane(frame, i) for i in range(3))
+    y, u, v = (plane_pixels(frame, i) for i in range(3))
     height, width = y.shape
     if layout == (2, 2) and weights == _BT601 and not full and height % 2 == width % 2 == 0:
         # OpenCV's I420 conversion is this very matrix, and quicker than the general one.
@@ -87,7 +103,7 @@ def yuv_to_rgb_matrix(kr: float, kb: float, full_range: bool) -> np.ndarray:
     return np.hstack([a, offset[:, None]]).astype(np.float32)
 
 
-def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+def plane_pixels(frame: av.VideoFrame, index: int) -> np.ndarray:
     """Plane `index` of a frame as a (rows, columns) uint8 array, without its row padding."""
     plane = frame.planes[index]
     rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)

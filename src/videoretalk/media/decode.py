@@ -27,7 +27,7 @@ from ..errors import (
     InvalidFileOpenError,
     InvalidFileResolution,
 )
-from .colour import frame_to_rgb
+from .colour import frame_to_luma, frame_to_rgb
 from .probe import is_avi, main_video_stream, packet_stamps, upright_rotation
 
 # How far back (frames) a seek that landed past the frame it wanted tries again; doubled
@@ -47,10 +47,6 @@ MAX_AAC_PADDING_SAMPLES = 4096
 # Decoded lossy audio overshoots full scale by a few per cent; only peaks past this are
 # taken for a broken level and the track scaled down to 1.0.
 OVERSHOOT_PEAK = 2.0
-# Decoder pixel formats whose first plane is the 8-bit luma, read as the frame's grey.
-EIGHT_BIT_LUMA = frozenset(
-    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
-)
 
 
 @dataclass(frozen=True)
@@ -306,13 +302,8 @@ class VideoReader:
             self._rotation = upright_rotation(frame)
 
     def _luma(self, frame: av.VideoFrame) -> np.ndarray:
-        """Grey levels of a frame: its Y plane as decoded where that is 8-bit."""
-        if frame.format.name in EIGHT_BIT_LUMA:
-            plane = frame.planes[0]
-            rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
-            grey = np.array(rows[: frame.height, : frame.width])
-        else:
-            grey = frame.to_ndarray(format="gray")
+        """Grey levels of a frame, upright (`colour.frame_to_luma`)."""
+        grey = frame_to_luma(frame)
         if self._rotation:
             grey = np.ascontiguousarray(np.rot90(grey, k=self._rotation // 90))
         return grey
