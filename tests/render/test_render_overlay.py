@@ -60,13 +60,23 @@ def captioned(talk4: Clip) -> tuple[list[DecodedFrame], np.ndarray, np.ndarray]:
     return _captioned(talk4)
 
 
-def test_a_caption_over_the_chin_is_found_on_every_frame(
+@pytest.fixture(scope="module")
+def caption_finder(
     talk4: Clip, captioned: tuple[list[DecodedFrame], np.ndarray, np.ndarray]
+) -> OverlayFinder:
+    """The search run once over the captioned talk4, for the tests that look at its frames."""
+    return _find(talk4, captioned[0])
+
+
+def test_a_caption_over_the_chin_is_found_on_every_frame(
+    talk4: Clip,
+    captioned: tuple[list[DecodedFrame], np.ndarray, np.ndarray],
+    caption_finder: OverlayFinder,
 ) -> None:
     """talk4's head moves and its jaw talks under a static caption: the caption's strokes
     over the lower face are found from the first frame on, and little else is."""
     for k in (0, 30, 60):
-        recall, stray = _caption_found(talk4, captioned, k)
+        recall, stray = _caption_found(talk4, captioned, caption_finder, k)
         assert recall >= 0.8, f"frame {k}: only {recall:.0%} of the caption's strokes found"
         assert stray <= 0.02, f"frame {k}: {stray:.1%} of the found pixels are not the caption"
 
@@ -77,22 +87,26 @@ def test_a_caption_over_the_chin_is_found_on_every_frame(
     "beside the cheek (every still run ends with the video, and still edges chain to it)",
 )
 def test_a_caption_shown_to_the_last_frame_takes_in_nothing_else(
-    talk4: Clip, captioned: tuple[list[DecodedFrame], np.ndarray, np.ndarray]
+    talk4: Clip,
+    captioned: tuple[list[DecodedFrame], np.ndarray, np.ndarray],
+    caption_finder: OverlayFinder,
 ) -> None:
     """On the clip's last frame, 5.6 % of the found pixels are talk4's hair by her right
     cheek (on the decoder's luma; 0.5 % on the darker grey FFmpeg's fast RGB gave)."""
-    recall, stray = _caption_found(talk4, captioned, 99)
+    recall, stray = _caption_found(talk4, captioned, caption_finder, 99)
     assert recall >= 0.8
     assert stray <= 0.02, f"{stray:.1%} of the found pixels are not the caption"
 
 
 def _caption_found(
-    clip: Clip, captioned: tuple[list[DecodedFrame], np.ndarray, np.ndarray], k: int
+    clip: Clip,
+    captioned: tuple[list[DecodedFrame], np.ndarray, np.ndarray],
+    finder: OverlayFinder,
+    k: int,
 ) -> tuple[float, float]:
-    """On frame `k`: the share of the caption's strokes found, and of the found pixels
-    that are not the caption's."""
-    frames, glyphs, whole = captioned
-    finder = _find(clip, frames)
+    """On frame `k`: the share of the caption's strokes found by `finder`, and of the
+    pixels it found that are not the caption's."""
+    _, glyphs, whole = captioned
     near_caption = cv2.dilate(whole.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     box = _face_box(clip, k)
     mask = finder.mask(k, box)
